@@ -1,0 +1,97 @@
+/* Progress bar, option parsing and error reporting shared by subcommands. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gpd/cli.h"
+#include "gpd/common.h"
+
+int gpd_cli_fail(const char *cmd) {
+  const char *msg = gpd_last_error();
+  fprintf(stderr, "gpdeblur %s: %s\n", cmd, msg[0] ? msg : "failed");
+  return 1;
+}
+
+int gpd_cli_usage_error(const char *cmd) {
+  fprintf(stderr, "gpdeblur %s: see 'gpdeblur %s --help'\n", cmd, cmd);
+  return 2;
+}
+
+void gpd_progress_start(gpd_progress *p, const char *label, long total) {
+  const char *env = getenv("GPD_PROGRESS");
+  p->label = label;
+  p->total = total > 0 ? total : 1;
+  p->start = gpd_seconds();
+  p->last_draw = 0.0;
+  p->extra[0] = 0;
+  p->enabled = env ? atoi(env) != 0 : isatty(STDERR_FILENO);
+}
+
+static void progress_draw(gpd_progress *p, long done) {
+  const int width = 28;
+  double frac = (double)done / (double)p->total;
+  if (frac > 1) frac = 1;
+  double elapsed = gpd_seconds() - p->start;
+  double rate = elapsed > 0 ? (double)done / elapsed : 0.0;
+  double eta = rate > 0 ? (double)(p->total - done) / rate : 0.0;
+  char bar[64];
+  int filled = (int)(frac * width);
+  for (int i = 0; i < width; i++) bar[i] = i < filled ? '#' : '.';
+  bar[width] = 0;
+  fprintf(stderr, "\r%s [%s] %3d%% %ld/%ld %.1f it/s ETA %d:%02d %s\033[K", p->label, bar, (int)(100 * frac), done,
+          p->total, rate, (int)eta / 60, (int)eta % 60, p->extra);
+  fflush(stderr);
+}
+
+void gpd_progress_update(gpd_progress *p, long done) {
+  if (!p->enabled) return;
+  double now = gpd_seconds();
+  if (now - p->last_draw < 0.1 && done < p->total) return;
+  p->last_draw = now;
+  progress_draw(p, done);
+}
+
+void gpd_progress_finish(gpd_progress *p) {
+  if (!p->enabled) return;
+  progress_draw(p, p->total);
+  fputc('\n', stderr);
+}
+
+int gpd_parse_int(const char *opt, const char *text, long lo, long hi, long *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(text, &end, 10);
+  if (errno || end == text || *end) return gpd_error("--%s: '%s' is not an integer", opt, text);
+  if (v < lo || v > hi) return gpd_error("--%s: %ld is outside [%ld, %ld]", opt, v, lo, hi);
+  *out = v;
+  return 0;
+}
+
+int gpd_parse_float(const char *opt, const char *text, double lo, double hi, double *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(text, &end);
+  if (errno || end == text || *end || !isfinite(v)) return gpd_error("--%s: '%s' is not a number", opt, text);
+  if (v < lo || v > hi) return gpd_error("--%s: %g is outside [%g, %g]", opt, v, lo, hi);
+  *out = v;
+  return 0;
+}
+
+int gpd_parse_u64(const char *opt, const char *text, uint64_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(text, &end, 10);
+  if (errno || end == text || *end || text[0] == '-') return gpd_error("--%s: '%s' is not a non-negative integer", opt, text);
+  *out = (uint64_t)v;
+  return 0;
+}
+
+void gpd_path_with_ext(const char *path, const char *ext, char *buf, size_t size) {
+  const char *slash = strrchr(path, '/');
+  const char *dot = strrchr(path, '.');
+  size_t stem = (dot && (!slash || dot > slash)) ? (size_t)(dot - path) : strlen(path);
+  snprintf(buf, size, "%.*s%s", (int)stem, path, ext);
+}

@@ -1,0 +1,46 @@
+/* gpdeblur: blind image deconvolution with deep generative priors.
+ * `gpdeblur <subcommand> [options]`; each subcommand lives in
+ * host/cli/cmd_<name>.c and has its own --help. */
+#include <stdio.h>
+#include <string.h>
+
+#include "gpd/cli.h"
+
+int gpd_cmd_info(int argc, char **argv);
+int gpd_cmd_kernels(int argc, char **argv);
+int gpd_cmd_blur(int argc, char **argv);
+int gpd_cmd_metrics(int argc, char **argv);
+
+static const struct {
+  const char *name;
+  gpd_cmd_fn fn;
+  const char *summary;
+} commands[] = {
+    {"kernels", gpd_cmd_kernels, "write N motion or Gaussian blur kernels from a seed"},
+    {"blur", gpd_cmd_blur, "blur a sharp image with a kernel and add noise"},
+    {"metrics", gpd_cmd_metrics, "PSNR and SSIM between two images"},
+    {"info", gpd_cmd_info, "architecture, tensors and parameter count of a weights file"},
+};
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: gpdeblur <subcommand> [options]\n\n"
+             "Blind image deconvolution with deep generative priors (Asim, Shamshad, Ahmed).\n\nsubcommands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f, "\n'gpdeblur <subcommand> --help' describes each.\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    usage(stdout);
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+  fprintf(stderr, "gpdeblur: unknown subcommand '%s'; see 'gpdeblur --help'\n", argv[1]);
+  return 2;
+}

@@ -1,0 +1,22 @@
+/* Choosing an engine by name, and engine-independent conveniences. */
+#include <string.h>
+
+#include "gpd/common.h"
+#include "gpd/engine.h"
+
+gpd_engine *gpd_engine_create(const char *name, gpd_precision precision) {
+  if (!name || !strcmp(name, "auto"))
+    return gpd_cuda_available() ? gpd_engine_cuda_create(0, precision) : gpd_engine_cpu_create();
+  if (!strcmp(name, "cpu")) return gpd_engine_cpu_create();
+  if (!strcmp(name, "cuda")) return gpd_engine_cuda_create(0, precision);
+  gpd_error("unknown device '%s' (expected cpu, cuda or auto)", name);
+  return NULL;
+}
+
+void gpd_engine_destroy(gpd_engine *e) {
+  if (e && e->destroy) e->destroy(e);
+}
+
+int gpd_engine_download_items(gpd_engine *e, float *host, const float *src, int items) {
+  return e->download(e, host, src, (size_t)items);
+}

@@ -1,0 +1,41 @@
+/* Shared by the subcommands: the command table, a progress bar on stderr and
+ * small helpers for options. */
+#ifndef GPD_CLI_H
+#define GPD_CLI_H
+
+#include <stdio.h>
+#include <stdint.h>
+
+/* Every subcommand: `gpdeblur NAME [options]`; returns the exit status.
+ * On failure it returns gpd_cli_fail(), which prints "gpdeblur NAME: <the
+ * recorded error>" as one line on stderr and returns 1. */
+typedef int (*gpd_cmd_fn)(int argc, char **argv);
+int gpd_cli_fail(const char *cmd);
+/* "gpdeblur NAME: unknown option ..." etc., printed by getopt; this prints
+ * the hint to use --help and returns 2. */
+int gpd_cli_usage_error(const char *cmd);
+
+/* Progress bar on stderr, drawn only when stderr is a terminal or
+ * GPD_PROGRESS=1, redrawn at most 10 times a second:
+ *   label [#########.........] 45% 450/1000 12.3 it/s ETA 0:44 <extra> */
+typedef struct gpd_progress {
+  const char *label;
+  long total;
+  double start, last_draw;
+  int enabled;
+  char extra[96];
+} gpd_progress;
+void gpd_progress_start(gpd_progress *p, const char *label, long total);
+void gpd_progress_update(gpd_progress *p, long done);
+void gpd_progress_finish(gpd_progress *p);
+
+/* Strict number parsing for options; on failure records
+ * "--NAME: 'TEXT' is not a valid ..." and returns -1. */
+int gpd_parse_int(const char *opt, const char *text, long lo, long hi, long *out);
+int gpd_parse_float(const char *opt, const char *text, double lo, double hi, double *out);
+int gpd_parse_u64(const char *opt, const char *text, uint64_t *out);
+
+/* Path helpers: "out.png" -> "out" + suffix (replacing the extension). */
+void gpd_path_with_ext(const char *path, const char *ext, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,46 @@
+/* Errors and small helpers shared by all of gpdeblur.
+ *
+ * Library functions return 0 on success and -1 on failure; a failing function
+ * records one line saying what failed (naming the file, tensor or option) with
+ * gpd_error(). The CLI prints that line prefixed by "gpdeblur: " and exits 1.
+ * Nothing below the CLI prints errors or exits. */
+#ifndef GPD_COMMON_H
+#define GPD_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Records a printf-style message as the current error; always returns -1 so
+ * that `return gpd_error("...")` both records and fails. */
+int gpd_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+/* The last recorded error ("" when none). */
+const char *gpd_last_error(void);
+void gpd_clear_error(void);
+
+/* Propagates a failure: evaluates expr (an int-returning call) and returns -1
+ * from the enclosing function when it failed. */
+#define GPD_TRY(expr)                                                          \
+  do {                                                                         \
+    if ((expr) != 0) return -1;                                                \
+  } while (0)
+
+/* Host allocation that records "out of host memory (N bytes for WHAT)" and
+ * returns NULL on failure. Free with free(). */
+void *gpd_malloc(size_t bytes, const char *what);
+void *gpd_calloc(size_t count, size_t size, const char *what);
+
+/* Wall-clock seconds (monotonic). */
+double gpd_seconds(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,207 @@
+/* The engine: every operation on tensor data, behind one table.
+ *
+ * The solvers and training loops in host/ are written once against this
+ * table; host/cpu/ (OpenBLAS + FFTW, the reference) and cuda/ (cuDNN, cuFFT,
+ * cuBLAS and kernels/) implement it. Pointers passed to an engine's ops are
+ * that engine's memory (host memory for the CPU engine, device memory for
+ * CUDA); only alloc/upload/download cross between host and engine.
+ *
+ * Conventions for every op:
+ *  - float32, NCHW, contiguous. N is images x restarts.
+ *  - "forward" writes (overwrites) its output.
+ *  - "backward_data" overwrites the input gradient dx.
+ *  - "backward_weights" ACCUMULATES into dw / db (+=), as PyTorch does, so
+ *    callers zero the gradient buffer once per step.
+ *  - Ops return 0, or -1 with gpd_error() set (a library call that failed,
+ *    naming the call).
+ *  - Complex tensors are interleaved (re, im) float pairs; the half spectrum
+ *    of a real H x W plane has H x (W/2 + 1) complex values.
+ *  - Reductions "per item" reduce over everything but the leading dimension
+ *    and write one float per item into engine memory.
+ */
+#ifndef GPD_ENGINE_H
+#define GPD_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Geometry of a 2-D convolution, PyTorch semantics, square kernel.
+ * conv2d:           y[n,co,oy,ox] = b[co] + sum_{ci,ky,kx} w[co,ci,ky,kx] *
+ *                   x[n,ci, oy*stride - pad + ky, ox*stride - pad + kx]
+ *                   (x is zero outside the input); w is (C_out, C_in, K, K).
+ * conv_transpose2d: the adjoint of conv2d with input and output swapped:
+ *                   y[n,co, iy*stride - pad + ky, ix*stride - pad + kx] +=
+ *                   x[n,ci,iy,ix] * w[ci,co,ky,kx]; w is (C_in, C_out, K, K)
+ *                   as in PyTorch; contributions falling outside the output
+ *                   are dropped. PyTorch's output_padding is expressed by the
+ *                   output size: h_out = (h_in-1)*stride - 2*pad + k + out_pad.
+ * The output size is explicit in both, so any PyTorch layer maps onto it. */
+typedef struct gpd_conv_geom {
+  int n;
+  int c_in, h_in, w_in;    /* x: (N, C_in, H_in, W_in) */
+  int c_out, h_out, w_out; /* y: (N, C_out, H_out, W_out) */
+  int k, stride, pad;
+} gpd_conv_geom;
+
+typedef enum gpd_activation {
+  GPD_ACT_RELU = 0,
+  GPD_ACT_LEAKY_RELU, /* slope given by the caller */
+  GPD_ACT_TANH,
+  GPD_ACT_SIGMOID
+} gpd_activation;
+
+/* Precision of the generator math (conv / linear). The CPU engine always
+ * computes in fp32; CUDA may use TF32 or BF16 tensor cores when asked. */
+typedef enum gpd_precision {
+  GPD_PRECISION_FP32 = 0,
+  GPD_PRECISION_TF32,
+  GPD_PRECISION_BF16
+} gpd_precision;
+
+typedef struct gpd_engine gpd_engine;
+
+struct gpd_engine {
+  const char *name; /* "cpu" or "cuda" */
+  void *impl;       /* engine-private state (plan caches, handles, arena) */
+  gpd_precision precision;
+
+  /* ---- memory ---------------------------------------------------------- */
+  /* Returns zeroed engine memory for count floats, or NULL with an error
+   * naming `what` (and, for CUDA, how much was free). */
+  float *(*alloc)(gpd_engine *e, size_t count, const char *what);
+  void (*free)(gpd_engine *e, void *p);
+  int (*upload)(gpd_engine *e, float *dst, const float *host_src, size_t count);
+  int (*download)(gpd_engine *e, float *host_dst, const float *src, size_t count);
+  int (*copy)(gpd_engine *e, float *dst, const float *src, size_t count);
+  int (*fill)(gpd_engine *e, float *x, float value, size_t count);
+  int (*sync)(gpd_engine *e);
+  void (*destroy)(gpd_engine *e);
+  /* Bytes of engine memory free now (host: available RAM). */
+  size_t (*memory_free)(gpd_engine *e);
+
+  /* ---- elementwise ------------------------------------------------------- */
+  /* y = alpha * x + beta * y */
+  int (*axpby)(gpd_engine *e, size_t count, float alpha, const float *x, float beta, float *y);
+  /* y = alpha * x + beta (elementwise affine, in place allowed: y == x) */
+  int (*affine)(gpd_engine *e, size_t count, float alpha, const float *x, float beta, float *y);
+  /* y = x * s[item] where x, y are (items, per_item); in place allowed */
+  int (*scale_per_item)(gpd_engine *e, int items, size_t per_item, const float *s, const float *x, float *y);
+  /* y = a .* b (elementwise product), in place allowed */
+  int (*multiply)(gpd_engine *e, size_t count, const float *a, const float *b, float *y);
+
+  /* ---- activations ------------------------------------------------------- */
+  /* y = f(x); in place allowed (y == x). */
+  int (*activation_forward)(gpd_engine *e, gpd_activation act, float slope, size_t count, const float *x, float *y);
+  /* dx = f'(.) * dy, given the forward input x and output y (each op uses the
+   * one it needs: relu/leaky x, tanh/sigmoid y); in place allowed (dx == dy). */
+  int (*activation_backward)(gpd_engine *e, gpd_activation act, float slope, size_t count, const float *x, const float *y, const float *dy, float *dx);
+
+  /* ---- linear: y = x W^T + b; x (N, In), W (Out, In), b (Out) or NULL ---- */
+  int (*linear_forward)(gpd_engine *e, int n, int in, int out, const float *x, const float *w, const float *b, float *y);
+  int (*linear_backward_data)(gpd_engine *e, int n, int in, int out, const float *dy, const float *w, float *dx);
+  int (*linear_backward_weights)(gpd_engine *e, int n, int in, int out, const float *x, const float *dy, float *dw, float *db);
+
+  /* ---- convolutions (see gpd_conv_geom); b (C_out) or NULL --------------- */
+  int (*conv2d_forward)(gpd_engine *e, const gpd_conv_geom *g, const float *x, const float *w, const float *b, float *y);
+  int (*conv2d_backward_data)(gpd_engine *e, const gpd_conv_geom *g, const float *dy, const float *w, float *dx);
+  int (*conv2d_backward_weights)(gpd_engine *e, const gpd_conv_geom *g, const float *x, const float *dy, float *dw, float *db);
+  int (*conv_transpose2d_forward)(gpd_engine *e, const gpd_conv_geom *g, const float *x, const float *w, const float *b, float *y);
+  int (*conv_transpose2d_backward_data)(gpd_engine *e, const gpd_conv_geom *g, const float *dy, const float *w, float *dx);
+  int (*conv_transpose2d_backward_weights)(gpd_engine *e, const gpd_conv_geom *g, const float *x, const float *dy, float *dw, float *db);
+
+  /* ---- batch norm over (N, C, HW), per channel -------------------------- */
+  /* Training statistics: mean/var over N and HW (biased var for the
+   * normalisation); saves mean and invstd (C each) for the backward; updates
+   * running_mean/running_var (unbiased var) with momentum as PyTorch does
+   * when they are non-NULL. */
+  int (*batchnorm_forward_train)(gpd_engine *e, int n, int c, int hw, float eps, float momentum, const float *x, const float *gamma, const float *beta, float *y, float *save_mean, float *save_invstd, float *running_mean, float *running_var);
+  int (*batchnorm_backward_train)(gpd_engine *e, int n, int c, int hw, const float *x, const float *dy, const float *gamma, const float *save_mean, const float *save_invstd, float *dx, float *dgamma, float *dbeta);
+  /* Inference statistics (running mean and var). */
+  int (*batchnorm_forward_infer)(gpd_engine *e, int n, int c, int hw, float eps, const float *x, const float *gamma, const float *beta, const float *running_mean, const float *running_var, float *y);
+  int (*batchnorm_backward_infer)(gpd_engine *e, int n, int c, int hw, float eps, const float *x, const float *dy, const float *gamma, const float *running_mean, const float *running_var, float *dx, float *dgamma, float *dbeta);
+
+  /* ---- pooling and resampling ------------------------------------------- */
+  /* Max-pool, window = stride = `size`, no padding, floor output size:
+   * x (N,C,H,W) -> y (N,C,H/size,W/size); argmax (int32, one per output)
+   * saved for the backward. */
+  int (*maxpool2d_forward)(gpd_engine *e, int n, int c, int h, int w, int size, const float *x, float *y, int32_t *argmax);
+  int (*maxpool2d_backward)(gpd_engine *e, int n, int c, int h, int w, int size, const float *dy, const int32_t *argmax, float *dx);
+  /* Nearest upsample by an integer factor: (N,C,H,W) -> (N,C,H*f,W*f). */
+  int (*upsample_nearest_forward)(gpd_engine *e, int n, int c, int h, int w, int factor, const float *x, float *y);
+  int (*upsample_nearest_backward)(gpd_engine *e, int n, int c, int h, int w, int factor, const float *dy, float *dx);
+
+  /* ---- Fourier domain ------------------------------------------------------ */
+  /* Unnormalised batched 2-D real FFT: x (B, H, W) -> X (B, H, W/2+1) complex,
+   * and its inverse (also unnormalised: c2r(r2c(x)) = H*W*x). Plans are
+   * cached by (B, H, W). */
+  int (*fft_r2c)(gpd_engine *e, int b, int h, int w, const float *x, float *X);
+  int (*fft_c2r)(gpd_engine *e, int b, int h, int w, const float *X, float *x);
+  /* out[n,c,m] = a[n,c,m] * (conj?)b[n,m]: b is broadcast over the C planes.
+   * a, out: (N, C, M) complex; b: (N, M) complex. */
+  int (*complex_multiply_broadcast)(gpd_engine *e, int n, int c, size_t m, int conjugate_b, const float *a, const float *b, float *out);
+  /* out[n,m] = sum_c a[n,c,m] * (conj?)b[n,c,m]. */
+  int (*complex_multiply_sum_channels)(gpd_engine *e, int n, int c, size_t m, int conjugate_b, const float *a, const float *b, float *out);
+
+  /* ---- blur geometry --------------------------------------------------------- */
+  /* Places each K x K kernel on an H x W canvas (zero elsewhere).
+   * centered=1 (circular model): kernel centre (K/2, K/2) goes to (0, 0),
+   *   wrapping around, so convolving does not shift the image.
+   * centered=0 (linear model): kernel at rows/cols [0, K).
+   * k: (N, K, K) -> canvas: (N, H, W). The adjoint takes a canvas gradient
+   * back to a kernel gradient (overwrites dk). */
+  int (*kernel_to_canvas)(gpd_engine *e, int n, int ksize, int h, int w, int centered, const float *k, float *canvas);
+  int (*kernel_from_canvas)(gpd_engine *e, int n, int ksize, int h, int w, int centered, const float *canvas, float *dk);
+  /* Valid window of a linear-boundary convolution: the (H-K+1) x (W-K+1)
+   * block at offset (K-1, K-1) of each (H, W) plane.
+   * crop: full (N,C,H,W) -> valid (N,C,H-K+1,W-K+1);
+   * pad:  valid -> full with zeros outside the window (the adjoint). */
+  int (*valid_crop)(gpd_engine *e, int n, int c, int h, int w, int ksize, const float *full, float *valid);
+  int (*valid_pad)(gpd_engine *e, int n, int c, int h, int w, int ksize, const float *valid, float *full);
+
+  /* ---- reductions per item, out[i] for i < items ------------------------ */
+  int (*sum_squares_per_item)(gpd_engine *e, int items, size_t per_item, const float *x, float *out);
+  /* out[i] = sum (a - b)^2 over item i */
+  int (*squared_distance_per_item)(gpd_engine *e, int items, size_t per_item, const float *a, const float *b, float *out);
+  int (*sum_per_item)(gpd_engine *e, int items, size_t per_item, const float *x, float *out);
+
+  /* ---- total variation (anisotropic) ------------------------------------ */
+  /* out[n] = sum_{c,y,x} |x[y+1,x]-x[y,x]| + |x[y,x+1]-x[y,x]| over the
+   * differences inside each (H, W) plane (no wrap-around). */
+  int (*tv_forward)(gpd_engine *e, int n, int c, int h, int w, const float *x, float *out);
+  /* dx += weight * d(tv)/dx, using sign(0) = 0. */
+  int (*tv_backward)(gpd_engine *e, int n, int c, int h, int w, float weight, const float *x, float *dx);
+
+  /* ---- optimisers over a flat parameter buffer -------------------------- */
+  /* p -= lr * g */
+  int (*sgd_step)(gpd_engine *e, size_t count, float lr, const float *g, float *p);
+  /* PyTorch Adam (no weight decay); step t >= 1 for bias correction. */
+  int (*adam_step)(gpd_engine *e, size_t count, float lr, float beta1, float beta2, float eps, int t, const float *g, float *m, float *v, float *p);
+
+  /* ---- gather ------------------------------------------------------------ */
+  /* dst[j] = src[index[j]] for j < count, items of item_size floats each;
+   * index is a HOST array. */
+  int (*gather_items)(gpd_engine *e, int count, size_t item_size, const int *index, const float *src, float *dst);
+};
+
+/* The CPU engine (always available). */
+gpd_engine *gpd_engine_cpu_create(void);
+/* The CUDA engine on device `device`; NULL with an error when built without
+ * CUDA or no GPU is present. */
+gpd_engine *gpd_engine_cuda_create(int device, gpd_precision precision);
+/* 1 when the build has the CUDA engine and a GPU is visible. */
+int gpd_cuda_available(void);
+/* "cpu", "cuda" or "auto" (cuda when available). */
+gpd_engine *gpd_engine_create(const char *name, gpd_precision precision);
+void gpd_engine_destroy(gpd_engine *e);
+
+/* Convenience: one float per item copied down to the host. */
+int gpd_engine_download_items(gpd_engine *e, float *host, const float *src, int items);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
