@@ -82,6 +82,7 @@ gpd_engine *gpd_engine_cpu_create(void) {
   OP(sum_squares_per_item); OP(squared_distance_per_item); OP(sum_per_item);
   OP(tv_forward); OP(tv_backward);
   OP(sgd_step); OP(adam_step);
+  OP(vae_sample); OP(vae_sample_backward); OP(vae_kl_per_item); OP(bce_with_logits);
   OP(gather_items);
 #undef OP
   return e;

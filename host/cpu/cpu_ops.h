@@ -3,7 +3,7 @@
  * cpu_elementwise.c, cpu_activation.c, cpu_linear.c, cpu_conv2d.c,
  * cpu_conv_transpose2d.c, cpu_batchnorm.c, cpu_pool.c, cpu_fft.c,
  * cpu_complex.c, cpu_canvas.c, cpu_reduce.c, cpu_tv.c, cpu_optim.c,
- * cpu_gather.c. */
+ * cpu_gather.c, cpu_losses.c. */
 #ifndef GPD_CPU_OPS_H
 #define GPD_CPU_OPS_H
 
@@ -47,6 +47,10 @@ int cpu_tv_forward(gpd_engine *e, int n, int c, int h, int w, const float *x, fl
 int cpu_tv_backward(gpd_engine *e, int n, int c, int h, int w, float weight, const float *x, float *dx);
 int cpu_sgd_step(gpd_engine *e, size_t count, float lr, const float *g, float *p);
 int cpu_adam_step(gpd_engine *e, size_t count, float lr, float beta1, float beta2, float eps, int t, const float *g, float *m, float *v, float *p);
+int cpu_vae_sample(gpd_engine *e, int n, int latent, const float *stats, const float *eps, float *z);
+int cpu_vae_sample_backward(gpd_engine *e, int n, int latent, const float *stats, const float *eps, const float *dz, float kl_weight, float *dstats);
+int cpu_vae_kl_per_item(gpd_engine *e, int n, int latent, const float *stats, float *out);
+int cpu_bce_with_logits(gpd_engine *e, int n, const float *logits, float target, float scale, float *loss, float *dlogits);
 int cpu_gather_items(gpd_engine *e, int count, size_t item_size, const int *index, const float *src, float *dst);
 
 /* im2col for conv2d geometry g, one image: x (C_in, H_in, W_in) ->

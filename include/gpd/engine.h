@@ -181,6 +181,20 @@ struct gpd_engine {
   /* PyTorch Adam (no weight decay); step t >= 1 for bias correction. */
   int (*adam_step)(gpd_engine *e, size_t count, float lr, float beta1, float beta2, float eps, int t, const float *g, float *m, float *v, float *p);
 
+  /* ---- training losses ---------------------------------------------------- */
+  /* VAE reparameterisation: stats (N, 2L) holds the mean (first L) and the
+   * log-variance (last L) of each item; z = mean + exp(logvar / 2) * eps. */
+  int (*vae_sample)(gpd_engine *e, int n, int latent, const float *stats, const float *eps, float *z);
+  /* dstats (overwritten) = d/dstats of [ <dz, z> + kl_weight * KL ], with
+   * KL = -1/2 sum (1 + logvar - mean^2 - exp(logvar)) per item. */
+  int (*vae_sample_backward)(gpd_engine *e, int n, int latent, const float *stats, const float *eps, const float *dz, float kl_weight, float *dstats);
+  /* out[i] = KL of item i (as above). */
+  int (*vae_kl_per_item)(gpd_engine *e, int n, int latent, const float *stats, float *out);
+  /* Binary cross-entropy with logits against a constant target (1 real,
+   * 0 fake), numerically stable: loss[i] = max(x,0) - x*t + log(1+exp(-|x|));
+   * dlogits[i] = scale * (sigmoid(x) - t) (overwritten). */
+  int (*bce_with_logits)(gpd_engine *e, int n, const float *logits, float target, float scale, float *loss, float *dlogits);
+
   /* ---- gather ------------------------------------------------------------ */
   /* dst[j] = src[index[j]] for j < count, items of item_size floats each;
    * index is a HOST array. */
