@@ -10,6 +10,10 @@ int gpd_cmd_info(int argc, char **argv);
 int gpd_cmd_kernels(int argc, char **argv);
 int gpd_cmd_blur(int argc, char **argv);
 int gpd_cmd_metrics(int argc, char **argv);
+int gpd_cmd_train(int argc, char **argv);
+int gpd_cmd_evalvae(int argc, char **argv);
+int gpd_cmd_deblur(int argc, char **argv);
+int gpd_cmd_project(int argc, char **argv);
 
 static const struct {
   const char *name;
@@ -20,6 +24,10 @@ static const struct {
     {"blur", gpd_cmd_blur, "blur a sharp image with a kernel and add noise"},
     {"metrics", gpd_cmd_metrics, "PSNR and SSIM between two images"},
     {"info", gpd_cmd_info, "architecture, tensors and parameter count of a weights file"},
+    {"train", gpd_cmd_train, "train a generator (blur VAE, SVHN VAE, DCGAN) with checkpoints"},
+    {"evalvae", gpd_cmd_evalvae, "reconstruction and range error of a VAE on held-out data"},
+    {"deblur", gpd_cmd_deblur, "blind deblurring with generative priors (naive, Algorithm 1, 2, 3)"},
+    {"project", gpd_cmd_project, "closest image to a sharp image in a generator's range"},
 };
 
 static void usage(FILE *f) {

@@ -79,6 +79,7 @@ gpd_engine *gpd_engine_cpu_create(void) {
   OP(fft_r2c); OP(fft_c2r);
   OP(complex_multiply_broadcast); OP(complex_multiply_sum_channels);
   OP(kernel_to_canvas); OP(kernel_from_canvas); OP(valid_crop); OP(valid_pad);
+  OP(crop2d); OP(crop2d_backward);
   OP(sum_squares_per_item); OP(squared_distance_per_item); OP(sum_per_item);
   OP(tv_forward); OP(tv_backward);
   OP(sgd_step); OP(adam_step);

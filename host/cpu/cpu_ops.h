@@ -3,7 +3,7 @@
  * cpu_elementwise.c, cpu_activation.c, cpu_linear.c, cpu_conv2d.c,
  * cpu_conv_transpose2d.c, cpu_batchnorm.c, cpu_pool.c, cpu_fft.c,
  * cpu_complex.c, cpu_canvas.c, cpu_reduce.c, cpu_tv.c, cpu_optim.c,
- * cpu_gather.c, cpu_losses.c. */
+ * cpu_gather.c, cpu_losses.c, cpu_crop.c. */
 #ifndef GPD_CPU_OPS_H
 #define GPD_CPU_OPS_H
 
@@ -40,6 +40,8 @@ int cpu_kernel_to_canvas(gpd_engine *e, int n, int ksize, int h, int w, int cent
 int cpu_kernel_from_canvas(gpd_engine *e, int n, int ksize, int h, int w, int centered, const float *canvas, float *dk);
 int cpu_valid_crop(gpd_engine *e, int n, int c, int h, int w, int ksize, const float *full, float *valid);
 int cpu_valid_pad(gpd_engine *e, int n, int c, int h, int w, int ksize, const float *valid, float *full);
+int cpu_crop2d(gpd_engine *e, int n, int c, int h, int w, int top, int left, int out_h, int out_w, const float *src, float *dst);
+int cpu_crop2d_backward(gpd_engine *e, int n, int c, int h, int w, int top, int left, int out_h, int out_w, const float *ddst, float *dsrc);
 int cpu_sum_squares_per_item(gpd_engine *e, int items, size_t per_item, const float *x, float *out);
 int cpu_squared_distance_per_item(gpd_engine *e, int items, size_t per_item, const float *a, const float *b, float *out);
 int cpu_sum_per_item(gpd_engine *e, int items, size_t per_item, const float *x, float *out);

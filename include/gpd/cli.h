@@ -14,6 +14,11 @@ int gpd_cli_fail(const char *cmd);
 /* "gpdeblur NAME: unknown option ..." etc., printed by getopt; this prints
  * the hint to use --help and returns 2. */
 int gpd_cli_usage_error(const char *cmd);
+/* For getopt_long run with opterr = 0 and an optstring starting with ':':
+ * given what it returned ('?' unknown option, ':' missing value), prints
+ * one line "gpdeblur NAME: unknown option '--x'; see 'gpdeblur NAME --help'"
+ * (or "option '--x' needs a value; ...") and returns 2. */
+int gpd_cli_bad_option(const char *cmd, int opt, char **argv);
 
 /* Progress bar on stderr, drawn only when stderr is a terminal or
  * GPD_PROGRESS=1, redrawn at most 10 times a second:

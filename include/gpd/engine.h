@@ -162,6 +162,13 @@ struct gpd_engine {
   int (*valid_crop)(gpd_engine *e, int n, int c, int h, int w, int ksize, const float *full, float *valid);
   int (*valid_pad)(gpd_engine *e, int n, int c, int h, int w, int ksize, const float *valid, float *full);
 
+  /* General crop of each (H, W) plane: dst (N,C,out_h,out_w) =
+   * src[..., top:top+out_h, left:left+out_w]; crop2d_backward is the adjoint
+   * (zero outside the window, overwrites dsrc (N,C,H,W)). Lets a generator
+   * whose output is larger than the image (Algorithm 3) be cropped to it. */
+  int (*crop2d)(gpd_engine *e, int n, int c, int h, int w, int top, int left, int out_h, int out_w, const float *src, float *dst);
+  int (*crop2d_backward)(gpd_engine *e, int n, int c, int h, int w, int top, int left, int out_h, int out_w, const float *ddst, float *dsrc);
+
   /* ---- reductions per item, out[i] for i < items ------------------------ */
   int (*sum_squares_per_item)(gpd_engine *e, int items, size_t per_item, const float *x, float *out);
   /* out[i] = sum (a - b)^2 over item i */

@@ -91,6 +91,10 @@ typedef struct gpd_arch {
  *  dcgan_disc: "discriminator" (Radford et al.: conv stride 2, leaky ReLU 0.2, BN, one logit)
  * size 64 is the paper's; 128 and 256 add up-sampling stages (Algorithm 3). */
 int gpd_net_build(gpd_net *net, const gpd_arch *arch, const char *role);
+/* Fills the zero fields of arch with the architecture's defaults (blur_vae:
+ * latent 50, 1 channel, size 28, width 20; svhn_vae: 100, 3, 32, width 128;
+ * dcgan_*: 100, 3, 64, width 64) and checks the numbers; 0 or -1. */
+int gpd_arch_defaults(gpd_arch *arch);
 /* Allocates params/grads/buffers on the engine (params zero, BN running var 1). */
 int gpd_net_alloc(gpd_net *net, gpd_engine *e);
 void gpd_net_free(gpd_net *net);

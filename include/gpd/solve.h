@@ -20,19 +20,33 @@ typedef enum gpd_algorithm {
 } gpd_algorithm;
 
 /* Every weight of every algorithm, with the paper's defaults from
- * gpd_solve_defaults() (DESIGN.md, Tables II and III). */
+ * gpd_solve_defaults() (DESIGN.md, Tables II and III). Objectives per
+ * restart, with data(x, k) = (1/C) sum |B(x (*) k) - y|^2 (gpd_data_term):
+ *  naive: mean over pixels of (B'(G_I(z)) - y)^2, gradient descent;
+ *  Alg 1: data(G_I(z_i), G_K(z_k)) + gamma |z_i|^2 + lambda |z_k|^2,
+ *         gradient descent, both latents from gradients at the same point;
+ *  Alg 2: free_weight data(i, G_K(z_k)) + tau mean((i - G_I(z_i))^2)
+ *         + zeta data(G_I(z_i), G_K(z_k)) + rho TV(i), Adam on z_i, z_k, i;
+ *  Alg 3: data(G_I(z_i, W), G_K(z_k)) + kappa |z_k|^2 + nu TV(G_I(z_i, W)),
+ *         after fitting W to y (eq. 12); Adam on z_i, z_k and W;
+ *  range: mean over pixels of (B'(G_I(z)) - i_sharp)^2, Adam.
+ * B'(.) is the identity when the generator's image is y's size, else the
+ * centred y-sized window (linear boundary: the pixels aligned with y, which
+ * sit (K-1)/2 in from each side). Gradient descent steps are
+ * lr * exp(-t / lr_decay) (t = 0, 1, ...). */
 typedef struct gpd_solve_options {
   gpd_algorithm alg;
   gpd_boundary boundary;
-  int restarts;        /* 10 */
-  int steps;           /* Alg 1: 10000 (6000 for SVHN); Alg 2: 10000; Alg 3: 20000 */
-  uint64_t seed;
-  /* Algorithm 1 / naive / range: z <- z - lr * exp(-t / lr_decay) * grad */
-  float gamma;         /* ||z_i||^2 weight, 0.01 */
+  int restarts;        /* 10 (Alg 3 runs them one after another) */
+  int steps;           /* Alg 1: 10000 (6000 for SVHN); Alg 2: 10000; Alg 3: 20000;
+                        * naive: 10000; range: 3000 */
+  uint64_t seed;       /* latents, i and Alg 3's weights are drawn from it */
+  /* Algorithm 1 / naive: z <- z - lr * exp(-t / lr_decay) * grad */
+  float gamma;         /* ||z_i||^2 weight, 0.01 (naive: 0) */
   float lambda;        /* ||z_k||^2 weight, 0.01 */
   float lr;            /* 0.01 */
-  float lr_decay;      /* 1000 */
-  /* Algorithm 2 */
+  float lr_decay;      /* 1000 (also the decay of range's Adam step) */
+  /* Algorithm 2 (range: adam_lr is its initial Adam step, 0.05) */
   float tau;           /* ||i - G_I(z_i)||^2 weight (mean over pixels), 100 */
   float zeta;          /* in-range data term weight, 1.0 (authors' code) */
   float free_weight;   /* free-image data term weight, 0.5 (authors' code) */
@@ -48,41 +62,70 @@ typedef struct gpd_solve_options {
   float lr_w;          /* 1e-4 (W) */
   int untrained_width; /* DCGAN width for the untrained generator, 64 */
   int untrained_latent;/* 100 */
-  /* Logging: called every log_every steps (0 = never) with per-restart
-   * measurement losses (host array of `restarts`) and total losses. */
+  /* Logging: called every log_every steps (0 = never), and once for the
+   * final point (step = steps), with per-restart measurement losses (host
+   * array of `restarts`; NaN for a diverged restart) and total losses. The
+   * measurement is the loss the best restart is chosen by: data(G_I(z_i),
+   * G_K(z_k)) for Alg 1 and 3, the free-image residual data(i, G_K(z_k))
+   * for Alg 2, the mean squared distance for naive and range. Alg 3's
+   * restarts run one after another, so its log calls come after the last
+   * restart (the main phase only; the eq. 12 fit is not logged). */
   int log_every;
   void (*log)(void *ctx, int step, int restarts, const float *measurement, const float *total);
   void *log_ctx;
-  /* Progress: called with step, steps (for a progress bar). */
+  /* Progress: called with (done, total) iterations (for a progress bar);
+   * Alg 3 counts restarts x (fit_steps + steps). */
   void (*progress)(void *ctx, int step, int steps);
   void *progress_ctx;
+  const char *untrained_arch; /* Alg 3: "dcgan_tf" (NULL = this) or "dcgan_torch" */
 } gpd_solve_options;
 
 void gpd_solve_defaults(gpd_solve_options *o, gpd_algorithm alg);
 
 typedef struct gpd_solve_result {
-  gpd_image image;     /* the deblurred image (Alg 2: the free image i) */
-  gpd_image range_image; /* G_I(z_i) of the chosen restart (Alg 2, range) */
+  gpd_image image;     /* the deblurred image (Alg 2: the free image i; range:
+                        * the range image). The generator's size: y's, or
+                        * (H+K-1) x (W+K-1) for the linear boundary */
+  gpd_image range_image; /* G_I(z_i) of the chosen restart (Alg 3: G_I(z_i, W));
+                        * the same as image except for Alg 2 */
   float *kernel;       /* K x K, malloc'd (NULL for naive / range) */
   int ksize;
   int chosen;          /* index of the chosen restart */
-  int diverged;        /* restarts dropped for NaN / inf loss */
-  float measurement;   /* chosen restart's measurement loss */
+  int diverged;        /* number of restarts dropped for NaN / inf loss */
+  float measurement;   /* chosen restart's measurement loss (see log above) */
   float total;         /* chosen restart's total objective */
   float *restart_measurement; /* per restart (NaN for diverged), malloc'd */
   double seconds;
+  int restarts;        /* length of the per-restart arrays */
+  int *diverged_at;    /* per restart: step whose loss was NaN / inf, -1 when
+                        * it stayed finite (Alg 3: -(s+2) when it diverged at
+                        * step s of the eq. 12 fit); malloc'd */
+  double range_psnr;   /* range projection: PSNR (dB) of the range image
+                        * (its y-sized window) to the sharp image; NaN otherwise */
 } gpd_solve_result;
 
 void gpd_solve_result_free(gpd_solve_result *r);
 
 /* Deblurs y (host image) with image generator gi (NULL for Alg 3, which
- * builds its own untrained DCGAN) and blur generator gk (the decoder of the
- * blur VAE; NULL for naive / range). For linear boundaries the generator's
- * image is (H+K-1, W+K-1) and y is H x W. Errors: an image size the
+ * builds its own untrained DCGAN with y's channels, sized to the image and
+ * centre-cropped when its natural size is larger) and blur generator gk
+ * (the decoder of the blur VAE: 1 x K x K; NULL for naive / range). For
+ * range, y is the sharp image. For linear boundaries the generator's image
+ * is (H+K-1, W+K-1) and y is H x W. Trained generators run with batch norm
+ * in inference mode (their bn_train is set to 0 during the call and
+ * restored). Errors (one line): an image size or channel count the
  * generator cannot produce, a kernel that does not fit, all restarts
- * diverged. */
+ * diverged, an engine failure. res is zeroed first and owns its arrays on
+ * success (free with gpd_solve_result_free). */
 int gpd_solve(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk,
               const gpd_solve_options *o, gpd_solve_result *res);
+
+/* The h x w window of a generator-sized image that the solvers align with
+ * y: offset ((H - h) / 2, (W - w) / 2) rounded DOWN, which for the linear
+ * boundary is (K-1)/2, the pixels under the kernel's centre (K/2). Note
+ * gpd_image_center_crop rounds odd margins up (the CelebA recipe); use this
+ * one to compare a linear-boundary result with a y-sized image. */
+int gpd_solve_window(const gpd_image *src, int h, int w, gpd_image *dst);
 
 /* The data term and its gradients, shared by every algorithm (eq. 7-9):
  * per item n, loss[n] = (1/C) sum_{c,p} r[n,c,p]^2 with

@@ -1,0 +1,127 @@
+/* Generators, default weights and progress for the solver subcommands
+ * (cli_solve.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "cli_solve.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gpd/common.h"
+#include "gpd/weights.h"
+
+#ifndef GPD_DEFAULT_WEIGHTS_DIR
+#define GPD_DEFAULT_WEIGHTS_DIR "weights"
+#endif
+
+static int has_role(const gpd_safetensors *st, const char *role) {
+  size_t k = strlen(role);
+  for (int i = 0; i < st->n_tensors; i++)
+    if (!strncmp(st->tensors[i].name, role, k) && st->tensors[i].name[k] == '.') return 1;
+  return 0;
+}
+
+/* The role holding the wanted generator, or an error naming what the file
+ * holds instead. */
+static int generator_role(const gpd_safetensors *st, const char *path, const gpd_arch *a, int blur, const char **role) {
+  const char *name = a->name;
+  const int dcgan = !strcmp(name, "dcgan_tf") || !strcmp(name, "dcgan_torch");
+  if (blur) {
+    if (!strcmp(name, "blur_vae")) *role = "decoder";
+    else if (dcgan || !strcmp(name, "svhn_vae"))
+      return gpd_error("%s holds a %s image generator, not the blur VAE; pass it as --image-gen", path, name);
+    else return gpd_error("%s holds a %s network, not the blur VAE", path, name);
+  } else {
+    if (dcgan) *role = "generator";
+    else if (!strcmp(name, "svhn_vae")) *role = "decoder";
+    else if (!strcmp(name, "blur_vae"))
+      return gpd_error("%s holds the blur VAE, not an image generator; pass it as --blur-gen", path);
+    else return gpd_error("%s holds a %s network, not an image generator", path, name);
+  }
+  if (!has_role(st, *role))
+    return gpd_error("%s has no %s.* tensors (an encoder%s-only file?); the %s generator is the %s's %s", path, *role,
+                     dcgan ? "/discriminator" : "", blur ? "blur" : "image", name, *role);
+  return 0;
+}
+
+int gpd_cli_load_generator(gpd_net *net, gpd_engine *e, const char *path, int blur) {
+  gpd_safetensors st;
+  gpd_arch arch;
+  const char *role = NULL;
+  memset(net, 0, sizeof *net);
+  GPD_TRY(gpd_st_read(&st, path));
+  int rc = gpd_weights_arch(&st, &arch);
+  if (!rc) rc = generator_role(&st, path, &arch, blur, &role);
+  gpd_st_free(&st);
+  if (rc) return -1;
+  /* the loader builds, allocates and checks every tensor's shape */
+  return gpd_weights_load_net(net, e, path, role);
+}
+
+const char *gpd_cli_weights_dir(void) {
+  const char *env = getenv("GPD_WEIGHTS_DIR");
+  return env && env[0] ? env : GPD_DEFAULT_WEIGHTS_DIR;
+}
+
+int gpd_cli_default_weights(const char *file, const char *what, char *buf, size_t size) {
+  snprintf(buf, size, "%s/%s", gpd_cli_weights_dir(), file);
+  if (access(buf, R_OK) != 0)
+    return gpd_error("the default %s %s is missing; make it with 'gpdeblur train' (see weights/README.md), set "
+                     "GPD_WEIGHTS_DIR, or pass the file explicitly",
+                     what, buf);
+  return 0;
+}
+
+const char *gpd_cli_default_image_generator(int c, int h, int w) {
+  if (c == 3 && h == 64 && w == 64) return "dcgan_celeba64.safetensors";
+  if (c == 3 && h == 32 && w == 32) return "svhn_vae.safetensors";
+  return NULL;
+}
+
+/* ---- monitor -------------------------------------------------------------- */
+
+static void monitor_log(void *ctx, int step, int restarts, const float *m, const float *t) {
+  gpd_cli_monitor *mon = ctx;
+  float best = NAN;
+  for (int r = 0; r < restarts; r++)
+    if (isfinite(m[r]) && !(m[r] >= best)) best = m[r];
+  snprintf(mon->bar.extra, sizeof mon->bar.extra, "best %.4g", best);
+  if (!mon->csv) return;
+  if (!mon->header_done) {
+    fprintf(mon->csv, "step");
+    for (int r = 0; r < restarts; r++) fprintf(mon->csv, ",measurement%d", r);
+    for (int r = 0; r < restarts; r++) fprintf(mon->csv, ",total%d", r);
+    fputc('\n', mon->csv);
+    mon->header_done = 1;
+  }
+  fprintf(mon->csv, "%d", step);
+  for (int r = 0; r < restarts; r++) fprintf(mon->csv, ",%.9g", m[r]);
+  for (int r = 0; r < restarts; r++) fprintf(mon->csv, ",%.9g", t[r]);
+  fputc('\n', mon->csv);
+}
+
+static void monitor_progress(void *ctx, int done, int total) {
+  gpd_cli_monitor *mon = ctx;
+  mon->bar.total = total > 0 ? total : 1;
+  gpd_progress_update(&mon->bar, done);
+}
+
+void gpd_cli_monitor_attach(gpd_cli_monitor *m, gpd_solve_options *o, const char *label, FILE *csv, int log_every) {
+  memset(m, 0, sizeof *m);
+  gpd_progress_start(&m->bar, label, o->steps);
+  m->csv = csv;
+  o->log = monitor_log;
+  o->log_ctx = m;
+  /* without a CSV, log points only refresh the bar's best loss */
+  o->log_every = log_every > 0 ? log_every : (m->bar.enabled ? 50 : 0);
+  o->progress = monitor_progress;
+  o->progress_ctx = m;
+}
+
+void gpd_cli_monitor_finish(gpd_cli_monitor *m) { gpd_progress_finish(&m->bar); }
+
+void gpd_cli_json_number(FILE *f, double v) {
+  if (isfinite(v)) fprintf(f, "%.6g", v);
+  else fputs("null", f);
+}

@@ -1,0 +1,48 @@
+/* Shared by the solver subcommands (`deblur`, `project`): loading
+ * generators by the architecture their weights file names, the shipped
+ * default weights, and a monitor that draws the progress bar and writes the
+ * per-restart loss log. */
+#ifndef GPD_CLI_SOLVE_H
+#define GPD_CLI_SOLVE_H
+
+#include <stdio.h>
+
+#include "gpd/cli.h"
+#include "gpd/net.h"
+#include "gpd/solve.h"
+
+/* Loads the image generator (blur = 0: a dcgan_* "generator" or the
+ * decoder of svhn_vae) or the blur generator (blur = 1: the decoder of
+ * blur_vae) from `path` onto e. One-line errors say what the file holds
+ * when it is the wrong kind ("... holds the blur VAE, not an image
+ * generator; pass it as --blur-gen") or lacks the role's tensors (an
+ * encoder-only file). */
+int gpd_cli_load_generator(gpd_net *net, gpd_engine *e, const char *path, int blur);
+
+/* The weights folder: $GPD_WEIGHTS_DIR, else the source tree's weights/
+ * (compile-time GPD_DEFAULT_WEIGHTS_DIR). */
+const char *gpd_cli_weights_dir(void);
+/* buf = <weights dir>/<file>; error when it does not exist, naming the file
+ * and how to make it. `what` says which generator it is. */
+int gpd_cli_default_weights(const char *file, const char *what, char *buf, size_t size);
+/* The shipped image generator for images of this size (the generator's own
+ * size, so y's size for the circular boundary): dcgan_celeba64.safetensors
+ * for 64x64x3, svhn_vae.safetensors for 32x32x3, NULL otherwise. */
+const char *gpd_cli_default_image_generator(int c, int h, int w);
+
+/* Progress bar and optional CSV log (step, m0..m{R-1}, t0..t{R-1}: the
+ * per-restart measurement and total losses; NaN once a restart diverged). */
+typedef struct gpd_cli_monitor {
+  gpd_progress bar;
+  FILE *csv;
+  int header_done;
+} gpd_cli_monitor;
+/* Hooks the monitor into o (log, progress); log_every applies to the CSV;
+ * the bar's extra text shows the best measurement at each log point. */
+void gpd_cli_monitor_attach(gpd_cli_monitor *m, gpd_solve_options *o, const char *label, FILE *csv, int log_every);
+void gpd_cli_monitor_finish(gpd_cli_monitor *m);
+
+/* Prints a float for JSON: %.6g, or null when not finite. */
+void gpd_cli_json_number(FILE *f, double v);
+
+#endif

@@ -1,0 +1,305 @@
+/* gpdeblur train: trains a generator (blur VAE, SVHN VAE or DCGAN) and writes
+ * its weights, with checkpoints, a loss log and sample grids. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gpd/cli.h"
+#include "gpd/common.h"
+#include "gpd/engine.h"
+#include "gpd/train.h"
+
+static const char *CMD = "train";
+static volatile sig_atomic_t stop_requested = 0;
+
+static void on_signal(int sig) {
+  (void)sig;
+  stop_requested = 1;
+}
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: gpdeblur train --arch blur_vae|svhn_vae|dcgan -o OUT.safetensors [options]\n"
+          "\n"
+          "Trains a generator as the paper does (Section IV-A): the VAEs by variational\n"
+          "inference (Adam on recon_weight * ||x - G(z)||^2 + KL(q(z|x) || N(0, I))), the\n"
+          "DCGAN against a discriminator with the non-saturating GAN loss (Adam, beta1 0.5).\n"
+          "OUT holds the decoder and encoder (VAE) or the generator (DCGAN), the\n"
+          "architecture and the training facts.\n"
+          "\n"
+          "data:\n"
+          "  --data DIR             image folder (svhn_vae: 32x32 RGB; dcgan: any size, the\n"
+          "                         largest centred square resized to 64x64)\n"
+          "  --celeba-range A:B     CelebA: only files numbered A..B (inclusive, e.g. 1:8000 =\n"
+          "                         000001.jpg-008000.jpg) and the CelebA recipe: center crop\n"
+          "                         54x54, resize to 64x64\n"
+          "  --range A:B            only files numbered A..B, no crop recipe\n"
+          "  --kernel-seeds A:B     blur_vae: motion kernels from seeds A..B-1 (default\n"
+          "                         0:60000); training seeds must be below 1000000000, the\n"
+          "                         held-out kernels' range\n"
+          "  --kernel-lengths A:B   trajectory lengths (default 5:28)\n"
+          "model and optimiser (defaults per arch, see weights/README.md):\n"
+          "  --latent L  --width W (dcgan ngf)  --disc-width W (dcgan ndf, default = width)\n"
+          "  --epochs N  --steps N (stop after N steps in total instead)  --batch B\n"
+          "  --lr LR  --beta1 B1  --seed S (default 0)\n"
+          "  --recon-weight W       VAE: weight of the squared error (Gaussian likelihood of\n"
+          "                         variance 1/(2W)); --kl-weight W (default 1)\n"
+          "  --data-scale S         VAE: train on S * x (the weight above applies to the\n"
+          "                         scaled data); OUT maps raw x (S folded into the first\n"
+          "                         and last layers); default 1\n"
+          "  --relu-leak A          VAE: leaky slope of the decoder's output ReLU in the\n"
+          "                         backward only (a surrogate gradient that keeps it from\n"
+          "                         dying; blur_vae default 0.1, 0 = exact ReLU)\n"
+          "checkpoints and logs:\n"
+          "  --checkpoint-dir DIR   DIR/checkpoint.safetensors (params, Adam moments, step,\n"
+          "                         RNG state; written atomically), DIR/loss.csv,\n"
+          "                         DIR/samples_STEP.png (fixed latents)\n"
+          "  --checkpoint-every X   X steps, or a time: 600s, 10m, 1h (default 10m)\n"
+          "  --resume               continue from DIR/checkpoint.safetensors (exactly: the\n"
+          "                         same batches and noise as an uninterrupted run);\n"
+          "                         --epochs / --steps give the new total\n"
+          "  --export-only          write OUT from the checkpoint, no training\n"
+          "  --log-every N          steps per loss.csv row (default 50)\n"
+          "  --grid N               samples per grid (default 64, 0 = none)\n"
+          "  --device cpu|cuda|auto (default auto)\n"
+          "SIGINT / SIGTERM stop after the current step with a checkpoint and OUT written.\n");
+}
+
+/* "A:B" of unsigned 64-bit numbers. */
+static int parse_u64_range(const char *opt, const char *text, uint64_t *a, uint64_t *b) {
+  char buf[64];
+  const char *colon = strchr(text, ':');
+  if (!colon || (size_t)(colon - text) >= sizeof buf) return gpd_error("--%s: '%s' is not a range A:B", opt, text);
+  memcpy(buf, text, (size_t)(colon - text));
+  buf[colon - text] = 0;
+  GPD_TRY(gpd_parse_u64(opt, buf, a));
+  GPD_TRY(gpd_parse_u64(opt, colon + 1, b));
+  return 0;
+}
+
+/* "600s", "10m", "1h" -> seconds; a plain number -> steps. */
+static int parse_interval(const char *text, double *seconds, long *steps) {
+  char *end;
+  errno = 0;
+  double v = strtod(text, &end);
+  if (errno || end == text || !(v > 0)) return gpd_error("--checkpoint-every: '%s' is not a positive number of steps or a time", text);
+  *seconds = 0;
+  *steps = 0;
+  if (!*end) {
+    if (v != (double)(long)v) return gpd_error("--checkpoint-every: '%s' steps is not an integer", text);
+    *steps = (long)v;
+  } else if (!strcmp(end, "s")) {
+    *seconds = v;
+  } else if (!strcmp(end, "m")) {
+    *seconds = 60 * v;
+  } else if (!strcmp(end, "h")) {
+    *seconds = 3600 * v;
+  } else {
+    return gpd_error("--checkpoint-every: '%s': use steps (500) or a time (600s, 10m, 1h)", text);
+  }
+  return 0;
+}
+
+typedef struct progress_ctx {
+  gpd_progress bar;
+  gpd_train_kind kind;
+  int started;
+} progress_ctx;
+
+static void on_progress(void *ctx, const gpd_train_status *s) {
+  progress_ctx *p = ctx;
+  if (!p->started) {
+    gpd_progress_start(&p->bar, "train", s->total_steps);
+    p->started = 1;
+  }
+  if (p->kind == GPD_TRAIN_VAE)
+    snprintf(p->bar.extra, sizeof p->bar.extra, "ep %d/%d loss %.4g rec %.3g kl %.3g %.0f img/s", s->epoch + 1, s->epochs,
+             s->avg.loss, s->avg.recon, s->avg.kl, s->images_per_second);
+  else
+    snprintf(p->bar.extra, sizeof p->bar.extra, "ep %d/%d D %.3f G %.3f D(x) %.2f D(G(z)) %.2f %.1f img/s", s->epoch + 1, s->epochs,
+             s->avg.loss, s->avg.g_loss, s->avg.d_real, s->avg.d_fake, s->images_per_second);
+  gpd_progress_update(&p->bar, s->step);
+}
+
+enum {
+  OPT_ARCH = 256, OPT_DATA, OPT_CELEBA, OPT_RANGE, OPT_KSEEDS, OPT_KLENS, OPT_LATENT, OPT_WIDTH, OPT_DWIDTH, OPT_EPOCHS,
+  OPT_STEPS, OPT_BATCH, OPT_LR, OPT_BETA1, OPT_SEED, OPT_RECON, OPT_KL, OPT_CKDIR, OPT_CKEVERY, OPT_RESUME, OPT_EXPORT,
+  OPT_LOGEVERY, OPT_GRID, OPT_DEVICE, OPT_SCALE, OPT_LEAK, OPT_HELP
+};
+
+int gpd_cmd_train(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"arch", required_argument, 0, OPT_ARCH}, {"data", required_argument, 0, OPT_DATA},
+      {"celeba-range", required_argument, 0, OPT_CELEBA}, {"range", required_argument, 0, OPT_RANGE},
+      {"kernel-seeds", required_argument, 0, OPT_KSEEDS}, {"kernel-lengths", required_argument, 0, OPT_KLENS},
+      {"latent", required_argument, 0, OPT_LATENT}, {"width", required_argument, 0, OPT_WIDTH},
+      {"disc-width", required_argument, 0, OPT_DWIDTH}, {"epochs", required_argument, 0, OPT_EPOCHS},
+      {"steps", required_argument, 0, OPT_STEPS}, {"batch", required_argument, 0, OPT_BATCH},
+      {"lr", required_argument, 0, OPT_LR}, {"beta1", required_argument, 0, OPT_BETA1},
+      {"seed", required_argument, 0, OPT_SEED}, {"recon-weight", required_argument, 0, OPT_RECON},
+      {"kl-weight", required_argument, 0, OPT_KL}, {"checkpoint-dir", required_argument, 0, OPT_CKDIR},
+      {"checkpoint-every", required_argument, 0, OPT_CKEVERY}, {"resume", no_argument, 0, OPT_RESUME},
+      {"export-only", no_argument, 0, OPT_EXPORT}, {"log-every", required_argument, 0, OPT_LOGEVERY},
+      {"grid", required_argument, 0, OPT_GRID}, {"data-scale", required_argument, 0, OPT_SCALE},
+      {"relu-leak", required_argument, 0, OPT_LEAK}, {"device", required_argument, 0, OPT_DEVICE},
+      {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0}};
+  /* The architecture decides the defaults, so find it first. */
+  const char *arch = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      usage(stdout);
+      return 0;
+    }
+    if (!strcmp(argv[i], "--arch") && i + 1 < argc) arch = argv[i + 1];
+    else if (!strncmp(argv[i], "--arch=", 7)) arch = argv[i] + 7;
+  }
+  if (!arch) {
+    fprintf(stderr, "gpdeblur train: --arch is required (blur_vae, svhn_vae or dcgan)\n");
+    return gpd_cli_usage_error(CMD);
+  }
+  gpd_train_config cfg;
+  if (gpd_train_defaults(&cfg, arch) != 0) return gpd_cli_fail(CMD);
+  const char *data = NULL, *out = NULL, *device = "auto";
+  long first = -1, last = -2;
+  int celeba = 0, export_only = 0, have_steps = 0, have_dwidth = 0;
+  uint64_t kseed_a = 0, kseed_b = 60000;
+  long klen_min = 5, klen_max = 28, v;
+  double f;
+  uint64_t u;
+  cfg.checkpoint_seconds = 600;
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+    int bad = 0;
+    switch (c) {
+    case OPT_ARCH: break;
+    case OPT_DATA: data = optarg; break;
+    case OPT_CELEBA: celeba = 1; /* fall through */
+    case OPT_RANGE: bad = gpd_parse_range(c == OPT_CELEBA ? "celeba-range" : "range", optarg, &first, &last); break;
+    case OPT_KSEEDS:
+      bad = parse_u64_range("kernel-seeds", optarg, &kseed_a, &kseed_b);
+      if (!bad && kseed_b <= kseed_a) bad = gpd_error("--kernel-seeds: '%s' is empty (A:B means seeds A..B-1)", optarg);
+      break;
+    case OPT_KLENS:
+      bad = gpd_parse_range("kernel-lengths", optarg, &klen_min, &klen_max);
+      if (!bad && (klen_min < 1 || klen_max > 1000)) bad = gpd_error("--kernel-lengths: '%s' outside 1..1000", optarg);
+      break;
+    case OPT_LATENT: bad = gpd_parse_int("latent", optarg, 1, 4096, &v); cfg.arch.latent = (int)v; break;
+    case OPT_WIDTH: bad = gpd_parse_int("width", optarg, 1, 1024, &v); cfg.arch.width = (int)v; break;
+    case OPT_DWIDTH: bad = gpd_parse_int("disc-width", optarg, 1, 1024, &v); cfg.disc_width = (int)v; have_dwidth = 1; break;
+    case OPT_EPOCHS: bad = gpd_parse_int("epochs", optarg, 0, 1000000, &v); cfg.epochs = (int)v; break;
+    case OPT_STEPS: bad = gpd_parse_int("steps", optarg, 1, 2000000000L, &v); cfg.max_steps = v; have_steps = 1; break;
+    case OPT_BATCH: bad = gpd_parse_int("batch", optarg, 1, 65536, &v); cfg.batch = (int)v; break;
+    case OPT_LR: bad = gpd_parse_float("lr", optarg, 1e-12, 10, &f); cfg.lr = (float)f; break;
+    case OPT_BETA1: bad = gpd_parse_float("beta1", optarg, 0, 0.999999, &f); cfg.beta1 = (float)f; break;
+    case OPT_SEED: bad = gpd_parse_u64("seed", optarg, &u); cfg.seed = u; break;
+    case OPT_RECON: bad = gpd_parse_float("recon-weight", optarg, 1e-12, 1e12, &f); cfg.recon_weight = (float)f; break;
+    case OPT_KL: bad = gpd_parse_float("kl-weight", optarg, 0, 1e6, &f); cfg.kl_weight = (float)f; break;
+    case OPT_CKDIR: cfg.checkpoint_dir = optarg; break;
+    case OPT_CKEVERY: bad = parse_interval(optarg, &cfg.checkpoint_seconds, &cfg.checkpoint_steps); break;
+    case OPT_RESUME: cfg.resume = 1; break;
+    case OPT_EXPORT: export_only = 1; break;
+    case OPT_LOGEVERY: bad = gpd_parse_int("log-every", optarg, 0, 1000000000L, &v); cfg.log_every = v; break;
+    case OPT_GRID: bad = gpd_parse_int("grid", optarg, 0, 1024, &v); cfg.grid = (int)v; break;
+    case OPT_DEVICE: device = optarg; break;
+    case OPT_LEAK: bad = gpd_parse_float("relu-leak", optarg, 0, 1, &f); cfg.relu_leak = (float)f; break;
+    case OPT_SCALE: bad = gpd_parse_float("data-scale", optarg, 1e-6, 1e6, &f); cfg.data_scale = (float)f; break;
+    case 'o': out = optarg; break;
+    default: return gpd_cli_usage_error(CMD);
+    }
+    if (bad) return gpd_cli_fail(CMD);
+  }
+  if (optind < argc) {
+    fprintf(stderr, "gpdeblur train: unexpected argument '%s'\n", argv[optind]);
+    return gpd_cli_usage_error(CMD);
+  }
+  if (!out) {
+    fprintf(stderr, "gpdeblur train: -o OUT.safetensors is required\n");
+    return gpd_cli_usage_error(CMD);
+  }
+  if (!have_dwidth) cfg.disc_width = cfg.arch.width; /* D as wide as G unless told */
+  if (!have_steps) cfg.max_steps = 0;
+  int is_kernels = !strcmp(cfg.arch.name, "blur_vae");
+  if (is_kernels && data) {
+    gpd_error("--data: blur_vae trains on motion kernels drawn from --kernel-seeds, not a folder");
+    return gpd_cli_fail(CMD);
+  }
+  if (is_kernels && kseed_b > GPD_KERNEL_TEST_SEED_BASE) {
+    gpd_error("--kernel-seeds: training seeds must stay below %llu (held-out kernels start there)",
+              (unsigned long long)GPD_KERNEL_TEST_SEED_BASE);
+    return gpd_cli_fail(CMD);
+  }
+  if (!is_kernels && !data && !export_only) {
+    gpd_error("--data DIR is required for %s", cfg.arch.name);
+    return gpd_cli_fail(CMD);
+  }
+  if (export_only && !cfg.checkpoint_dir) {
+    gpd_error("--export-only needs --checkpoint-dir");
+    return gpd_cli_fail(CMD);
+  }
+
+  gpd_engine *e = gpd_engine_create(device, GPD_PRECISION_FP32);
+  if (!e) return gpd_cli_fail(CMD);
+  gpd_trainer t;
+  gpd_dataset ds;
+  memset(&ds, 0, sizeof ds);
+  int rc = 1;
+  if (gpd_trainer_init(&t, &cfg, e) != 0) {
+    gpd_engine_destroy(e);
+    return gpd_cli_fail(CMD);
+  }
+  if (export_only) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", cfg.checkpoint_dir);
+    if (gpd_checkpoint_load(&t, path) != 0 || gpd_train_save_output(&t, out, NULL) != 0) goto fail;
+    printf("wrote %s from %s (step %ld, %.0f s of training)\n", out, path, t.step, t.seconds);
+    rc = 0;
+    goto done;
+  }
+  int ok;
+  if (is_kernels)
+    ok = gpd_dataset_kernels(&ds, cfg.arch.size, kseed_a, (long)(kseed_b - kseed_a), (int)klen_min, (int)klen_max);
+  else
+    ok = gpd_dataset_image_folder(&ds, data, cfg.arch.channels, cfg.arch.size, celeba ? 54 : 0, first, last);
+  if (ok != 0) goto fail;
+  fprintf(stderr, "gpdeblur train: %s on %s (%s engine), batch %d, %ld steps per epoch\n", cfg.arch.name, ds.description, e->name,
+          cfg.batch, ds.count / cfg.batch);
+  if (cfg.resume && cfg.checkpoint_dir) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", cfg.checkpoint_dir);
+    if (access(path, F_OK) != 0) fprintf(stderr, "gpdeblur train: no %s yet; starting from scratch\n", path);
+    else fprintf(stderr, "gpdeblur train: resuming from %s\n", path);
+  }
+  progress_ctx pc;
+  memset(&pc, 0, sizeof pc);
+  pc.kind = t.kind;
+  t.cfg.progress = on_progress;
+  t.cfg.progress_ctx = &pc;
+  t.cfg.stop = &stop_requested;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  ok = gpd_train_run(&t, &ds);
+  if (pc.started) gpd_progress_finish(&pc.bar);
+  if (ok != 0) goto fail;
+  if (gpd_train_save_output(&t, out, NULL) != 0) goto fail;
+  printf("wrote %s: %s, %ld steps (%.2f epochs), %.0f s of training%s\n", out, cfg.arch.name, t.step,
+         (double)t.step / (double)t.steps_per_epoch, t.seconds, stop_requested ? " (stopped early; --resume continues)" : "");
+  rc = 0;
+  goto done;
+fail:
+  rc = gpd_cli_fail(CMD);
+done:
+  gpd_dataset_free(&ds);
+  gpd_trainer_free(&t);
+  gpd_engine_destroy(e);
+  return rc;
+}

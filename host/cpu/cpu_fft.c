@@ -1,0 +1,135 @@
+/* Batched 2-D real FFTs of the CPU engine with FFTW (single precision),
+ * unnormalised in both directions: c2r(r2c(x)) = H*W*x.
+ *
+ * Plans are cached by (B, H, W) in one process-wide list: the CPU engine has
+ * no private state (impl is NULL), and FFTW's planner is not thread-safe
+ * anyway, so a mutex guards the cache. The whole call runs under the mutex,
+ * which also makes the c2r scratch buffer (FFTW's c2r destroys its input,
+ * ours is const) safe to share. The CPU engine is the reference, not the
+ * fast path, so serialising FFTs across threads costs nothing that matters.
+ *
+ * Plans are made with FFTW_UNALIGNED and executed on the caller's arrays
+ * through the new-array interface: tensors are offsets into calloc'd
+ * buffers with no SIMD alignment guarantee. */
+#include <fftw3.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "cpu_ops.h"
+#include "gpd/common.h"
+
+typedef struct fft_plan_entry {
+  int b, h, w;
+  fftwf_plan r2c; /* (B, H, W) real -> (B, H, W/2+1) complex */
+  fftwf_plan c2r; /* the inverse */
+  struct fft_plan_entry *next;
+} fft_plan_entry;
+
+static pthread_mutex_t fft_lock = PTHREAD_MUTEX_INITIALIZER;
+static fft_plan_entry *fft_plans;   /* most recently created first */
+static fftwf_complex *fft_scratch;  /* c2r input copy */
+static size_t fft_scratch_count;    /* complex values it holds */
+
+/* 0 when the sizes are valid and fit FFTW's int plane sizes and distances,
+ * else -1 with an error. */
+static int fft_check(const char *op, int b, int h, int w) {
+  if (b < 0 || h < 1 || w < 1) return gpd_error("%s: invalid size B=%d H=%d W=%d", op, b, h, w);
+  if ((long long)h * w > INT_MAX)
+    return gpd_error("%s: size B=%d H=%d W=%d too large for FFTW", op, b, h, w);
+  return 0;
+}
+
+/* Finds or creates the plans for (b, h, w). Caller holds fft_lock. */
+static fft_plan_entry *fft_plan_get(int b, int h, int w) {
+  for (fft_plan_entry *p = fft_plans; p; p = p->next)
+    if (p->b == b && p->h == h && p->w == w) return p;
+  fft_plan_entry *p = gpd_calloc(1, sizeof *p, "an FFTW plan cache entry");
+  if (!p) return NULL;
+  const int wc = w / 2 + 1;
+  const size_t nreal = (size_t)b * h * w, ncplx = (size_t)b * h * wc;
+  /* Planning needs arrays of the right size; with FFTW_ESTIMATE they are
+   * not touched, and execution uses the caller's arrays. */
+  float *re = fftwf_malloc(nreal * sizeof(float));
+  fftwf_complex *co = fftwf_malloc(ncplx * sizeof(fftwf_complex));
+  int n[2] = {h, w};
+  const unsigned flags = FFTW_ESTIMATE | FFTW_UNALIGNED;
+  if (re && co) {
+    p->r2c = fftwf_plan_many_dft_r2c(2, n, b, re, NULL, 1, h * w, co, NULL, 1, h * wc, flags);
+    p->c2r = fftwf_plan_many_dft_c2r(2, n, b, co, NULL, 1, h * wc, re, NULL, 1, h * w, flags);
+  }
+  fftwf_free(re);
+  fftwf_free(co);
+  if (!p->r2c || !p->c2r) {
+    if (p->r2c) fftwf_destroy_plan(p->r2c);
+    if (p->c2r) fftwf_destroy_plan(p->c2r);
+    free(p);
+    gpd_error("fftwf_plan_many_dft (B=%d H=%d W=%d) failed", b, h, w);
+    return NULL;
+  }
+  p->b = b;
+  p->h = h;
+  p->w = w;
+  p->next = fft_plans;
+  fft_plans = p;
+  return p;
+}
+
+/* x (B, H, W) -> X (B, H, W/2+1) complex */
+int cpu_fft_r2c(gpd_engine *e, int b, int h, int w, const float *x, float *X) {
+  (void)e;
+  GPD_TRY(fft_check("fft_r2c", b, h, w));
+  if (b == 0) return 0;
+  pthread_mutex_lock(&fft_lock);
+  fft_plan_entry *p = fft_plan_get(b, h, w);
+  /* FFTW's r2c does not write its input, whatever the signature says. */
+  if (p) fftwf_execute_dft_r2c(p->r2c, (float *)x, (fftwf_complex *)X);
+  pthread_mutex_unlock(&fft_lock);
+  return p ? 0 : -1;
+}
+
+/* X (B, H, W/2+1) complex -> x (B, H, W), X untouched */
+int cpu_fft_c2r(gpd_engine *e, int b, int h, int w, const float *X, float *x) {
+  (void)e;
+  GPD_TRY(fft_check("fft_c2r", b, h, w));
+  if (b == 0) return 0;
+  const size_t ncplx = (size_t)b * h * (w / 2 + 1);
+  int rc = -1;
+  pthread_mutex_lock(&fft_lock);
+  fft_plan_entry *p = fft_plan_get(b, h, w);
+  if (p && ncplx > fft_scratch_count) {
+    fftwf_free(fft_scratch);
+    fft_scratch_count = 0;
+    fft_scratch = fftwf_malloc(ncplx * sizeof(fftwf_complex));
+    if (fft_scratch) fft_scratch_count = ncplx;
+    else gpd_error("out of host memory (%zu bytes for the FFT c2r scratch)", ncplx * sizeof(fftwf_complex));
+  }
+  if (p && fft_scratch) {
+    const float *src = X;
+    float *dst = (float *)fft_scratch;
+    for (size_t i = 0; i < 2 * ncplx; i++) dst[i] = src[i];
+    fftwf_execute_dft_c2r(p->c2r, fft_scratch, x);
+    rc = 0;
+  }
+  pthread_mutex_unlock(&fft_lock);
+  return rc;
+}
+
+/* Frees every cached plan and the scratch buffer (the engine's destroy);
+ * later FFTs, from any other CPU engine, simply plan again. Takes the mutex,
+ * so it never frees a plan that another thread is executing. */
+void cpu_fft_cleanup(gpd_engine *e) {
+  (void)e;
+  pthread_mutex_lock(&fft_lock);
+  while (fft_plans) {
+    fft_plan_entry *p = fft_plans;
+    fft_plans = p->next;
+    fftwf_destroy_plan(p->r2c);
+    fftwf_destroy_plan(p->c2r);
+    free(p);
+  }
+  fftwf_free(fft_scratch);
+  fft_scratch = NULL;
+  fft_scratch_count = 0;
+  pthread_mutex_unlock(&fft_lock);
+}

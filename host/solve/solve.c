@@ -1,0 +1,283 @@
+/* gpd_solve: defaults, validation of options and sizes, dispatch to the
+ * algorithms, the driver of the batched ones (naive, 1, 2, range) and the
+ * result (best restart, diverged restarts). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "solve_internal.h"
+
+void gpd_solve_defaults(gpd_solve_options *o, gpd_algorithm alg) {
+  memset(o, 0, sizeof *o);
+  o->alg = alg;
+  o->boundary = GPD_BOUNDARY_CIRCULAR;
+  o->restarts = 10;
+  o->seed = 0;
+  /* Algorithm 1 (Table II) */
+  o->gamma = 0.01f;
+  o->lambda = 0.01f;
+  o->lr = 0.01f;
+  o->lr_decay = 1000.0f;
+  /* Algorithm 2 (Table III with the authors' code weights, DESIGN.md) */
+  o->tau = 100.0f;
+  o->zeta = 1.0f;
+  o->free_weight = 0.5f;
+  o->rho = 1e-3f;
+  o->adam_lr = 0.005f;
+  o->init_mean = 0.5f;
+  o->init_std = 0.1f;
+  /* Algorithm 3 */
+  o->nu = 1e-3f;
+  o->kappa = 1e-3f;
+  o->fit_steps = 400;
+  o->fit_lr = 1e-3f;
+  o->lr_z = 1e-3f;
+  o->lr_w = 1e-4f;
+  o->untrained_width = 64;
+  o->untrained_latent = 100;
+  o->untrained_arch = "dcgan_tf";
+  o->log_every = 0;
+  switch (alg) {
+  case GPD_ALG_NAIVE:
+    /* eq. 4 has no latent penalty; the schedule is Algorithm 1's, the step
+     * larger because the loss is a mean over pixels (a sum over pixels
+     * would be 12,288 times larger for a 64x64x3 image) */
+    o->gamma = 0.0f;
+    o->lr = 10.0f;
+    o->steps = 10000;
+    break;
+  case GPD_ALG_1: o->steps = 10000; break;
+  case GPD_ALG_2: o->steps = 10000; break;
+  case GPD_ALG_3: o->steps = 20000; break;
+  case GPD_ALG_RANGE:
+    /* Adam from 0.05 decaying by exp(-t/1000): large early steps to find
+     * the basin, small late ones to settle in it */
+    o->adam_lr = 0.05f;
+    o->steps = 3000;
+    break;
+  }
+}
+
+void gpd_solve_result_free(gpd_solve_result *r) {
+  if (!r) return;
+  gpd_image_free(&r->image);
+  gpd_image_free(&r->range_image);
+  free(r->kernel);
+  free(r->restart_measurement);
+  free(r->diverged_at);
+  memset(r, 0, sizeof *r);
+  r->range_psnr = NAN;
+}
+
+int gpd_solve_window(const gpd_image *src, int h, int w, gpd_image *dst) {
+  if (!src || !src->data || h < 1 || w < 1 || h > src->h || w > src->w)
+    return gpd_error("cannot take a %dx%d window of a %dx%d image", h, w, src ? src->h : 0, src ? src->w : 0);
+  const int top = solve_centre(src->h, h), left = solve_centre(src->w, w);
+  GPD_TRY(gpd_image_alloc(dst, src->c, h, w));
+  for (int c = 0; c < src->c; c++)
+    for (int y = 0; y < h; y++)
+      memcpy(dst->data + ((size_t)c * h + y) * w, src->data + ((size_t)c * src->h + top + y) * src->w + left,
+             sizeof(float) * (size_t)w);
+  return 0;
+}
+
+/* ---- validation -------------------------------------------------------------- */
+
+static const char *alg_name(gpd_algorithm a) {
+  switch (a) {
+  case GPD_ALG_NAIVE: return "naive deblurring";
+  case GPD_ALG_1: return "Algorithm 1";
+  case GPD_ALG_2: return "Algorithm 2";
+  case GPD_ALG_3: return "Algorithm 3";
+  case GPD_ALG_RANGE: return "range projection";
+  }
+  return "?";
+}
+
+static int check_weight(const char *name, float v) {
+  if (!isfinite(v) || v < 0) return gpd_error("solver option %s must be a finite number >= 0 (got %g)", name, v);
+  return 0;
+}
+
+static int check_step(const char *name, float v) {
+  if (!isfinite(v) || v <= 0) return gpd_error("solver option %s must be a finite number > 0 (got %g)", name, v);
+  return 0;
+}
+
+static int check_options(const gpd_solve_options *o) {
+  if (o->alg < GPD_ALG_NAIVE || o->alg > GPD_ALG_RANGE) return gpd_error("unknown solver algorithm %d", (int)o->alg);
+  if (o->boundary != GPD_BOUNDARY_CIRCULAR && o->boundary != GPD_BOUNDARY_LINEAR)
+    return gpd_error("unknown boundary model %d", (int)o->boundary);
+  if (o->restarts < 1 || o->restarts > 1000000) return gpd_error("restarts must be between 1 and 1000000 (got %d)", o->restarts);
+  if (o->steps < 0) return gpd_error("steps must be >= 0 (got %d)", o->steps);
+  if (o->log_every < 0) return gpd_error("log_every must be >= 0 (got %d)", o->log_every);
+  if (o->lr_decay < 0 || !isfinite(o->lr_decay)) return gpd_error("lr_decay must be >= 0 (0: constant step; got %g)", o->lr_decay);
+  switch (o->alg) {
+  case GPD_ALG_NAIVE: GPD_TRY(check_step("lr", o->lr)); GPD_TRY(check_weight("gamma", o->gamma)); break;
+  case GPD_ALG_1:
+    GPD_TRY(check_step("lr", o->lr));
+    GPD_TRY(check_weight("gamma", o->gamma));
+    GPD_TRY(check_weight("lambda", o->lambda));
+    break;
+  case GPD_ALG_2:
+    GPD_TRY(check_step("adam_lr", o->adam_lr));
+    GPD_TRY(check_weight("tau", o->tau));
+    GPD_TRY(check_weight("zeta", o->zeta));
+    GPD_TRY(check_weight("free_weight", o->free_weight));
+    GPD_TRY(check_weight("rho", o->rho));
+    GPD_TRY(check_weight("init_std", o->init_std));
+    if (!isfinite(o->init_mean)) return gpd_error("solver option init_mean must be finite");
+    break;
+  case GPD_ALG_3:
+    GPD_TRY(check_step("lr_z", o->lr_z));
+    GPD_TRY(check_step("lr_w", o->lr_w));
+    GPD_TRY(check_step("fit_lr", o->fit_lr));
+    GPD_TRY(check_weight("nu", o->nu));
+    GPD_TRY(check_weight("kappa", o->kappa));
+    if (o->fit_steps < 0) return gpd_error("fit_steps must be >= 0 (got %d)", o->fit_steps);
+    if (o->untrained_width < 1) return gpd_error("untrained_width must be >= 1 (got %d)", o->untrained_width);
+    if (o->untrained_latent < 1) return gpd_error("untrained_latent must be >= 1 (got %d)", o->untrained_latent);
+    if (o->untrained_arch && strcmp(o->untrained_arch, "dcgan_tf") && strcmp(o->untrained_arch, "dcgan_torch"))
+      return gpd_error("untrained generator '%s' is not dcgan_tf or dcgan_torch", o->untrained_arch);
+    break;
+  case GPD_ALG_RANGE: GPD_TRY(check_step("adam_lr", o->adam_lr)); break;
+  }
+  return 0;
+}
+
+/* The generator's image must be y's size (circular) or y's size plus K-1
+ * (linear: y is the valid part); naive and range only compare pixels, so
+ * with the linear boundary any generator at least y's size will do (its
+ * centred y-sized window is compared). */
+int solve_geom_init(solve_geom *g, const gpd_image *y, const gpd_net *gi, const gpd_net *gk,
+                    const gpd_solve_options *o) {
+  memset(g, 0, sizeof *g);
+  if (!y || !y->data || y->c < 1 || y->h < 1 || y->w < 1) return gpd_error("%s: empty input image", alg_name(o->alg));
+  const int linear = o->boundary == GPD_BOUNDARY_LINEAR;
+  const char *bname = linear ? "linear boundary" : "circular boundary";
+  g->c = y->c;
+  g->h = y->h;
+  g->w = y->w;
+  g->boundary = o->boundary;
+  const int needs_gk = o->alg == GPD_ALG_1 || o->alg == GPD_ALG_2 || o->alg == GPD_ALG_3;
+  const int needs_gi = o->alg != GPD_ALG_3;
+  if (needs_gk) {
+    if (!gk) return gpd_error("%s needs a blur generator", alg_name(o->alg));
+    if (gk->in_h != 1 || gk->in_w != 1)
+      return gpd_error("the blur generator takes %dx%dx%d inputs, not a latent vector (is it an encoder?)", gk->in_h,
+                       gk->in_w, gk->in_c);
+    if (gk->out_c != 1 || gk->out_h != gk->out_w || gk->out_h < 1)
+      return gpd_error("the blur generator makes %dx%dx%d outputs, not 1-channel square kernels", gk->out_h, gk->out_w,
+                       gk->out_c);
+    g->k = gk->out_h;
+    if (!linear && (g->k > y->h || g->k > y->w))
+      return gpd_error("the blur generator's %dx%d kernel does not fit a %dx%d image", g->k, g->k, y->h, y->w);
+  }
+  g->hx = linear && g->k ? y->h + g->k - 1 : y->h;
+  g->wx = linear && g->k ? y->w + g->k - 1 : y->w;
+  if (!needs_gi) return 0;
+  if (!gi) return gpd_error("%s needs an image generator", alg_name(o->alg));
+  if (gi->in_h != 1 || gi->in_w != 1)
+    return gpd_error("the image generator takes %dx%dx%d inputs, not a latent vector (is it an encoder?)", gi->in_h,
+                     gi->in_w, gi->in_c);
+  const int pixel_only = o->alg == GPD_ALG_NAIVE || o->alg == GPD_ALG_RANGE;
+  int ok = gi->out_c == y->c;
+  if (pixel_only && linear) ok = ok && gi->out_h >= y->h && gi->out_w >= y->w;
+  else ok = ok && gi->out_h == g->hx && gi->out_w == g->wx;
+  if (!ok) {
+    if (linear && needs_gk)
+      return gpd_error("image is %dx%dx%d but the image generator makes %dx%dx%d (linear boundary: the blurry image "
+                       "must be %dx%dx%d, the generator's size minus %d)",
+                       y->h, y->w, y->c, gi->out_h, gi->out_w, gi->out_c, gi->out_h - g->k + 1, gi->out_w - g->k + 1,
+                       gi->out_c, g->k - 1);
+    return gpd_error("image is %dx%dx%d but the image generator makes %dx%dx%d (%s)", y->h, y->w, y->c, gi->out_h,
+                     gi->out_w, gi->out_c, bname);
+  }
+  if (pixel_only) {
+    g->hx = gi->out_h;
+    g->wx = gi->out_w;
+  }
+  return 0;
+}
+
+/* ---- the batched driver ------------------------------------------------------ */
+
+int solve_batched(const solve_inputs *in, solve_problem *p, gpd_solve_result *res) {
+  const gpd_solve_options *o = in->o;
+  solve_hooks h = solve_hooks_from_options(o, 0, o->steps);
+  int rc = solve_run(p, o->steps, &h);
+  if (rc < 0) return -1;
+  for (int r = 0; r < p->restarts; r++) {
+    res->restart_measurement[r] = p->diverged_at[r] >= 0 ? NAN : p->measurement[r];
+    res->diverged_at[r] = p->diverged_at[r];
+    if (p->diverged_at[r] >= 0) res->diverged++;
+  }
+  int chosen = rc == 1 ? -1 : solve_choose(p);
+  if (chosen < 0)
+    return gpd_error("all %d restarts diverged (NaN loss at step %d); try a smaller step size", p->restarts,
+                     p->first_divergence);
+  res->chosen = chosen;
+  res->measurement = p->measurement[chosen];
+  res->total = p->total[chosen];
+  return p->result(p, chosen, res);
+}
+
+/* ---- entry point ------------------------------------------------------------------ */
+
+int gpd_solve(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk, const gpd_solve_options *o,
+              gpd_solve_result *res) {
+  memset(res, 0, sizeof *res);
+  res->range_psnr = NAN;
+  if (!e || !o) return gpd_error("gpd_solve: no engine or no options");
+  GPD_TRY(check_options(o));
+  solve_inputs in = {.e = e, .y = y, .gi = o->alg == GPD_ALG_3 ? NULL : gi, .gk = gk, .o = o};
+  if (o->alg == GPD_ALG_NAIVE || o->alg == GPD_ALG_RANGE) in.gk = NULL;
+  GPD_TRY(solve_geom_init(&in.g, y, in.gi, in.gk, o));
+  if (in.gi && in.gi->engine != e) return gpd_error("the image generator lives on another engine than the solver's");
+  if (in.gk && in.gk->engine != e) return gpd_error("the blur generator lives on another engine than the solver's");
+
+  res->restarts = o->restarts;
+  res->restart_measurement = gpd_malloc(sizeof(float) * (size_t)o->restarts, "per-restart measurement");
+  res->diverged_at = gpd_malloc(sizeof(int) * (size_t)o->restarts, "per-restart divergence");
+  if (!res->restart_measurement || !res->diverged_at) {
+    gpd_solve_result_free(res);
+    return -1;
+  }
+  for (int r = 0; r < o->restarts; r++) {
+    res->restart_measurement[r] = NAN;
+    res->diverged_at[r] = -1;
+  }
+
+  /* trained generators: batch norm with their running statistics, which
+   * also keeps restarts independent of each other in the batch */
+  int gi_bn = in.gi ? in.gi->bn_train : 0, gk_bn = in.gk ? in.gk->bn_train : 0;
+  if (in.gi) in.gi->bn_train = 0;
+  if (in.gk) in.gk->bn_train = 0;
+
+  double t0 = gpd_seconds();
+  int rc = -1;
+  solve_problem *p = NULL;
+  switch (o->alg) {
+  case GPD_ALG_NAIVE:
+    if (naive_create(&in, 0, &p) == 0) rc = solve_batched(&in, p, res);
+    break;
+  case GPD_ALG_1:
+    if (alg1_create(&in, &p) == 0) rc = solve_batched(&in, p, res);
+    break;
+  case GPD_ALG_2:
+    if (alg2_create(&in, &p) == 0) rc = solve_batched(&in, p, res);
+    break;
+  case GPD_ALG_3: rc = alg3_solve(&in, res); break;
+  case GPD_ALG_RANGE: rc = range_solve(&in, res); break;
+  }
+  solve_problem_free(p);
+  if (in.gi) in.gi->bn_train = gi_bn;
+  if (in.gk) in.gk->bn_train = gk_bn;
+  if (rc != 0) {
+    /* keep the message: freeing does not touch it */
+    gpd_solve_result_free(res);
+    return -1;
+  }
+  res->seconds = gpd_seconds() - t0;
+  return 0;
+}

@@ -1,0 +1,29 @@
+/* Shared between the files of host/train/ (not public). */
+#ifndef GPD_TRAIN_INTERNAL_H
+#define GPD_TRAIN_INTERNAL_H
+
+#include "gpd/train.h"
+
+/* Independent random streams derived from the run's seed. */
+enum {
+  GPD_STREAM_INIT = 0,      /* + net index: weight initialisation */
+  GPD_STREAM_NOISE = 10,    /* eps / z during training */
+  GPD_STREAM_GRID = 20,     /* the fixed latents of the sample grids */
+  GPD_STREAM_EVAL = 30,     /* random restarts of the range projection */
+  GPD_STREAM_SHUFFLE = 1000 /* + epoch: the data order */
+};
+
+uint64_t gpd_train_mix_seed(uint64_t seed, uint64_t stream);
+
+/* Maps real images in [0, 1] (engine memory, n items) to the generator's
+ * output range in place: [-1, 1] when its last layer is tanh. */
+int gpd_train_gan_scale_real(gpd_trainer *t, int n, float *x);
+/* The generator half of a GAN step from G's last forward (t->fake): loss
+ * -log D(G(z)) and G's gradient (G's grads zeroed first). */
+int gpd_train_gan_g_backward(gpd_trainer *t, int n, gpd_train_losses *out);
+
+/* Lays out n images (host (n, c, h, w)) on a grid `cols` wide with a 1-pixel
+ * white border, each scaled to its maximum when per_item_max. */
+int gpd_train_grid_image(const float *items, int n, int c, int h, int w, int cols, int per_item_max, const char *png_path);
+
+#endif

@@ -1,0 +1,276 @@
+/* Training the generators (the paper's Section IV-A), written once against
+ * the engine: variational inference for the VAEs (blur_vae, svhn_vae) and
+ * the non-saturating GAN game for the DCGAN (dcgan_tf generator against a
+ * dcgan_disc discriminator).
+ *
+ * Data sets are indexable sources of items in [0, 1]: an image folder
+ * (loaded once into 8-bit memory), motion kernels drawn on the fly from a
+ * seed range, or a block of host memory (tests). Kernel seeds: training uses
+ * [0, GPD_KERNEL_TEST_SEED_BASE), held-out evaluation uses seeds from
+ * GPD_KERNEL_TEST_SEED_BASE upward, so no test kernel is ever trained on.
+ *
+ * Reproducibility: every random number comes from gpd_rng. The data order of
+ * epoch e is a Fisher-Yates permutation seeded by (seed, e); the VAE's eps
+ * and the GAN's z come from one stream whose state is saved in checkpoints.
+ * On the CPU engine two runs from the same seed are bit-identical, and a run
+ * resumed from a checkpoint is bit-identical to an uninterrupted one. */
+#ifndef GPD_TRAIN_H
+#define GPD_TRAIN_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "gpd/net.h"
+#include "gpd/rng.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* First seed of held-out motion kernels; training seeds must stay below. */
+#define GPD_KERNEL_TEST_SEED_BASE 1000000000ULL
+
+/* ---- data sets ------------------------------------------------------------ */
+
+typedef enum gpd_dataset_kind {
+  GPD_DATASET_KERNELS = 0, /* motion kernels from seeds seed_first .. +count-1 */
+  GPD_DATASET_IMAGES,      /* an image folder, held as 8-bit (C, H, W) */
+  GPD_DATASET_MEMORY       /* float items copied from the caller */
+} gpd_dataset_kind;
+
+typedef struct gpd_dataset {
+  gpd_dataset_kind kind;
+  int c, h, w;             /* per-item shape */
+  long count;
+  uint64_t seed_first;     /* kernels */
+  int len_min, len_max;    /* kernels: trajectory length range (5..28) */
+  uint8_t *pixels;         /* images: count * c*h*w bytes */
+  float *items;            /* memory: count * c*h*w floats */
+  char description[200];   /* "motion kernels 28x28, seeds 0..59999, lengths 5-28" */
+} gpd_dataset;
+
+/* count motion kernels, kernel i drawn from seed seed_first + i. */
+int gpd_dataset_kernels(gpd_dataset *ds, int ksize, uint64_t seed_first, long count, int len_min, int len_max);
+/* Every PNG / JPEG / BMP / PPM in dir, sorted by name. When first <= last
+ * (both >= 0) only files whose name stem is a number in [first, last] are
+ * taken (CelebA's 000001.jpg ...). Each image is converted to `channels`;
+ * crop > 0 applies the CelebA recipe (center crop crop x crop, then resize to
+ * size x size); crop == 0 keeps a size x size image as it is and otherwise
+ * center-crops the largest square and resizes it. Errors name the file. */
+int gpd_dataset_image_folder(gpd_dataset *ds, const char *dir, int channels, int size, int crop, long first, long last);
+/* Copies count items of c*h*w floats. */
+int gpd_dataset_memory(gpd_dataset *ds, int c, int h, int w, long count, const float *items);
+void gpd_dataset_free(gpd_dataset *ds);
+size_t gpd_dataset_item_size(const gpd_dataset *ds);
+/* Item `index` as c*h*w floats into out (host memory). */
+int gpd_dataset_get(const gpd_dataset *ds, long index, float *out);
+/* Items index[0..n) into out (n, c, h, w), host memory. */
+int gpd_dataset_batch(const gpd_dataset *ds, const long *index, int n, float *out);
+/* Parses "A:B" into first = A, last = B (inclusive), A <= B. */
+int gpd_parse_range(const char *opt, const char *text, long *first, long *last);
+
+/* ---- configuration -------------------------------------------------------- */
+
+typedef enum gpd_train_kind { GPD_TRAIN_VAE = 0, GPD_TRAIN_GAN } gpd_train_kind;
+
+struct gpd_train_status; /* below */
+
+typedef struct gpd_train_config {
+  gpd_arch arch;          /* blur_vae / svhn_vae, or dcgan_tf (the generator) */
+  int disc_width;         /* GAN: discriminator width (ndf), default arch.width */
+  int epochs;             /* total epochs (a resumed run continues to this) */
+  long max_steps;         /* > 0: stop after this many steps in total instead */
+  int batch;
+  float lr, beta1, beta2, adam_eps;
+  uint64_t seed;
+  /* VAE loss per item: recon_weight * ||x - G(z)||^2 + kl_weight * KL, i.e.
+   * a Gaussian likelihood of variance 1 / (2 recon_weight). */
+  float recon_weight, kl_weight;
+  /* VAE: trains on data_scale * x (default 1). The shipped file folds the
+   * scale back into the encoder's first and the decoder's last layer (exact:
+   * a conv is linear and the final ReLU positively homogeneous), so it maps
+   * raw items. The blur VAE needs it: kernels sum to 1 (pixels ~0.01), and
+   * unscaled its output ReLU dies within the first epoch. */
+  float data_scale;
+  /* VAE: when > 0 and the decoder ends in a ReLU, its backward during
+   * training uses this leaky slope where the ReLU is off (a surrogate
+   * gradient; the model and its loss stay ReLU). Where both the output and
+   * the target are 0 the error is 0, so only pixels the decoder wrongly
+   * switched off are pushed back up: without it the blur decoder's output
+   * ReLU dies early (all of a kernel's 784 pixels but ~40 are 0) and never
+   * recovers. */
+  float relu_leak;
+  long log_every;         /* steps between rows of the loss CSV */
+  /* Checkpoints (NULL dir: none): every checkpoint_steps steps, or every
+   * checkpoint_seconds of wall time, whichever is set (> 0). */
+  const char *checkpoint_dir;
+  long checkpoint_steps;
+  double checkpoint_seconds;
+  int resume;             /* continue from checkpoint_dir/checkpoint.safetensors */
+  int grid;               /* samples in the PNG grid at each checkpoint (0: none) */
+  /* Set asynchronously (a signal handler) to stop after the current step with
+   * a checkpoint; NULL to ignore. */
+  volatile sig_atomic_t *stop;
+  /* Called after every step (for a progress bar); may be NULL. */
+  void (*progress)(void *ctx, const struct gpd_train_status *status);
+  void *progress_ctx;
+} gpd_train_config;
+
+/* Defaults for an architecture (the settings weights/README.md justifies):
+ * blur_vae: latent 50, batch 64, Adam 1e-3, 40 epochs, recon weight 1e4;
+ * svhn_vae: latent 100, batch 64, Adam 5e-4, recon weight 50;
+ * dcgan_tf: latent 100, width 64, batch 64, Adam 2e-4, beta1 0.5. */
+int gpd_train_defaults(gpd_train_config *cfg, const char *arch_name);
+
+/* ---- the trainer ---------------------------------------------------------- */
+
+/* Losses of one step (means over the batch). */
+typedef struct gpd_train_losses {
+  double loss;            /* VAE: recon_weight*recon + KL; GAN: discriminator loss */
+  double recon, kl;       /* VAE: per-item squared error and KL */
+  double g_loss;          /* GAN: generator (non-saturating) loss */
+  double d_real, d_fake;  /* GAN: mean sigmoid(D(x)), sigmoid(D(G(z))) before D's update */
+} gpd_train_losses;
+
+typedef struct gpd_train_status {
+  long step, total_steps;
+  int epoch, epochs;
+  gpd_train_losses last;  /* the latest step */
+  gpd_train_losses avg;   /* mean since the last log row */
+  double images_per_second; /* over the steps since the last log row */
+  double seconds;         /* training time, summed over resumed runs */
+} gpd_train_status;
+
+typedef struct gpd_trainer {
+  gpd_train_config cfg;
+  gpd_train_kind kind;
+  gpd_engine *e;
+  /* VAE: nets[0] encoder, nets[1] decoder. GAN: nets[0] discriminator,
+   * nets[1] generator. nets[1] is what ships. */
+  gpd_net nets[2];
+  gpd_net_workspace ws[2];
+  float *adam_m[2], *adam_v[2]; /* engine memory, n_params each */
+  long step;              /* optimiser steps done */
+  long steps_per_epoch;   /* set by gpd_train_run (0: unknown) */
+  char data_description[200]; /* set by gpd_train_run, saved with outputs */
+  gpd_rng rng;            /* eps / z stream */
+  double seconds;         /* training time so far */
+  int latent;
+  /* engine buffers for one batch */
+  float *x;               /* (B, item) data */
+  float *noise;           /* VAE eps (B, L) / GAN z (B, L) */
+  float *z;               /* VAE: sampled z (B, L) */
+  float *dz;              /* VAE: (B, L) */
+  float *dstats;          /* VAE: (B, 2L) */
+  float *dy;              /* (B, out) output gradient of the shipped net */
+  float *dlogit;          /* GAN: (B) */
+  float *items;           /* per-item losses (B) */
+  const float *fake;      /* GAN: G's output of the last forward (inside ws[1]) */
+  float *fake_d;          /* GAN: (B, item) the fake images as D sees them */
+  int d_rescale;          /* GAN: D sees 2x - 1 of G's [0, 1] output (as Radford et al.'s [-1, 1]) */
+  float *host_x;          /* host (B, item) */
+  float *host_items;      /* host (B) */
+} gpd_trainer;
+
+/* Builds, allocates and initialises the networks (seeded from cfg->seed) for
+ * batches of cfg->batch. */
+int gpd_trainer_init(gpd_trainer *t, const gpd_train_config *cfg, gpd_engine *e);
+void gpd_trainer_free(gpd_trainer *t);
+
+/* Loss and parameter gradients (zeroed first, then written to each net's
+ * grads) on a batch x (engine memory, n <= batch items) with the given noise
+ * (engine memory: eps (n, L) for the VAE); no parameter update. BN in training
+ * mode updates its running statistics as a side effect. */
+int gpd_vae_loss_grad(gpd_trainer *t, int n, const float *x, const float *eps, gpd_train_losses *out);
+/* GAN discriminator loss -log D(x) - log(1 - D(G(z))) (means over the batch;
+ * x_real as D sees it: in [-1, 1] when t->d_rescale, see gpd_trainer_step)
+ * and its gradient in nets[0].grads; G runs forward only. */
+int gpd_gan_d_loss_grad(gpd_trainer *t, int n, const float *x_real, const float *z, gpd_train_losses *out);
+/* GAN generator loss -log D(G(z)) and its gradient in nets[1].grads (D's
+ * parameters fixed; D's grads untouched). */
+int gpd_gan_g_loss_grad(gpd_trainer *t, int n, const float *z, gpd_train_losses *out);
+
+/* One optimiser step on a host batch (n = cfg.batch items): draws the noise
+ * from t->rng, computes gradients, updates with Adam. GAN: one D step then
+ * one G step on the same z (as Radford et al.'s reference code). */
+int gpd_trainer_step(gpd_trainer *t, const float *host_batch, gpd_train_losses *out);
+
+/* The permutation of epoch `epoch` of n items (deterministic in seed). */
+void gpd_train_permutation(uint64_t seed, int epoch, long n, long *perm);
+
+/* ---- checkpoints and outputs ---------------------------------------------- */
+
+/* One safetensors file: both nets (state_dict names), Adam moments
+ * ("optimizer.<role>.exp_avg" / ".exp_avg_sq"), and in its metadata the
+ * architecture, step, training seconds, RNG state and the settings a resume
+ * must match. Written atomically. */
+int gpd_checkpoint_save(const gpd_trainer *t, const char *path, const char *data_description);
+/* Restores a trainer built with the same configuration. */
+int gpd_checkpoint_load(gpd_trainer *t, const char *path);
+
+/* The shipped file: the decoder and encoder (VAE) or the generator (GAN),
+ * the architecture, and training facts (train_data, train_epochs,
+ * train_steps, train_seconds, ...) in the metadata. */
+int gpd_train_save_output(const gpd_trainer *t, const char *path, const char *data_description);
+
+/* Renders `count` samples of the shipped net from fixed latents (seeded by
+ * `seed`, the same at every checkpoint) in inference mode as a PNG grid.
+ * Kernels (1 channel, blur VAE) are each scaled to their maximum. */
+int gpd_train_sample_grid(gpd_trainer *t, int count, uint64_t seed, const char *png_path);
+
+/* ---- the loss log ----------------------------------------------------------- */
+
+typedef struct gpd_train_log {
+  FILE *f;
+  gpd_train_kind kind;
+} gpd_train_log;
+
+/* Opens path for appending (writing the header when new). When keep_steps
+ * >= 0, rows with step > keep_steps are dropped first (a resumed run redoes
+ * them). */
+int gpd_train_log_open(gpd_train_log *log, const char *path, gpd_train_kind kind, long keep_steps);
+/* One row: step, epoch, losses, images/s; flushed. */
+int gpd_train_log_row(gpd_train_log *log, const gpd_train_status *s);
+void gpd_train_log_close(gpd_train_log *log);
+
+/* ---- the whole run ---------------------------------------------------------- */
+
+/* Trains on ds until cfg.epochs (or cfg.max_steps) are done or *cfg.stop is
+ * set: shuffles per epoch, writes the loss CSV (checkpoint_dir/loss.csv when
+ * there is a checkpoint dir), checkpoints with sample grids, and a final
+ * checkpoint at the end. Resumes first when cfg.resume. The trainer is left
+ * with the final parameters. */
+int gpd_train_run(gpd_trainer *t, const gpd_dataset *ds);
+
+/* ---- evaluating a VAE ------------------------------------------------------- */
+
+typedef struct gpd_vae_eval_options {
+  int batch;              /* items per pass, 200 */
+  int range_steps;        /* Adam steps on z for the range projection, 1000 */
+  float range_lr;         /* 0.01 */
+  int range_restarts;     /* random N(0, I) starts besides the encoder mean, 1 */
+  uint64_t seed;
+  int peak_is_max;        /* PSNR peak = each item's maximum (kernels) instead of 1 */
+  void (*progress)(void *ctx, long done, long total);
+  void *progress_ctx;
+} gpd_vae_eval_options;
+
+typedef struct gpd_vae_eval {
+  long count;
+  /* Reconstruction: decoder(encoder mean). */
+  double recon_rel_l2;    /* mean ||x - x_hat|| / ||x|| */
+  double recon_psnr;      /* mean PSNR */
+  /* Range: closest decoder(z) found by Adam on z from the encoder mean and
+   * from the random restarts; the best start per item. */
+  double range_rel_l2;
+  double range_psnr;
+} gpd_vae_eval;
+
+void gpd_vae_eval_defaults(gpd_vae_eval_options *o);
+int gpd_vae_evaluate(gpd_net *encoder, gpd_net *decoder, const gpd_dataset *ds, const gpd_vae_eval_options *o, gpd_vae_eval *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

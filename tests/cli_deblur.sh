@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# End-to-end `gpdeblur deblur` and `gpdeblur project` on tiny generators that
+# the test makes itself with `gpdeblur train` (one step each: random-ish
+# weights, the real file format and loader), then bad inputs, each of which
+# must fail with exactly one line on stderr and a non-zero exit.
+#   bash tests/cli_deblur.sh path/to/gpdeblur SOURCE_DIR
+set -uo pipefail
+BIN=${1:?usage: cli_deblur.sh path/to/gpdeblur SOURCE_DIR}
+SRC=${2:?usage: cli_deblur.sh path/to/gpdeblur SOURCE_DIR}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail=0
+bad() { echo "FAIL: $*" >&2; fail=1; }
+
+# ---- tiny generators ---------------------------------------------------------
+mkdir -p "$T/faces"
+cp "$SRC/tests/fixtures/chelsea_64.png" "$T/faces/a.png"
+cp "$SRC/tests/fixtures/chelsea_64.png" "$T/faces/b.png"
+if ! "$BIN" train --arch blur_vae --steps 1 --batch 4 --kernel-seeds 0:8 --width 4 --latent 5 --grid 0 \
+      --device cpu --checkpoint-dir "$T/ck1" -o "$T/blur.safetensors" >/dev/null 2>"$T/train.err" ||
+   ! "$BIN" train --arch dcgan --data "$T/faces" --steps 1 --batch 2 --width 4 --latent 8 --grid 0 \
+      --device cpu --checkpoint-dir "$T/ck2" -o "$T/gen.safetensors" >/dev/null 2>>"$T/train.err"; then
+  echo "SKIP: 'gpdeblur train' could not make the test's tiny generators: $(tail -1 "$T/train.err")" >&2
+  exit 77
+fi
+G=(--image-gen "$T/gen.safetensors" --blur-gen "$T/blur.safetensors" --device cpu)
+# a kernel of one pixel, to crop / resize images without blurring them
+printf 'gpdeblur-kernel 1 1\n1\n' > "$T/one.kernel"
+
+"$BIN" blur "$SRC/tests/fixtures/chelsea_64.png" --seed 3 -o "$T/blurry.png" 2>/dev/null || bad "blur (circular)"
+"$BIN" blur "$SRC/tests/fixtures/chelsea_64.png" --seed 3 --boundary linear -o "$T/blurry37.png" 2>/dev/null ||
+  bad "blur (linear)"
+
+json_ok() { # FILE KEY...: the file's last line is one JSON object with these keys
+  local line
+  line=$(tail -1 "$1")
+  case "$line" in "{"*"}") ;; *) bad "$1: last stdout line is not a JSON object: $line"; return ;; esac
+  shift
+  for k in "$@"; do
+    case "$line" in *"\"$k\":"*) ;; *) bad "JSON lacks \"$k\": $line" ;; esac
+  done
+}
+
+# ---- each algorithm, a few steps (the random blur VAE's kernels are large,
+# so the steps are small; this checks the plumbing, not the quality) ---------
+for alg in naive 1 2; do
+  extra=()
+  [ "$alg" != naive ] && extra=(--kernel-out "$T/k_$alg.kernel")
+  if "$BIN" deblur "$T/blurry.png" -o "$T/out_$alg.png" --alg "$alg" "${G[@]}" --restarts 3 --steps 6 \
+       --lr 1e-7 --adam-lr 1e-3 --seed 2 --truth "$SRC/tests/fixtures/chelsea_64.png" --range-out "$T/range_$alg.png" \
+       --log "$T/log_$alg.csv" --log-every 2 "${extra[@]}" >"$T/out_$alg.json" 2>"$T/err_$alg.txt"; then
+    json_ok "$T/out_$alg.json" alg chosen measurement total diverged seconds psnr ssim
+    grep -q "\"alg\":\"$alg\"" "$T/out_$alg.json" || bad "alg $alg: JSON names another algorithm"
+    grep -q '"psnr":[0-9]' "$T/out_$alg.json" || bad "alg $alg: no PSNR with --truth"
+    [ -s "$T/out_$alg.png" ] || bad "alg $alg: no output image"
+    [ -s "$T/range_$alg.png" ] || bad "alg $alg: no range image"
+    head -1 "$T/log_$alg.csv" | grep -q '^step,measurement0,measurement1,measurement2,total0,total1,total2$' ||
+      bad "alg $alg: log header: $(head -1 "$T/log_$alg.csv")"
+    # steps 0, 2, 4 and the final point 6
+    [ "$(wc -l < "$T/log_$alg.csv")" -eq 5 ] || bad "alg $alg: log has $(wc -l < "$T/log_$alg.csv") lines, expected 5"
+    if [ "$alg" != naive ]; then
+      head -1 "$T/k_$alg.kernel" | grep -q '^gpdeblur-kernel 1 28' || bad "alg $alg: kernel file header"
+      [ -s "$T/k_$alg.png" ] || bad "alg $alg: no kernel PNG"
+    fi
+  else
+    bad "alg $alg failed: $(cat "$T/err_$alg.txt")"
+  fi
+done
+
+# Algorithm 3: its own untrained generator, on a gray 32x32 crop
+"$BIN" blur "$SRC/tests/fixtures/chelsea_64.png" --gray --kernel "$T/one.kernel" --sigma 0 --crop-resize 64:32 \
+  -o "$T/gray32.png" 2>/dev/null || bad "making a 32x32 gray image"
+if "$BIN" deblur "$T/gray32.png" -o "$T/out_3.png" --alg 3 --blur-gen "$T/blur.safetensors" --device cpu \
+     --restarts 2 --steps 3 --fit-steps 2 --untrained-width 4 --untrained-latent 8 --lr-z 1e-6 \
+     --kernel-out "$T/k_3.kernel" >"$T/out_3.json" 2>"$T/err_3.txt"; then
+  json_ok "$T/out_3.json" alg chosen measurement total diverged seconds psnr ssim
+  grep -q '"psnr":null' "$T/out_3.json" || bad "alg 3: PSNR without --truth should be null"
+else
+  bad "alg 3 failed: $(cat "$T/err_3.txt")"
+fi
+
+# linear boundary: a 37x37 blurry image, a 64x64 result
+if "$BIN" deblur "$T/blurry37.png" -o "$T/out_lin.png" --boundary linear "${G[@]}" --restarts 2 --steps 3 --lr 1e-7 \
+     >"$T/out_lin.json" 2>"$T/err_lin.txt"; then
+  json_ok "$T/out_lin.json" alg measurement
+  "$BIN" metrics "$T/out_lin.png" "$SRC/tests/fixtures/chelsea_64.png" >/dev/null 2>&1 ||
+    bad "linear boundary: the result is not 64x64 like the generator"
+else
+  bad "linear boundary failed: $(cat "$T/err_lin.txt")"
+fi
+
+# range projection
+if "$BIN" project "$SRC/tests/fixtures/chelsea_64.png" -o "$T/proj.png" --image-gen "$T/gen.safetensors" \
+     --device cpu --restarts 2 --steps 5 >"$T/proj.json" 2>"$T/proj.err"; then
+  json_ok "$T/proj.json" psnr range_error chosen seconds
+  grep -q '"psnr":[0-9]' "$T/proj.json" || bad "project: no PSNR"
+  grep -q 'range error: PSNR' "$T/proj.err" || bad "project: no range error line on stderr"
+else
+  bad "project failed: $(cat "$T/proj.err")"
+fi
+
+# ---- bad inputs: one line, non-zero exit ----------------------------------
+expect_fail() { # WHAT EXPECTED-TEXT command...
+  local what=$1 want=$2
+  shift 2
+  "$@" >"$T/bad.out" 2>"$T/bad.err"
+  local rc=$?
+  [ $rc -ne 0 ] || bad "$what: exit 0"
+  [ "$(wc -l < "$T/bad.err")" -eq 1 ] || bad "$what: stderr is not one line: $(cat "$T/bad.err")"
+  grep -qF -- "$want" "$T/bad.err" || bad "$what: stderr '$(cat "$T/bad.err")' lacks '$want'"
+  [ ! -s "$T/bad.out" ] || bad "$what: printed on stdout: $(cat "$T/bad.out")"
+}
+"$BIN" blur "$SRC/tests/fixtures/chelsea_64.png" --kernel "$T/one.kernel" --sigma 0 --crop-resize 64:32 \
+  -o "$T/rgb32.png" 2>/dev/null || bad "making a 32x32 image"
+"$BIN" blur "$SRC/tests/fixtures/chelsea_64.png" --kernel "$T/one.kernel" --sigma 0 --crop-resize 64:20 \
+  -o "$T/rgb20.png" 2>/dev/null || bad "making a 20x20 image"
+expect_fail "size the generator cannot make" "image is 32x32x3 but the image generator makes 64x64x3 (circular boundary)" \
+  "$BIN" deblur "$T/rgb32.png" -o "$T/x.png" "${G[@]}" --steps 1
+expect_fail "linear size" "linear boundary: the blurry image must be 37x37x3" \
+  "$BIN" deblur "$T/rgb32.png" -o "$T/x.png" "${G[@]}" --steps 1 --boundary linear
+expect_fail "blur VAE as image generator" "holds the blur VAE, not an image generator" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" --image-gen "$T/blur.safetensors" --blur-gen "$T/blur.safetensors" --device cpu
+expect_fail "image generator as blur generator" "holds a dcgan_tf image generator, not the blur VAE" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" --image-gen "$T/gen.safetensors" --blur-gen "$T/gen.safetensors" --device cpu
+expect_fail "kernel that does not fit" "the blur generator's 28x28 kernel does not fit a 20x20 image" \
+  "$BIN" deblur "$T/rgb20.png" -o "$T/x.png" --alg 3 --blur-gen "$T/blur.safetensors" --device cpu --steps 1
+cp "$SRC/tests/fixtures/chelsea_64.png" "$T/gen.png"
+expect_fail "not a weights file" "$T/gen.png" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" --image-gen "$T/gen.png" --blur-gen "$T/blur.safetensors" --device cpu
+expect_fail "missing default weights" "the default blur generator $T/none/blur_vae.safetensors is missing" \
+  env GPD_WEIGHTS_DIR="$T/none" "$BIN" deblur "$T/blurry.png" -o "$T/x.png" --device cpu
+expect_fail "bad option value" "--restarts" "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --restarts 0
+expect_fail "unknown algorithm" "--alg: '4' is not naive, 1, 2 or 3" "$BIN" deblur "$T/blurry.png" -o "$T/x.png" --alg 4
+expect_fail "all restarts diverge" "restarts diverged" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --restarts 2 --steps 20 --lr 1e3
+# an encoder-only blur VAE file (the decoder's tensors removed)
+if /usr/bin/python3 - "$T/blur.safetensors" "$T/encoder.safetensors" <<'EOF'
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+head = json.loads(raw[8:8 + n]); data = raw[8 + n:]
+out, blob = {}, b""
+for name, t in head.items():
+    if name == "__metadata__": out[name] = t; continue
+    if not name.startswith("encoder."): continue
+    b, e = t["data_offsets"]; out[name] = dict(t, data_offsets=[len(blob), len(blob) + e - b]); blob += data[b:e]
+h = json.dumps(out).encode()
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(h)) + h + blob)
+EOF
+then
+  expect_fail "encoder-only file" "has no decoder.* tensors" \
+    "$BIN" deblur "$T/blurry.png" -o "$T/x.png" --image-gen "$T/gen.safetensors" --blur-gen "$T/encoder.safetensors" --device cpu
+else
+  echo "note: /usr/bin/python3 unavailable; the encoder-only case was not run" >&2
+fi
+
+[ $fail -eq 0 ] && echo "cli_deblur: all checks passed" >&2
+exit $fail

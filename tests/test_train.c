@@ -1,0 +1,566 @@
+/* Training (gpd/train.h) on tiny configurations:
+ *  - parameter gradients of the VAE loss (fixed eps), the GAN discriminator
+ *    loss (wrt D) and the generator loss (wrt G, through D) against central
+ *    finite differences;
+ *  - a short blur-VAE run lowers its loss clearly, and two runs from one
+ *    seed give bit-identical parameters;
+ *  - checkpoint + resume equals an uninterrupted run bit for bit (VAE and
+ *    GAN, Adam moments and batch-norm statistics included) and the loss log
+ *    has each step once;
+ *  - the data scale folded into a shipped VAE file is exact;
+ *  - data sets: kernels by seed, image folders by number range and the
+ *    CelebA recipe, epoch permutations. */
+#define _DEFAULT_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "gpd/blur.h"
+#include "gpd/common.h"
+#include "gpd/image.h"
+#include "gpd/rng.h"
+#include "gpd/train.h"
+#include "gpd/weights.h"
+
+static gpd_engine *E;
+
+static float *download_all(const float *src, size_t n) {
+  float *h = malloc(n * sizeof(float));
+  E->download(E, h, src, n);
+  return h;
+}
+
+/* ---- finite differences ------------------------------------------------------ */
+
+typedef double (*loss_fn)(gpd_trainer *t, void *ctx);
+
+/* Checks d loss / d params of net against central differences at a few
+ * parameters of every weighted layer (4 weights, 2 biases each). The
+ * analytic gradient must already be in net->grads. */
+static void check_fd(const char *what, gpd_trainer *t, gpd_net *net, loss_fn f, void *ctx, double h) {
+  float *grad = download_all(net->grads, net->n_params);
+  float *p = download_all(net->params, net->n_params);
+  gpd_rng r;
+  gpd_rng_seed(&r, 7);
+  float got[256], want[256];
+  int m = 0;
+  double scale = 0;
+  for (int li = 0; li < net->n_layers && m < 240; li++) {
+    const gpd_layer *l = &net->layers[li];
+    if (l->w_off < 0) continue;
+    size_t nw = l->kind == GPD_LAYER_BATCHNORM ? (size_t)l->in_c
+                : l->kind == GPD_LAYER_LINEAR  ? (size_t)l->in_c * l->out_c
+                                               : (size_t)l->in_c * l->out_c * l->k * l->k;
+    for (int k = 0; k < 6; k++) {
+      long off;
+      if (k < 4) off = l->w_off + (long)(gpd_rng_u64(&r) % nw);
+      else if (l->b_off >= 0) off = l->b_off + (long)(gpd_rng_u64(&r) % (uint64_t)l->out_c);
+      else continue;
+      float saved = p[off];
+      float v = saved + (float)h;
+      E->upload(E, net->params + off, &v, 1);
+      double up = f(t, ctx);
+      v = saved - (float)h;
+      E->upload(E, net->params + off, &v, 1);
+      double down = f(t, ctx);
+      E->upload(E, net->params + off, &saved, 1);
+      want[m] = (float)((up - down) / (2 * h));
+      got[m] = grad[off];
+      if (fabs(got[m]) > scale) scale = fabs(got[m]);
+      m++;
+    }
+  }
+  CHECK(m >= 12, "%s: only %d parameters checked", what, m);
+  CHECK(scale > 0, "%s: all checked gradients are zero", what);
+  check_close(what, got, want, (size_t)m, 2e-3 * scale, 3e-2);
+  fprintf(stderr, "%s: %d parameters, largest gradient %.3g\n", what, m, scale);
+  free(grad);
+  free(p);
+}
+
+typedef struct fd_ctx {
+  const float *x, *noise;
+  int n;
+} fd_ctx;
+
+static double vae_loss(gpd_trainer *t, void *c) {
+  fd_ctx *k = c;
+  gpd_train_losses l;
+  if (gpd_vae_loss_grad(t, k->n, k->x, k->noise, &l) != 0) return NAN;
+  return l.loss;
+}
+
+static double d_loss(gpd_trainer *t, void *c) {
+  fd_ctx *k = c;
+  gpd_train_losses l;
+  if (gpd_gan_d_loss_grad(t, k->n, k->x, k->noise, &l) != 0) return NAN;
+  return l.loss;
+}
+
+static double g_loss(gpd_trainer *t, void *c) {
+  fd_ctx *k = c;
+  gpd_train_losses l;
+  if (gpd_gan_g_loss_grad(t, k->n, k->noise, &l) != 0) return NAN;
+  return l.g_loss;
+}
+
+static float *upload_normal(uint64_t seed, size_t n, float mean, float std) {
+  float *h = malloc(n * sizeof(float));
+  gpd_rng r;
+  gpd_rng_seed(&r, seed);
+  gpd_rng_fill_normal(&r, h, n, mean, std);
+  float *d = E->alloc(E, n, "test data");
+  E->upload(E, d, h, n);
+  free(h);
+  return d;
+}
+
+static void tiny_vae(gpd_train_config *c, int latent, int batch) {
+  CHECK_OK(gpd_train_defaults(c, "blur_vae"));
+  c->arch.latent = latent;
+  c->batch = batch;
+  c->relu_leak = 0; /* exact gradients */
+  c->recon_weight = 100;
+  c->grid = 0;
+}
+
+static void tiny_gan(gpd_train_config *c, int batch) {
+  CHECK_OK(gpd_train_defaults(c, "dcgan"));
+  c->arch.latent = 8;
+  c->arch.size = 16;
+  c->arch.width = 4;
+  c->disc_width = 4;
+  c->batch = batch;
+  c->grid = 4;
+}
+
+static void test_vae_gradients(void) {
+  gpd_train_config c;
+  tiny_vae(&c, 4, 3);
+  gpd_trainer t;
+  CHECK_OK(gpd_trainer_init(&t, &c, E));
+  float k[3 * 784];
+  for (int i = 0; i < 3; i++) CHECK_OK(gpd_motion_kernel(k + i * 784, 28, 100 + i, 5, 28));
+  for (int i = 0; i < 3 * 784; i++) k[i] *= 10.0f; /* pixels of order 0.1-1: more outputs away from the ReLU kink */
+  float *x = E->alloc(E, 3 * 784, "x");
+  E->upload(E, x, k, 3 * 784);
+  float *eps = upload_normal(3, 3 * 4, 0, 1);
+  fd_ctx ctx = {x, eps, 3};
+  gpd_train_losses l;
+  CHECK_OK(gpd_vae_loss_grad(&t, 3, x, eps, &l));
+  CHECK(l.kl > 0 && l.recon > 0, "VAE loss terms: recon %g kl %g", l.recon, l.kl);
+  check_fd("vae: encoder", &t, &t.nets[0], vae_loss, &ctx, 1e-3);
+  CHECK_OK(gpd_vae_loss_grad(&t, 3, x, eps, &l));
+  check_fd("vae: decoder", &t, &t.nets[1], vae_loss, &ctx, 1e-3);
+  E->free(E, x);
+  E->free(E, eps);
+  gpd_trainer_free(&t);
+}
+
+static void test_gan_gradients(void) {
+  gpd_train_config c;
+  tiny_gan(&c, 4);
+  gpd_trainer t;
+  CHECK_OK(gpd_trainer_init(&t, &c, E));
+  CHECK(t.d_rescale == 1, "the generator ends in (x+1)/2, so D should see [-1, 1]");
+  /* DCGAN's N(0, 0.02) weights put many pre-activations within a finite
+   * difference step of a (leaky) ReLU kink; larger weights make the
+   * differences smooth. */
+  for (int i = 0; i < 2; i++) E->affine(E, t.nets[i].n_params, 10.0f, t.nets[i].params, 0.0f, t.nets[i].params);
+  size_t item = 3 * 16 * 16;
+  float *x = upload_normal(11, 4 * item, 0.0f, 0.5f);
+  float *z = upload_normal(12, 4 * 8, 0, 1);
+  fd_ctx ctx = {x, z, 4};
+  gpd_train_losses l;
+  CHECK_OK(gpd_gan_d_loss_grad(&t, 4, x, z, &l));
+  CHECK(l.loss > 0 && l.d_real > 0 && l.d_real < 1, "D loss %g, D(x) %g", l.loss, l.d_real);
+  check_fd("gan: discriminator loss wrt D", &t, &t.nets[0], d_loss, &ctx, 1e-3);
+  /* G's gradient must leave D's gradient alone. */
+  float *dg_before = download_all(t.nets[0].grads, t.nets[0].n_params);
+  CHECK_OK(gpd_gan_g_loss_grad(&t, 4, z, &l));
+  float *dg_after = download_all(t.nets[0].grads, t.nets[0].n_params);
+  CHECK(!memcmp(dg_before, dg_after, t.nets[0].n_params * sizeof(float)), "the generator step changed D's gradients");
+  check_fd("gan: generator loss wrt G (through D)", &t, &t.nets[1], g_loss, &ctx, 1e-3);
+  free(dg_before);
+  free(dg_after);
+  E->free(E, x);
+  E->free(E, z);
+  gpd_trainer_free(&t);
+}
+
+/* ---- training runs ------------------------------------------------------------- */
+
+/* Trains for `steps` steps; returns host copies of params (both nets) and the
+ * mean loss and reconstruction error of the first and last 8 steps. */
+typedef struct run_result {
+  float *params[2];
+  double first, last, last_recon;
+} run_result;
+
+typedef struct run_sums {
+  double first, last, last_recon;
+  long total;
+} run_sums;
+
+static void loss_cb(void *ctx, const gpd_train_status *s) {
+  run_sums *r = ctx;
+  if (s->step <= 8) r->first += s->last.loss;
+  if (s->step > r->total - 8) {
+    r->last += s->last.loss;
+    r->last_recon += s->last.recon;
+  }
+}
+
+static void short_run(const gpd_dataset *ds, long steps, run_result *r) {
+  gpd_train_config c;
+  tiny_vae(&c, 50, 16);
+  c.relu_leak = 0.1f;
+  c.recon_weight = 1e4f;
+  c.lr = 3e-3f;
+  c.kl_weight = 0.1f; /* a looser prior lets 16 kernels be fitted in few steps */
+  c.max_steps = steps;
+  c.log_every = 0;
+  run_sums sums = {0, 0, 0, steps};
+  c.progress = loss_cb;
+  c.progress_ctx = &sums;
+  gpd_trainer t;
+  CHECK_OK(gpd_trainer_init(&t, &c, E));
+  CHECK_OK(gpd_train_run(&t, ds));
+  CHECK(t.step == steps, "ran %ld steps, wanted %ld", t.step, steps);
+  for (int i = 0; i < 2; i++) r->params[i] = download_all(t.nets[i].params, t.nets[i].n_params);
+  r->first = sums.first / 8;
+  r->last = sums.last / 8;
+  r->last_recon = sums.last_recon / 8;
+  gpd_trainer_free(&t);
+}
+
+/* 16 kernels, 450 steps of 16: the decoder must do clearly better than
+ * outputting zeros (the plateau an untrained or dead decoder sits on), i.e.
+ * its squared error must fall well below the kernels' mean squared norm. */
+static void test_short_run(void) {
+  gpd_dataset ds;
+  CHECK_OK(gpd_dataset_kernels(&ds, 28, 0, 16, 5, 28));
+  double norm = 0;
+  float k[784];
+  for (int i = 0; i < 16; i++) {
+    CHECK_OK(gpd_dataset_get(&ds, i, k));
+    for (int j = 0; j < 784; j++) norm += (double)k[j] * k[j] / 16;
+  }
+  run_result a, b;
+  double t0 = gpd_seconds();
+  short_run(&ds, 450, &a);
+  short_run(&ds, 450, &b);
+  fprintf(stderr, "short run: loss %.1f -> %.1f, squared error %.4f vs %.4f for zeros (two runs, %.1f s)\n", a.first, a.last,
+          a.last_recon, norm, gpd_seconds() - t0);
+  CHECK(a.last < 0.5 * a.first, "loss fell only from %g to %g", a.first, a.last);
+  CHECK(a.last_recon < 0.6 * norm, "squared error %g is not clearly below the zero output's %g", a.last_recon, norm);
+  gpd_train_config c;
+  tiny_vae(&c, 50, 16);
+  gpd_trainer t;
+  CHECK_OK(gpd_trainer_init(&t, &c, E));
+  for (int i = 0; i < 2; i++) {
+    CHECK(!memcmp(a.params[i], b.params[i], t.nets[i].n_params * sizeof(float)), "runs from one seed differ (net %d)", i);
+    free(a.params[i]);
+    free(b.params[i]);
+  }
+  gpd_trainer_free(&t);
+  gpd_dataset_free(&ds);
+}
+
+/* The evaluation's reconstruction error against a direct computation, and
+ * the range projection never worse than the encoder's point. */
+static void test_evaluate(void) {
+  gpd_dataset ds;
+  CHECK_OK(gpd_dataset_kernels(&ds, 28, 300, 12, 5, 28));
+  gpd_train_config c;
+  tiny_vae(&c, 6, 12);
+  c.relu_leak = 0.1f;
+  c.recon_weight = 1e4f;
+  c.max_steps = 40;
+  c.log_every = 0;
+  gpd_trainer t;
+  CHECK_OK(gpd_trainer_init(&t, &c, E));
+  CHECK_OK(gpd_train_run(&t, &ds));
+  gpd_vae_eval_options o;
+  gpd_vae_eval_defaults(&o);
+  o.batch = 5; /* three passes, the last one short */
+  o.range_steps = 30;
+  o.range_lr = 0.05f;
+  o.peak_is_max = 1;
+  gpd_vae_eval r;
+  CHECK_OK(gpd_vae_evaluate(&t.nets[0], &t.nets[1], &ds, &o, &r));
+  double rel = 0, psnr = 0;
+  float k[12 * 784], stats[12 * 12], z[12 * 6], y[12 * 784];
+  for (int i = 0; i < 12; i++) CHECK_OK(gpd_dataset_get(&ds, i, k + i * 784));
+  float *x = E->alloc(E, 12 * 784, "x"), *zd = E->alloc(E, 12 * 6, "z");
+  E->upload(E, x, k, 12 * 784);
+  E->download(E, stats, gpd_net_forward(&t.nets[0], &t.ws[0], 12, x), 12 * 12);
+  for (int i = 0; i < 12; i++) memcpy(z + i * 6, stats + i * 12, 6 * sizeof(float));
+  E->upload(E, zd, z, 12 * 6);
+  E->download(E, y, gpd_net_forward(&t.nets[1], &t.ws[1], 12, zd), 12 * 784);
+  for (int i = 0; i < 12; i++) {
+    double se = 0, nn = 0, peak = 0;
+    for (int j = 0; j < 784; j++) {
+      double d = (double)y[i * 784 + j] - k[i * 784 + j];
+      se += d * d;
+      nn += (double)k[i * 784 + j] * k[i * 784 + j];
+      if (k[i * 784 + j] > peak) peak = k[i * 784 + j];
+    }
+    rel += sqrt(se / nn) / 12;
+    psnr += 10 * log10(peak * peak / (se / 784)) / 12;
+  }
+  fprintf(stderr, "evaluate: recon rel %.4f (direct %.4f) psnr %.2f (%.2f); range rel %.4f psnr %.2f\n", r.recon_rel_l2, rel,
+          r.recon_psnr, psnr, r.range_rel_l2, r.range_psnr);
+  CHECK(r.count == 12, "evaluated %ld items", r.count);
+  CHECK(fabs(r.recon_rel_l2 - rel) < 1e-5 && fabs(r.recon_psnr - psnr) < 1e-3, "reconstruction error differs from the direct one");
+  CHECK(r.range_rel_l2 < r.recon_rel_l2 && r.range_psnr > r.recon_psnr, "the range projection did not get closer");
+  E->free(E, x);
+  E->free(E, zd);
+  gpd_trainer_free(&t);
+  gpd_dataset_free(&ds);
+}
+
+/* Every float of the trainer's state: params, BN buffers, Adam moments. */
+static void trainer_state(const gpd_trainer *t, float **out, size_t *n) {
+  size_t total = 0;
+  for (int i = 0; i < 2; i++) total += 3 * t->nets[i].n_params + t->nets[i].n_buffers;
+  float *h = malloc(total * sizeof(float)), *p = h;
+  for (int i = 0; i < 2; i++) {
+    const gpd_net *net = &t->nets[i];
+    E->download(E, p, net->params, net->n_params), p += net->n_params;
+    E->download(E, p, t->adam_m[i], net->n_params), p += net->n_params;
+    E->download(E, p, t->adam_v[i], net->n_params), p += net->n_params;
+    if (net->n_buffers) E->download(E, p, net->buffers, net->n_buffers), p += net->n_buffers;
+  }
+  *out = h;
+  *n = total;
+}
+
+static int count_rows(const char *path, long *last_step) {
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  char line[512];
+  int rows = 0;
+  long prev = 0;
+  *last_step = -1;
+  if (!fgets(line, sizeof line, f)) rows = -1;
+  while (rows >= 0 && fgets(line, sizeof line, f)) {
+    long s = strtol(line, NULL, 10);
+    if (s <= prev) rows = -1000; /* out of order or repeated */
+    prev = s;
+    *last_step = s;
+    rows++;
+  }
+  fclose(f);
+  return rows;
+}
+
+static void test_resume(const char *what, const gpd_train_config *base, const gpd_dataset *ds, long total, long cut) {
+  char dir[] = "/tmp/gpd_test_train_XXXXXX";
+  CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+  gpd_train_config c = *base;
+  c.max_steps = total;
+  gpd_trainer a;
+  CHECK_OK(gpd_trainer_init(&a, &c, E));
+  CHECK_OK(gpd_train_run(&a, ds));
+  float *sa;
+  size_t na;
+  trainer_state(&a, &sa, &na);
+  gpd_trainer_free(&a);
+
+  /* The same run cut at `cut` and resumed by a fresh trainer. */
+  c.checkpoint_dir = dir;
+  c.checkpoint_steps = 4;
+  c.log_every = 2;
+  c.max_steps = cut;
+  gpd_trainer b;
+  CHECK_OK(gpd_trainer_init(&b, &c, E));
+  CHECK_OK(gpd_train_run(&b, ds));
+  gpd_trainer_free(&b);
+  c.resume = 1;
+  c.max_steps = total;
+  CHECK_OK(gpd_trainer_init(&b, &c, E));
+  CHECK_OK(gpd_train_run(&b, ds));
+  CHECK(b.step == total, "%s: resumed run ended at step %ld, not %ld", what, b.step, total);
+  float *sb;
+  size_t nb;
+  trainer_state(&b, &sb, &nb);
+  CHECK(na == nb && !memcmp(sa, sb, na * sizeof(float)), "%s: resumed state differs from the uninterrupted run", what);
+
+  char path[256];
+  long last = -1;
+  snprintf(path, sizeof path, "%s/loss.csv", dir);
+  int rows = count_rows(path, &last);
+  CHECK(rows == (int)(total / 2) && last == total, "%s: loss.csv has %d rows ending at step %ld (want %ld rows to %ld, once each)",
+        what, rows, last, total / 2, total);
+  snprintf(path, sizeof path, "%s/samples_%08ld.png", dir, total);
+  CHECK(access(path, F_OK) == 0 || c.grid == 0, "%s: no sample grid %s", what, path);
+
+  /* The shipped file loads and its generator matches the trainer's. */
+  snprintf(path, sizeof path, "%s/out.safetensors", dir);
+  CHECK_OK(gpd_train_save_output(&b, path, ds->description));
+  gpd_net g;
+  CHECK_OK(gpd_weights_load_net(&g, E, path, b.nets[1].role));
+  CHECK(g.n_params == b.nets[1].n_params, "%s: shipped net has %zu params", what, g.n_params);
+  float *pg = download_all(g.params, g.n_params), *pb = download_all(b.nets[1].params, g.n_params);
+  CHECK(!memcmp(pg, pb, g.n_params * sizeof(float)), "%s: shipped weights differ", what);
+  gpd_safetensors st;
+  CHECK_OK(gpd_st_read(&st, path));
+  const char *steps = gpd_st_meta_get(&st, "train_steps");
+  CHECK(steps && atol(steps) == total, "%s: train_steps metadata '%s'", what, steps ? steps : "(none)");
+  gpd_st_free(&st);
+  free(pg);
+  free(pb);
+  gpd_net_free(&g);
+  gpd_trainer_free(&b);
+  free(sa);
+  free(sb);
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  CHECK(system(cmd) == 0, "cleanup");
+}
+
+static void test_resumes(void) {
+  gpd_dataset kernels;
+  CHECK_OK(gpd_dataset_kernels(&kernels, 28, 500, 100, 5, 28));
+  gpd_train_config c;
+  tiny_vae(&c, 6, 16);
+  c.relu_leak = 0.1f;
+  c.grid = 9;
+  test_resume("blur_vae", &c, &kernels, 14, 6); /* crosses an epoch (6 steps each) */
+  gpd_dataset_free(&kernels);
+
+  size_t item = 3 * 16 * 16;
+  float *imgs = malloc(24 * item * sizeof(float));
+  gpd_rng r;
+  gpd_rng_seed(&r, 5);
+  for (size_t i = 0; i < 24 * item; i++) imgs[i] = (float)gpd_rng_uniform(&r);
+  gpd_dataset faces;
+  CHECK_OK(gpd_dataset_memory(&faces, 3, 16, 16, 24, imgs));
+  free(imgs);
+  tiny_gan(&c, 4);
+  test_resume("dcgan", &c, &faces, 10, 4);
+  gpd_dataset_free(&faces);
+}
+
+/* ---- the data scale folded into the shipped file ------------------------------- */
+
+static void test_scale_fold(void) {
+  gpd_train_config c;
+  tiny_vae(&c, 5, 4);
+  c.data_scale = 10.0f;
+  c.relu_leak = 0.1f;
+  gpd_trainer t;
+  CHECK_OK(gpd_trainer_init(&t, &c, E));
+  float k[4 * 784];
+  for (int i = 0; i < 4; i++) CHECK_OK(gpd_motion_kernel(k + i * 784, 28, 40 + i, 5, 28));
+  for (int s = 0; s < 3; s++) CHECK_OK(gpd_trainer_step(&t, k, NULL));
+  char path[] = "/tmp/gpd_test_fold_XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0, "mkstemp");
+  close(fd);
+  CHECK_OK(gpd_train_save_output(&t, path, "test"));
+  gpd_net enc, dec;
+  CHECK_OK(gpd_weights_load_net(&enc, E, path, "encoder"));
+  CHECK_OK(gpd_weights_load_net(&dec, E, path, "decoder"));
+  gpd_net_workspace we, wd;
+  CHECK_OK(gpd_net_workspace_alloc(&we, &enc, 4));
+  CHECK_OK(gpd_net_workspace_alloc(&wd, &dec, 4));
+  /* encoder(raw k) == trainer encoder(10 k); decoder(z) == trainer decoder(z) / 10 */
+  float ks[4 * 784];
+  for (int i = 0; i < 4 * 784; i++) ks[i] = 10.0f * k[i];
+  float *x = E->alloc(E, 4 * 784, "x"), *xs = E->alloc(E, 4 * 784, "xs");
+  E->upload(E, x, k, 4 * 784);
+  E->upload(E, xs, ks, 4 * 784);
+  float *a = download_all(gpd_net_forward(&enc, &we, 4, x), 4 * 10);
+  float *b = download_all(gpd_net_forward(&t.nets[0], &t.ws[0], 4, xs), 4 * 10);
+  check_close("folded encoder", a, b, 40, 1e-5, 1e-4);
+  float *z = upload_normal(9, 4 * 5, 0, 1);
+  float *ya = download_all(gpd_net_forward(&dec, &wd, 4, z), 4 * 784);
+  float *yb = download_all(gpd_net_forward(&t.nets[1], &t.ws[1], 4, z), 4 * 784);
+  for (int i = 0; i < 4 * 784; i++) yb[i] /= 10.0f;
+  check_close("folded decoder", ya, yb, 4 * 784, 1e-7, 1e-4);
+  free(a), free(b), free(ya), free(yb);
+  E->free(E, x), E->free(E, xs), E->free(E, z);
+  gpd_net_workspace_free(&we, E);
+  gpd_net_workspace_free(&wd, E);
+  gpd_net_free(&enc);
+  gpd_net_free(&dec);
+  gpd_trainer_free(&t);
+  unlink(path);
+}
+
+/* ---- data sets ------------------------------------------------------------------ */
+
+static void test_datasets(void) {
+  gpd_dataset ds;
+  CHECK_OK(gpd_dataset_kernels(&ds, 28, 1000, 5, 5, 28));
+  float a[784], b[784];
+  CHECK_OK(gpd_dataset_get(&ds, 3, a));
+  CHECK_OK(gpd_motion_kernel(b, 28, 1003, 5, 28));
+  CHECK(!memcmp(a, b, sizeof a), "kernel item 3 is not the kernel of seed 1003");
+  CHECK(gpd_dataset_get(&ds, 5, a) != 0, "item past the end accepted");
+  gpd_dataset_free(&ds);
+
+  long perm[50], seen[50] = {0}, other[50];
+  gpd_train_permutation(3, 0, 50, perm);
+  gpd_train_permutation(3, 1, 50, other);
+  int ok = 1;
+  for (int i = 0; i < 50; i++) ok &= perm[i] >= 0 && perm[i] < 50 && !seen[perm[i]]++;
+  CHECK(ok, "epoch order is not a permutation");
+  CHECK(memcmp(perm, other, sizeof perm), "two epochs have the same order");
+
+  /* Image folder: numbered files, a range, the CelebA recipe. */
+  char dir[] = "/tmp/gpd_test_images_XXXXXX";
+  CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+  gpd_image im[3];
+  for (int i = 0; i < 3; i++) {
+    CHECK_OK(gpd_image_alloc(&im[i], 3, 109, 89));
+    for (int j = 0; j < 3 * 109 * 89; j++) im[i].data[j] = (float)((j * (i + 3)) % 251) / 250.0f;
+    char path[300];
+    snprintf(path, sizeof path, "%s/%06d.png", dir, i + 1);
+    CHECK_OK(gpd_image_save_png(&im[i], path));
+  }
+  char path[300];
+  snprintf(path, sizeof path, "%s/notes.txt", dir);
+  FILE *f = fopen(path, "w");
+  if (f) fclose(f);
+  CHECK_OK(gpd_dataset_image_folder(&ds, dir, 3, 64, 54, 2, 3));
+  CHECK(ds.count == 2, "range 2:3 gave %ld images", ds.count);
+  gpd_image ref, stored;
+  snprintf(path, sizeof path, "%s/000002.png", dir);
+  CHECK_OK(gpd_image_load(&stored, path, 3));
+  CHECK_OK(gpd_image_crop_resize(&stored, 54, 64, &ref));
+  gpd_image_free(&stored);
+  float got[3 * 64 * 64];
+  CHECK_OK(gpd_dataset_get(&ds, 0, got));
+  check_close("CelebA recipe", got, ref.data, 3 * 64 * 64, 0.5 / 255 + 1e-6, 0); /* stored as 8 bits */
+  gpd_image_free(&ref);
+  gpd_dataset_free(&ds);
+  CHECK(gpd_dataset_image_folder(&ds, dir, 3, 64, 54, 10, 20) != 0, "an empty range was accepted");
+  CHECK(strstr(gpd_last_error(), dir) != NULL, "error does not name the folder: %s", gpd_last_error());
+  for (int i = 0; i < 3; i++) gpd_image_free(&im[i]);
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  CHECK(system(cmd) == 0, "cleanup");
+}
+
+int main(void) {
+  E = gpd_engine_cpu_create();
+  if (!E) {
+    fprintf(stderr, "no CPU engine: %s\n", gpd_last_error());
+    return 1;
+  }
+  test_datasets();
+  test_vae_gradients();
+  test_gan_gradients();
+  test_scale_fold();
+  test_short_run();
+  test_evaluate();
+  test_resumes();
+  gpd_engine_destroy(E);
+  return check_report("test_train");
+}
