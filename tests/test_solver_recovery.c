@@ -215,6 +215,18 @@ static void test_alg3(void) {
           res.image.w, res.image.c);
     gpd_solve_result_free(&res);
   }
+  /* restarts run one after another there: all of them diverging is the
+   * same one-line error */
+  o.restarts = 2;
+  o.steps = 30;
+  o.fit_steps = 2;
+  o.lr_z = 1e20f; /* Adam steps of 1e20: kernels of 1e20, losses overflow */
+  if (gpd_solve(E, &y, NULL, &GK, &o, &res) == 0) {
+    CHECK(0, "Algorithm 3 with lr_z 1e20 did not fail");
+    gpd_solve_result_free(&res);
+  }
+  CHECK(strstr(gpd_last_error(), "all 2 restarts diverged (NaN loss at step") != NULL, "message: %s",
+        gpd_last_error());
   gpd_image_free(&full);
   gpd_image_free(&truth);
   gpd_image_free(&y);

@@ -13,7 +13,7 @@ typedef struct alg1_state {
   gpd_net_workspace wsi, wsk;
   int have_wsi, have_wsk;
   gpd_data_term *data;
-  float *y;              /* (1, C, H, W) */
+  float *y;              /* (R, C, H, W): y for every restart (no copies per step) */
   float *dxi;            /* (R, C, Hx, Wx): dL/dG_I(z_i) */
   float *dk;             /* (R, K, K): dL/dG_K(z_k) */
   const float *xi, *xk;  /* generator outputs of the last objective call */
@@ -28,7 +28,7 @@ static int alg1_objective(solve_problem *p, int want_grad) {
 
   if (!(s->xi = gpd_net_forward(s->in.gi, &s->wsi, R, zi->p))) return -1;
   if (!(s->xk = gpd_net_forward(s->in.gk, &s->wsk, R, zk->p))) return -1;
-  GPD_TRY(gpd_data_term_eval(s->data, s->xi, s->xk, s->y, 1, 1.0f, p->loss_dev, want_grad ? s->dxi : NULL,
+  GPD_TRY(gpd_data_term_eval(s->data, s->xi, s->xk, s->y, R, 1.0f, p->loss_dev, want_grad ? s->dxi : NULL,
                              want_grad ? s->dk : NULL));
   if (want_grad) {
     GPD_TRY(gpd_net_backward(s->in.gi, &s->wsi, R, s->dxi, zi->g, 0));
@@ -88,7 +88,7 @@ int alg1_create(const solve_inputs *in, solve_problem **out) {
   if (gpd_net_workspace_alloc(&s->wsk, in->gk, R) != 0) goto fail;
   s->have_wsk = 1;
   if (!(s->data = gpd_data_term_create(e, R, g->c, g->hx, g->wx, g->k, g->boundary))) goto fail;
-  s->y = solve_upload_replicated(e, in->y, 1, "the blurry image");
+  s->y = solve_upload_replicated(e, in->y, R, "the blurry image");
   s->dxi = e->alloc(e, (size_t)R * g->c * g->hx * g->wx, "image gradient");
   s->dk = e->alloc(e, (size_t)R * g->k * g->k, "kernel gradient");
   if (!s->y || !s->dxi || !s->dk) goto fail;

@@ -18,7 +18,7 @@ typedef struct alg2_state {
   int have_wsi, have_wsk;
   gpd_data_term *data;
   size_t pixels;         /* C * Hx * Wx */
-  float *y;              /* (1, C, H, W) */
+  float *y;              /* (R, C, H, W): y for every restart (no copies per step) */
   float *dxi;            /* (R, C, Hx, Wx): dL/dG_I(z_i) */
   float *diff;           /* (R, C, Hx, Wx): i - G_I(z_i) */
   float *dk, *dk2;       /* (R, K, K): dL/dG_K(z_k) from the two data terms */
@@ -38,10 +38,10 @@ static int alg2_objective(solve_problem *p, int want_grad) {
   if (!(s->xi = gpd_net_forward(s->in.gi, &s->wsi, R, zi->p))) return -1;
   if (!(s->xk = gpd_net_forward(s->in.gk, &s->wsk, R, zk->p))) return -1;
   /* free image: writes dL/di (weighted) straight into i's gradient */
-  GPD_TRY(gpd_data_term_eval(s->data, im->p, s->xk, s->y, 1, o->free_weight, loss, want_grad ? im->g : NULL,
+  GPD_TRY(gpd_data_term_eval(s->data, im->p, s->xk, s->y, R, o->free_weight, loss, want_grad ? im->g : NULL,
                              want_grad ? s->dk : NULL));
   /* in-range image */
-  GPD_TRY(gpd_data_term_eval(s->data, s->xi, s->xk, s->y, 1, o->zeta, loss + R, want_grad ? s->dxi : NULL,
+  GPD_TRY(gpd_data_term_eval(s->data, s->xi, s->xk, s->y, R, o->zeta, loss + R, want_grad ? s->dxi : NULL,
                              want_grad ? s->dk2 : NULL));
   /* range error and TV */
   GPD_TRY(e->copy(e, s->diff, im->p, count));
@@ -113,7 +113,7 @@ int alg2_create(const solve_inputs *in, solve_problem **out) {
   if (gpd_net_workspace_alloc(&s->wsk, in->gk, R) != 0) goto fail;
   s->have_wsk = 1;
   if (!(s->data = gpd_data_term_create(e, R, g->c, g->hx, g->wx, g->k, g->boundary))) goto fail;
-  s->y = solve_upload_replicated(e, in->y, 1, "the blurry image");
+  s->y = solve_upload_replicated(e, in->y, R, "the blurry image");
   s->dxi = e->alloc(e, (size_t)R * s->pixels, "image gradient");
   s->diff = e->alloc(e, (size_t)R * s->pixels, "range error");
   s->dk = e->alloc(e, (size_t)R * g->k * g->k, "kernel gradient");

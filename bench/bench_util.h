@@ -1,0 +1,301 @@
+/* Helpers shared by the benchmark programs in bench/ (each bench_*.c is one
+ * executable; this header is included by them, not compiled on its own):
+ * statistics of repeated timings, an engine-memory tracker, the process's
+ * resident memory, the machine's load, the CPU's measured sgemm peak and a
+ * GPU's FP32 / TF32 peak, and building a generator with random weights.
+ *
+ * Timing: every repetition ends with e->sync(), so wall-clock time around a
+ * repetition is the engine's time for it (the engine table has no events;
+ * on CUDA, sync + a monotonic clock measures the same thing as a pair of
+ * events around the stream's work, plus a few microseconds of sync). */
+#ifndef GPD_BENCH_UTIL_H
+#define GPD_BENCH_UTIL_H
+
+#define _GNU_SOURCE
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gpd/common.h"
+#include "gpd/engine.h"
+#include "gpd/net.h"
+#include "gpd/rng.h"
+
+#ifdef GPD_HAVE_CUDA
+#include <cuda_runtime.h>
+#endif
+
+/* ---- statistics ------------------------------------------------------------ */
+
+static inline int bench_cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+typedef struct bench_stats {
+  double median, min, max;
+  int count;
+} bench_stats;
+
+/* Median, min and max of t[0..n) (sorts t). */
+static inline bench_stats bench_summarise(double *t, int n) {
+  bench_stats s = {0, 0, 0, n};
+  if (n <= 0) return s;
+  qsort(t, (size_t)n, sizeof *t, bench_cmp_double);
+  s.min = t[0];
+  s.max = t[n - 1];
+  s.median = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+  return s;
+}
+
+/* ---- engine memory: every alloc / free through the table ------------------- */
+
+/* Wraps an engine's alloc and free so the live and peak bytes of engine
+ * memory handed out through the table are known (parameters, workspaces,
+ * solver buffers). Engine-internal scratch (the CPU engine's im2col
+ * buffers, cuDNN workspaces, FFT plans) is not seen here: the CPU bench
+ * reports resident memory too, the CUDA one the drop in free device memory. */
+typedef struct bench_mem {
+  float *(*alloc)(gpd_engine *e, size_t count, const char *what);
+  void (*free)(gpd_engine *e, void *p);
+  void **ptr;
+  size_t *bytes;
+  size_t n, cap;
+  size_t live, peak;
+} bench_mem;
+
+static bench_mem bench_mem_state __attribute__((unused));
+
+static inline float *bench_mem_alloc(gpd_engine *e, size_t count, const char *what) {
+  bench_mem *m = &bench_mem_state;
+  float *p = m->alloc(e, count, what);
+  if (!p) return NULL;
+  if (m->n == m->cap) {
+    size_t cap = m->cap ? 2 * m->cap : 256;
+    void **np = realloc(m->ptr, cap * sizeof *np);
+    if (np) m->ptr = np;
+    size_t *nb = realloc(m->bytes, cap * sizeof *nb);
+    if (nb) m->bytes = nb;
+    if (!np || !nb) return p; /* untracked: the counts only undercount */
+    m->cap = cap;
+  }
+  m->ptr[m->n] = p;
+  m->bytes[m->n] = count * sizeof(float);
+  m->n++;
+  m->live += count * sizeof(float);
+  if (m->live > m->peak) m->peak = m->live;
+  return p;
+}
+
+static inline void bench_mem_free(gpd_engine *e, void *p) {
+  bench_mem *m = &bench_mem_state;
+  if (p)
+    for (size_t i = m->n; i-- > 0;)
+      if (m->ptr[i] == p) {
+        m->live -= m->bytes[i];
+        m->ptr[i] = m->ptr[m->n - 1];
+        m->bytes[i] = m->bytes[m->n - 1];
+        m->n--;
+        break;
+      }
+  m->free(e, p);
+}
+
+static inline void bench_mem_track(gpd_engine *e) {
+  bench_mem_state.alloc = e->alloc;
+  bench_mem_state.free = e->free;
+  e->alloc = bench_mem_alloc;
+  e->free = bench_mem_free;
+}
+
+/* Starts a new peak from the bytes live now. */
+static inline void bench_mem_reset_peak(void) { bench_mem_state.peak = bench_mem_state.live; }
+
+/* ---- the host ---------------------------------------------------------------- */
+
+/* Resident set size of this process now, bytes (0 if unknown). */
+static inline size_t bench_rss_bytes(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  long size = 0, resident = 0;
+  if (!f) return 0;
+  int ok = fscanf(f, "%ld %ld", &size, &resident) == 2;
+  fclose(f);
+  return ok ? (size_t)resident * (size_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
+/* The 1-minute load average (other work sharing the cores), -1 if unknown. */
+static inline double bench_loadavg(void) {
+  FILE *f = fopen("/proc/loadavg", "r");
+  double l = -1.0;
+  if (!f) return -1.0;
+  if (fscanf(f, "%lf", &l) != 1) l = -1.0;
+  fclose(f);
+  return l;
+}
+
+/* The CPU's "model name" from /proc/cpuinfo into buf (commas replaced, so
+ * it can sit in a CSV field). */
+static inline void bench_cpu_model(char *buf, size_t size) {
+  snprintf(buf, size, "unknown");
+  FILE *f = fopen("/proc/cpuinfo", "r");
+  if (!f) return;
+  char line[512];
+  while (fgets(line, sizeof line, f)) {
+    if (strncmp(line, "model name", 10)) continue;
+    const char *v = strchr(line, ':');
+    if (!v) break;
+    v++;
+    while (*v == ' ') v++;
+    snprintf(buf, size, "%s", v);
+    buf[strcspn(buf, "\n")] = 0;
+    for (char *c = buf; *c; c++)
+      if (*c == ',') *c = ' ';
+    break;
+  }
+  fclose(f);
+}
+
+/* Measured single-precision peak of this CPU with OpenBLAS at its current
+ * thread count: the best of a few sgemm calls of n x n x n (2 n^3 FLOPs
+ * each), GFLOP/s. This is what the conv layers (im2col + sgemm) can reach
+ * at most, so the benches report their FLOP rate as a fraction of it. */
+static inline double bench_cpu_sgemm_peak_gflops(int n, int reps) {
+  float *a = malloc(sizeof(float) * (size_t)n * n), *b = malloc(sizeof(float) * (size_t)n * n),
+        *c = malloc(sizeof(float) * (size_t)n * n);
+  if (!a || !b || !c) {
+    free(a), free(b), free(c);
+    return 0.0;
+  }
+  for (size_t i = 0; i < (size_t)n * n; i++) {
+    a[i] = (float)((i * 7919) % 2001) / 1000.0f - 1.0f;
+    b[i] = (float)((i * 104729) % 2003) / 1000.0f - 1.0f;
+  }
+  double best = 0.0;
+  for (int r = 0; r < reps + 1; r++) { /* the first call warms up (page faults, thread start) */
+    double t0 = gpd_seconds();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+    double dt = gpd_seconds() - t0;
+    double g = 2.0 * n * (double)n * n / dt * 1e-9;
+    if (r > 0 && g > best) best = g;
+  }
+  free(a), free(b), free(c);
+  return best;
+}
+
+/* ---- the GPU ------------------------------------------------------------------ */
+
+typedef struct bench_gpu_info {
+  char name[256];
+  int sm_major, sm_minor, sms;
+  double clock_ghz;
+  double fp32_tflops, tf32_tflops; /* dense peaks at clock_ghz; 0 when unknown */
+  size_t total_bytes;
+} bench_gpu_info;
+
+/* Peak FLOP/s of device 0 from its properties: SM count x per-SM FLOPs per
+ * clock (from NVIDIA's architecture whitepapers; dense tensor-core TF32)
+ * x the reported maximum SM clock. The maximum clock is above what long
+ * runs sustain (NVIDIA's own TF32 figure for the H100 / H200 SXM, 495
+ * TFLOP/s, uses 1.83 GHz), so fractions of it are slightly pessimistic.
+ * Returns 0, or -1 when built without CUDA or no GPU answers. */
+static inline int bench_gpu_query(bench_gpu_info *g) {
+  memset(g, 0, sizeof *g);
+#ifdef GPD_HAVE_CUDA
+  struct cudaDeviceProp p;
+  if (cudaGetDeviceProperties(&p, 0) != cudaSuccess) return -1;
+  snprintf(g->name, sizeof g->name, "%s", p.name);
+  for (char *c = g->name; *c; c++)
+    if (*c == ',') *c = ' ';
+  g->sm_major = p.major;
+  g->sm_minor = p.minor;
+  g->sms = p.multiProcessorCount;
+  g->total_bytes = p.totalGlobalMem;
+  int khz = 0;
+  if (cudaDeviceGetAttribute(&khz, cudaDevAttrClockRate, 0) != cudaSuccess) khz = 0;
+  g->clock_ghz = khz * 1e-6;
+  /* FP32 FLOPs per SM per clock (2 x FP32 lanes) and dense TF32 tensor FLOPs */
+  int fp32 = 0, tf32 = 0, sm = 10 * p.major + p.minor;
+  switch (sm) {
+  case 70: fp32 = 128; tf32 = 0; break;     /* V100: no TF32 */
+  case 75: fp32 = 128; tf32 = 0; break;     /* T4 */
+  case 80: fp32 = 128; tf32 = 1024; break;  /* A100 */
+  case 86: fp32 = 256; tf32 = 256; break;   /* GA10x */
+  case 89: fp32 = 256; tf32 = 256; break;   /* Ada */
+  case 90: fp32 = 256; tf32 = 2048; break;  /* H100 / H200 */
+  default: break;
+  }
+  g->fp32_tflops = (double)fp32 * g->sms * g->clock_ghz * 1e-3;
+  g->tf32_tflops = (double)tf32 * g->sms * g->clock_ghz * 1e-3;
+  return 0;
+#else
+  return -1;
+#endif
+}
+
+/* ---- engines and networks ------------------------------------------------------------ */
+
+/* "fp32", "tf32" or "bf16" -> *p; 0 or -1 (with an error). */
+static inline int bench_parse_precision(const char *s, gpd_precision *p) {
+  if (!strcmp(s, "fp32")) *p = GPD_PRECISION_FP32;
+  else if (!strcmp(s, "tf32")) *p = GPD_PRECISION_TF32;
+  else if (!strcmp(s, "bf16")) *p = GPD_PRECISION_BF16;
+  else return gpd_error("unknown precision '%s' (expected fp32, tf32 or bf16)", s);
+  return 0;
+}
+
+static inline const char *bench_precision_name(gpd_precision p) {
+  return p == GPD_PRECISION_TF32 ? "tf32" : p == GPD_PRECISION_BF16 ? "bf16" : "fp32";
+}
+
+/* Threads the CPU engine uses (OpenBLAS's count; im2col / col2im follow it). */
+static inline int bench_cpu_threads(void) { return openblas_get_num_threads(); }
+
+/* Builds, allocates and initialises a network with random weights (the
+ * project's standard initialisation from `seed`), batch norm in inference
+ * mode (running mean 0, variance 1, as a solver uses a trained generator). */
+static inline int bench_make_net(gpd_net *net, gpd_engine *e, const char *arch, const char *role, uint64_t seed) {
+  gpd_arch a;
+  memset(&a, 0, sizeof a);
+  snprintf(a.name, sizeof a.name, "%s", arch);
+  GPD_TRY(gpd_net_build(net, &a, role));
+  if (gpd_net_alloc(net, e) != 0) return -1;
+  if (gpd_net_init(net, seed) != 0) {
+    gpd_net_free(net);
+    return -1;
+  }
+  net->bn_train = 0;
+  return 0;
+}
+
+/* Uploads count N(0, 1) numbers drawn from seed into engine memory x. */
+static inline int bench_upload_normal(gpd_engine *e, float *x, size_t count, uint64_t seed) {
+  float *h = gpd_malloc(sizeof(float) * count, "benchmark input");
+  if (!h) return -1;
+  gpd_rng r;
+  gpd_rng_seed(&r, seed);
+  gpd_rng_fill_normal(&r, h, count, 0.0f, 1.0f);
+  int rc = e->upload(e, x, h, count);
+  free(h);
+  return rc;
+}
+
+/* Parses a comma-separated list of positive integers into v (at most max);
+ * returns the count, or -1 with an error. */
+static inline int bench_parse_list(const char *s, int *v, int max, const char *what) {
+  int n = 0;
+  const char *p = s;
+  while (*p) {
+    char *end;
+    long x = strtol(p, &end, 10);
+    if (end == p || x < 1 || x > 1000000 || n == max)
+      return gpd_error("%s: '%s' is not a list of up to %d positive integers", what, s, max);
+    v[n++] = (int)x;
+    p = *end == ',' ? end + 1 : end;
+    if (*end && *end != ',') return gpd_error("%s: '%s' is not a comma-separated list", what, s);
+  }
+  return n ? n : gpd_error("%s: empty list", what);
+}
+
+#endif
