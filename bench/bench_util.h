@@ -18,8 +18,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gpd/blur.h"
 #include "gpd/common.h"
 #include "gpd/engine.h"
+#include "gpd/image.h"
 #include "gpd/net.h"
 #include "gpd/rng.h"
 
@@ -278,6 +280,30 @@ static inline int bench_upload_normal(gpd_engine *e, float *x, size_t count, uin
   gpd_rng_fill_normal(&r, h, count, 0.0f, 1.0f);
   int rc = e->upload(e, x, h, count);
   free(h);
+  return rc;
+}
+
+/* The measurement: G_I(z*) blurred by a Gaussian (sigma 2) kernel of the
+ * blur generator's size, circular boundary, no noise. Its content does not
+ * change the work per iteration; it keeps the losses finite and typical. */
+static inline int bench_make_measurement(gpd_engine *e, gpd_net *gi, int ksize, gpd_image *y) {
+  gpd_net_workspace ws;
+  gpd_image sharp = {0};
+  float *z = NULL, *k = NULL;
+  int rc = -1;
+  if (gpd_net_workspace_alloc(&ws, gi, 1) != 0) return -1;
+  if (!(z = e->alloc(e, gpd_net_in_size(gi), "z*")) || bench_upload_normal(e, z, gpd_net_in_size(gi), 7)) goto done;
+  const float *x = gpd_net_forward(gi, &ws, 1, z);
+  if (!x || gpd_image_alloc(&sharp, gi->out_c, gi->out_h, gi->out_w) != 0) goto done;
+  if (e->download(e, sharp.data, x, gpd_net_out_size(gi)) != 0) goto done;
+  if (!(k = gpd_malloc(sizeof(float) * (size_t)ksize * ksize, "kernel")) || gpd_gaussian_kernel(k, ksize, 2.0f))
+    goto done;
+  rc = gpd_blur_image(&sharp, k, ksize, GPD_BOUNDARY_CIRCULAR, 0.0f, 0, y);
+done:
+  free(k);
+  gpd_image_free(&sharp);
+  if (z) e->free(e, z);
+  gpd_net_workspace_free(&ws, e);
   return rc;
 }
 

@@ -109,7 +109,7 @@ def forward_macs(model, in_shape):
         if isinstance(m, (nn.Linear, nn.ConvTranspose2d, nn.Conv2d)):
             hooks.append(m.register_forward_hook(hook))
     with torch.no_grad():
-        model(torch.zeros((1,) + tuple(in_shape), device=next(model.buffers(), torch.zeros(1)).device))
+        model(torch.zeros((1,) + tuple(in_shape), device=next(model.parameters()).device))
     for h in hooks:
         h.remove()
     return macs

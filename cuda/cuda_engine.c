@@ -207,6 +207,13 @@ static void engine_destroy(gpd_engine *e) {
   free(e);
 }
 
+/* A sibling on the same device: a whole new engine (own stream, handles,
+ * plan caches, arena), which shares the device's memory space because both
+ * use the device's primary context. */
+static gpd_engine *engine_fork(gpd_engine *e) {
+  return gpd_engine_cuda_create(cuda_impl_of(e)->device, e->precision);
+}
+
 static int engine_init(gpd_engine *e, int device, gpd_precision precision) {
   cuda_impl *m = cuda_impl_of(e);
   int count = 0;
@@ -281,6 +288,8 @@ gpd_engine *gpd_engine_cuda_create(int device, gpd_precision precision) {
   OP(sgd_step); OP(adam_step);
   OP(vae_sample); OP(vae_sample_backward); OP(vae_kl_per_item); OP(bce_with_logits);
   OP(gather_items);
+  OP(sgd_step_device_lr); OP(adam_step_device_t);
+  e->fork = engine_fork;
 #undef OP
   if (engine_init(e, device, precision)) {
     char msg[1024];

@@ -82,6 +82,10 @@ int cuda_tv_backward(gpd_engine *e, int n, int c, int h, int w, float weight, co
 int cuda_sgd_step(gpd_engine *e, size_t count, float lr, const float *g, float *p);
 int cuda_adam_step(gpd_engine *e, size_t count, float lr, float beta1, float beta2, float eps, int t, const float *g, float *m, float *v, float *p);
 
+/* kernels/optim_device.cu: the same steps with the schedule in device memory */
+int cuda_sgd_step_device_lr(gpd_engine *e, size_t count, const float *lr, const float *g, float *p);
+int cuda_adam_step_device_t(gpd_engine *e, size_t count, const float *sched, float beta1, float beta2, float eps, const float *g, float *m, float *v, float *p);
+
 /* kernels/losses.cu */
 int cuda_vae_sample(gpd_engine *e, int n, int latent, const float *stats, const float *eps, float *z);
 int cuda_vae_sample_backward(gpd_engine *e, int n, int latent, const float *stats, const float *eps, const float *dz, float kl_weight, float *dstats);

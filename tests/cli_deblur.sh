@@ -99,6 +99,20 @@ else
   bad "project failed: $(cat "$T/proj.err")"
 fi
 
+# groups on threads (forked CPU engines): the plan is said on stderr and the
+# result is the single batch's; --precision is accepted (and ignored) on the CPU
+if GPD_SOLVER_THREADS=2 "$BIN" deblur "$T/blurry.png" -o "$T/out_thr.png" --alg 1 "${G[@]}" --restarts 3 --steps 6 \
+     --lr 1e-7 --seed 2 --precision tf32 >"$T/out_thr.json" 2>"$T/err_thr.txt"; then
+  grep -q '^memory: 3 restarts need [0-9.]* MiB, [0-9.]* [MG]iB free: running 2 groups of 2, 2 at a time$' \
+    "$T/err_thr.txt" || bad "threads: no plan line on stderr: $(cat "$T/err_thr.txt")"
+  grep -o '"chosen":[0-9]*,"measurement":[^,]*' "$T/out_thr.json" > "$T/thr.txt"
+  grep -o '"chosen":[0-9]*,"measurement":[^,]*' "$T/out_1.json" > "$T/one.txt"
+  cmp -s "$T/thr.txt" "$T/one.txt" || bad "threads: $(cat "$T/thr.txt") differs from one batch's $(cat "$T/one.txt")"
+  cmp -s "$T/out_thr.png" "$T/out_1.png" || bad "threads: the image differs from one batch's"
+else
+  bad "GPD_SOLVER_THREADS=2 failed: $(cat "$T/err_thr.txt")"
+fi
+
 # ---- bad inputs: one line, non-zero exit ----------------------------------
 expect_fail() { # WHAT EXPECTED-TEXT command...
   local what=$1 want=$2
@@ -131,6 +145,12 @@ expect_fail "missing default weights" "the default blur generator $T/none/blur_v
   env GPD_WEIGHTS_DIR="$T/none" "$BIN" deblur "$T/blurry.png" -o "$T/x.png" --device cpu
 expect_fail "bad option value" "--restarts" "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --restarts 0
 expect_fail "unknown algorithm" "--alg: '4' is not naive, 1, 2 or 3" "$BIN" deblur "$T/blurry.png" -o "$T/x.png" --alg 4
+expect_fail "memory limit below one restart" "memory: one restart needs" \
+  env GPD_MEMORY_LIMIT_MB=1 "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --steps 1
+expect_fail "bad precision" "--precision: 'fp64' is not fp32, tf32 or bf16" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --precision fp64
+expect_fail "bad precision (project)" "--precision: 'half' is not fp32, tf32 or bf16" \
+  "$BIN" project "$SRC/tests/fixtures/chelsea_64.png" -o "$T/x.png" --image-gen "$T/gen.safetensors" --precision half
 expect_fail "all restarts diverge" "restarts diverged" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --restarts 2 --steps 20 --lr 1e3
 # an encoder-only blur VAE file (the decoder's tensors removed)

@@ -4,8 +4,10 @@
  * guard zone after every tensor catches writes past its end, and results
  * are compared with atol + rtol*|ref| (stated per op), printing the first
  * ten mismatches. Also: the table is complete, device memory (zeroed alloc,
- * memmove copy, fill, out-of-memory message), FP32 vs TF32 precision, and
- * CUDA graph capture and replay. Skips (77) without a GPU. */
+ * memmove copy, fill, out-of-memory message), FP32 vs TF32 precision,
+ * CUDA graph capture and replay, the optimiser steps whose schedule lives
+ * in device memory (replayed from a graph with a new schedule per launch),
+ * and forked engines. Skips (77) without a GPU. */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -829,6 +831,113 @@ static void test_graph(void) {
   t_free(&s);
 }
 
+/* ---- device-scalar optimiser steps, in graphs; forks ------------------------------- */
+
+/* sgd_step_device_lr on p1 and adam_step_device_t on p2 with the schedule
+ * in sched (4 floats: lr_sgd, lr_adam, t) */
+static int sched_step(gpd_engine *E, int side, tensor sched, tensor g, tensor p1, tensor p2, tensor m, tensor v) {
+  GPD_TRY(E->sgd_step_device_lr(E, g.n, P(sched), P(g), P(p1)));
+  return E->adam_step_device_t(E, g.n, P(sched) + 1, 0.9f, 0.999f, 1e-8f, P(g), P(m), P(v), P(p2));
+}
+
+static void test_optim_device(void) {
+  const size_t n = 1000003;
+  tensor g = t_uniform(n, -1, 1), p1 = t_uniform(n, -1, 1), p2 = t_uniform(n, -1, 1);
+  tensor m = t_uniform(n, -0.1f, 0.1f), v = t_uniform(n, 0, 0.01f), sched = t_new(3);
+  /* eagerly, both engines, a few schedules (t as the solver writes it) */
+  const float lrs[][3] = {{0.01f, 0.005f, 1.0f}, {0.009f, 0.004f, 2.0f}, {0.5f, 0.05f, 1000.0f}, {0.1f, 0.1f, 0.0f}};
+  for (int s = 0; s < 4; s++) {
+    t_set(&sched, lrs[s]);
+    ON_BOTH(sched_step(E, side, sched, g, p1, p2, m, v));
+  }
+  t_compare("sgd_step_device_lr", &p1, 1e-7, 1e-6);
+  t_compare("adam_step_device_t p", &p2, 1e-6, 1e-5);
+  t_compare("adam_step_device_t m", &m, 1e-7, 1e-6);
+  t_compare("adam_step_device_t v", &v, 1e-8, 1e-6);
+  /* the GPU's device-scalar Adam against its by-value Adam */
+  tensor q = t_uniform(n, -1, 1), mq = t_uniform(n, -0.1f, 0.1f), vq = t_uniform(n, 0, 0.01f);
+  float *sched_g = NULL;
+  const float s7[2] = {0.003f, 7.0f};
+  if (!(sched_g = gpu->alloc(gpu, 2, "schedule")) || gpu->upload(gpu, sched_g, s7, 2)) fatal("schedule");
+  tensor q2 = t_new(n), mq2 = t_new(n), vq2 = t_new(n);
+  CHECK_OK(gpu->copy(gpu, q2.g, q.g, n));
+  CHECK_OK(gpu->copy(gpu, mq2.g, mq.g, n));
+  CHECK_OK(gpu->copy(gpu, vq2.g, vq.g, n));
+  CHECK_OK(gpu->adam_step(gpu, n, 0.003f, 0.9f, 0.999f, 1e-8f, 7, g.g, mq.g, vq.g, q.g));
+  CHECK_OK(gpu->adam_step_device_t(gpu, n, sched_g, 0.9f, 0.999f, 1e-8f, g.g, mq2.g, vq2.g, q2.g));
+  float *a = t_get(gpu, q.g, n), *b = t_get(gpu, q2.g, n);
+  check_close("GPU adam_step_device_t vs adam_step", b, a, n, 1e-7, 1e-6);
+  free(a);
+  free(b);
+  gpu->free(gpu, sched_g);
+
+  /* captured once, replayed with a new schedule written before each launch */
+  int side = 1;
+  void *graph = NULL;
+  CHECK_OK(gpd_engine_graph_begin(gpu));
+  int rc = sched_step(gpu, side, sched, g, p1, p2, m, v);
+  CHECK_OK(gpd_engine_graph_end(gpu, &graph));
+  CHECK(rc == 0 && graph, "capturing the device-scalar steps failed: %s", gpd_last_error());
+  for (int it = 0; graph && it < 5; it++) {
+    const float now[3] = {0.02f * expf(-it / 3.0f), 0.005f * expf(-it / 2.0f), (float)(it + 3)};
+    t_set(&sched, now); /* uploads: outside the capture */
+    CHECK_OK(gpd_engine_graph_launch(gpu, graph));
+    side = 0;
+    CHECK_OK(sched_step(cpu, side, sched, g, p1, p2, m, v));
+  }
+  gpd_engine_graph_free(graph);
+  t_compare("graph replay: sgd_step_device_lr with changing lr", &p1, 1e-6, 1e-5);
+  t_compare("graph replay: adam_step_device_t with changing lr and t", &p2, 1e-5, 1e-4);
+  t_free(&g);
+  t_free(&p1);
+  t_free(&p2);
+  t_free(&m);
+  t_free(&v);
+  t_free(&sched);
+  t_free(&q);
+  t_free(&mq);
+  t_free(&vq);
+  t_free(&q2);
+  t_free(&mq2);
+  t_free(&vq2);
+}
+
+/* A fork: same device memory space, its own stream and graphs. */
+static void test_fork(void) {
+  gpd_engine *f = gpu->fork(gpu);
+  if (!f) {
+    CHECK(0, "fork: %s", gpd_last_error());
+    return;
+  }
+  CHECK(!strcmp(f->name, "cuda") && f->precision == gpu->precision && f != gpu, "the fork is not a CUDA sibling");
+  const size_t n = 100003;
+  tensor x = t_uniform(n, -1, 1), y = t_uniform(n, -1, 1);
+  float *z = f->alloc(f, n, "fork tensor"); /* the fork's memory, the parent's inputs */
+  CHECK(z != NULL, "fork alloc: %s", gpd_last_error());
+  if (z) {
+    CHECK_OK(f->copy(f, z, y.g, n));
+    CHECK_OK(f->axpby(f, n, 0.5f, x.g, 2.0f, z));
+    void *graph = NULL; /* a graph on the fork's stream */
+    CHECK_OK(gpd_engine_graph_begin(f));
+    int rc = f->axpby(f, n, 1.0f, x.g, 1.0f, z);
+    CHECK_OK(gpd_engine_graph_end(f, &graph));
+    CHECK(rc == 0 && graph, "capture on the fork: %s", gpd_last_error());
+    const int launched = graph && gpd_engine_graph_launch(f, graph) == 0;
+    CHECK(!graph || launched, "launch on the fork: %s", gpd_last_error());
+    gpd_engine_graph_free(graph);
+    float *got = t_get(f, z, n), *hx = t_get(cpu, x.c, n), *hy = t_get(cpu, y.c, n);
+    for (size_t i = 0; i < n; i++) hy[i] = 2.0f * hy[i] + 0.5f * hx[i] + (launched ? hx[i] : 0.0f);
+    check_close("fork: axpby on the parent's memory, then a graph", got, hy, n, 1e-6, 1e-6);
+    free(got);
+    free(hx);
+    free(hy);
+    f->free(f, z);
+  }
+  gpd_engine_destroy(f);
+  t_free(&x);
+  t_free(&y);
+}
+
 int main(void) {
   if (!gpd_cuda_available())
     SKIP("no GPU: gpd_cuda_available() is 0 (no CUDA device, or this build has no CUDA engine)");
@@ -855,6 +964,8 @@ int main(void) {
   test_losses();
   test_gather();
   test_graph();
+  test_optim_device();
+  test_fork();
 
   /* TF32 tensor cores: the same layers within TF32's ~1e-3 relative error */
   gpd_engine *fp32 = gpu;

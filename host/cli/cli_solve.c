@@ -121,6 +121,22 @@ void gpd_cli_monitor_attach(gpd_cli_monitor *m, gpd_solve_options *o, const char
 
 void gpd_cli_monitor_finish(gpd_cli_monitor *m) { gpd_progress_finish(&m->bar); }
 
+int gpd_cli_parse_precision(const char *text, gpd_precision *out) {
+  if (!strcmp(text, "fp32")) *out = GPD_PRECISION_FP32;
+  else if (!strcmp(text, "tf32")) *out = GPD_PRECISION_TF32;
+  else if (!strcmp(text, "bf16")) *out = GPD_PRECISION_BF16;
+  else return gpd_error("--precision: '%s' is not fp32, tf32 or bf16", text);
+  return 0;
+}
+
+int gpd_cli_report_plan(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk, const gpd_solve_options *o) {
+  gpd_solve_plan plan;
+  GPD_TRY(gpd_solve_plan_make(e, y, gi, gk, o, &plan));
+  char line[256];
+  if (gpd_solve_plan_describe(&plan, e, o->restarts, line, sizeof line)) fprintf(stderr, "%s\n", line);
+  return 0;
+}
+
 void gpd_cli_json_number(FILE *f, double v) {
   if (isfinite(v)) fprintf(f, "%.6g", v);
   else fputs("null", f);

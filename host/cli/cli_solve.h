@@ -42,6 +42,21 @@ typedef struct gpd_cli_monitor {
 void gpd_cli_monitor_attach(gpd_cli_monitor *m, gpd_solve_options *o, const char *label, FILE *csv, int log_every);
 void gpd_cli_monitor_finish(gpd_cli_monitor *m);
 
+/* --precision: "fp32", "tf32" or "bf16" (error naming the option). */
+int gpd_cli_parse_precision(const char *text, gpd_precision *out);
+/* The help lines of --precision (shared by deblur and project). */
+#define GPD_CLI_PRECISION_HELP                                                                  \
+  "      --precision P      fp32 (default) | tf32 | bf16: the generators' conv / dense math on\n" \
+  "                         CUDA (bf16 runs as tf32 for now); the cpu engine always computes\n"  \
+  "                         in fp32 and ignores it\n"
+
+/* Plans the solve (gpd_solve_plan_make: memory, groups, threads) and, when
+ * the restarts are split into groups or run in parallel, says so in one
+ * line on stderr ("GPU memory: 10000 restarts need 23.1 GiB, 9.8 GiB free:
+ * running 3 groups of 3334"). -1 with the plan's error (one restart does
+ * not fit, a bad GPD_MEMORY_LIMIT_MB / GPD_SOLVER_THREADS, the sizes). */
+int gpd_cli_report_plan(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk, const gpd_solve_options *o);
+
 /* Prints a float for JSON: %.6g, or null when not finite. */
 void gpd_cli_json_number(FILE *f, double v);
 

@@ -43,6 +43,12 @@ static void usage(FILE *f) {
           "  -n, --steps N          iterations (default: naive 10000, 1 10000, 2 10000, 3 20000)\n"
           "  -s, --seed S           seed of latents, free image and Alg 3 weights (default 0)\n"
           "  -d, --device D         cpu | cuda | auto (default auto)\n"
+          GPD_CLI_PRECISION_HELP
+          "memory and concurrency: restarts that do not fit the device's free memory run in\n"
+          "groups one after another (the same result as one batch; GPD_MEMORY_LIMIT_MB caps the\n"
+          "memory considered free); GPD_SOLVER_THREADS=N runs N groups (Alg 3: restarts) at once,\n"
+          "each on its own CUDA stream (default: 1, Alg 3 on CUDA up to 8); GPD_SOLVER_GRAPHS=0\n"
+          "turns the CUDA graph replay of iterations off.\n"
           "naive and Algorithm 1 (gradient descent, step lr * exp(-t / lr-decay)):\n"
           "      --gamma G          |z_i|^2 weight (default 0.01; naive 0)\n"
           "      --lambda L         |z_k|^2 weight (default 0.01)\n"
@@ -104,7 +110,8 @@ enum {
   OPT_LOG_EVERY,
   OPT_UNTRAINED_ARCH,
   OPT_UNTRAINED_WIDTH,
-  OPT_UNTRAINED_LATENT
+  OPT_UNTRAINED_LATENT,
+  OPT_PRECISION
 };
 
 static int parse_alg(const char *text, gpd_algorithm *alg) {
@@ -152,12 +159,14 @@ int gpd_cmd_deblur(int argc, char **argv) {
       {"truth", required_argument, 0, 't'},     {"untrained-arch", required_argument, 0, OPT_UNTRAINED_ARCH},
       {"untrained-width", required_argument, 0, OPT_UNTRAINED_WIDTH},
       {"untrained-latent", required_argument, 0, OPT_UNTRAINED_LATENT},
+      {"precision", required_argument, 0, OPT_PRECISION},
       {"help", no_argument, 0, 'h'}};
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) opts[no++] = fixed[i];
   for (int i = 0; i < N_FLOAT_OPTS; i++) opts[no++] = (struct option){FLOAT_OPTS[i].name, required_argument, 0, OPT_FLOAT + i};
   opts[no] = (struct option){0, 0, 0, 0};
 
   gpd_algorithm alg = GPD_ALG_1;
+  gpd_precision precision = GPD_PRECISION_FP32;
   gpd_boundary boundary = GPD_BOUNDARY_CIRCULAR;
   const char *image_gen = NULL, *blur_gen = NULL, *out = NULL, *kernel_out = NULL, *range_out = NULL;
   const char *log_path = NULL, *truth_path = NULL, *device = "auto", *untrained_arch = NULL;
@@ -204,6 +213,7 @@ int gpd_cmd_deblur(int argc, char **argv) {
       break;
     case OPT_UNTRAINED_WIDTH: bad = gpd_parse_int("untrained-width", optarg, 1, 8192, &untrained_width); break;
     case OPT_UNTRAINED_LATENT: bad = gpd_parse_int("untrained-latent", optarg, 1, 1 << 20, &untrained_latent); break;
+    case OPT_PRECISION: bad = gpd_cli_parse_precision(optarg, &precision); break;
     case 'h': usage(stdout); return 0;
     default: return gpd_cli_bad_option(CMD, opt, argv);
     }
@@ -252,7 +262,7 @@ int gpd_cmd_deblur(int argc, char **argv) {
   char path[4096], kpath[4096];
   if (gpd_image_load(&y, blurry_path, 0) != 0) goto fail;
   if (truth_path && gpd_image_load(&truth, truth_path, y.c) != 0) goto fail;
-  if (!(e = gpd_engine_create(device, GPD_PRECISION_FP32))) goto fail;
+  if (!(e = gpd_engine_create(device, precision))) goto fail;
 
   /* the blur generator first: the linear boundary's image size needs K */
   if (alg != GPD_ALG_NAIVE) {
@@ -284,6 +294,7 @@ int gpd_cmd_deblur(int argc, char **argv) {
     goto fail;
   }
 
+  if (gpd_cli_report_plan(e, &y, have_gi ? &gi : NULL, have_gk ? &gk : NULL, &o) != 0) goto fail;
   gpd_cli_monitor mon;
   gpd_cli_monitor_attach(&mon, &o, "deblur", csv, log_path ? (int)log_every : 0);
   int solved = gpd_solve(e, &y, have_gi ? &gi : NULL, have_gk ? &gk : NULL, &o, &res);

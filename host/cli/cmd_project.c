@@ -31,13 +31,15 @@ static void usage(FILE *f) {
           "      --lr-decay T       step lr * exp(-t / T) (default 1000; 0 = constant)\n"
           "  -s, --seed S           seed of the latents (default 0)\n"
           "  -d, --device D         cpu | cuda | auto (default auto)\n"
+          GPD_CLI_PRECISION_HELP
+          "      (restarts that do not fit the device's memory run in groups: see 'deblur --help')\n"
           "      --log FILE.csv     per-restart losses every --log-every steps (default 100)\n"
           "  -o, --output RANGE.png the range image (required)\n"
           "  -h, --help             this help\n",
           gpd_cli_weights_dir());
 }
 
-enum { OPT_IMAGE_GEN = 1000, OPT_LR, OPT_LR_DECAY, OPT_LOG, OPT_LOG_EVERY };
+enum { OPT_IMAGE_GEN = 1000, OPT_LR, OPT_LR_DECAY, OPT_LOG, OPT_LOG_EVERY, OPT_PRECISION };
 
 int gpd_cmd_project(int argc, char **argv) {
   static const struct option opts[] = {
@@ -46,11 +48,13 @@ int gpd_cmd_project(int argc, char **argv) {
       {"lr-decay", required_argument, 0, OPT_LR_DECAY},   {"seed", required_argument, 0, 's'},
       {"device", required_argument, 0, 'd'},              {"log", required_argument, 0, OPT_LOG},
       {"log-every", required_argument, 0, OPT_LOG_EVERY}, {"output", required_argument, 0, 'o'},
+      {"precision", required_argument, 0, OPT_PRECISION},
       {"help", no_argument, 0, 'h'},                      {0, 0, 0, 0}};
   const char *image_gen = NULL, *out = NULL, *device = "auto", *log_path = NULL;
   long restarts = -1, steps = -1, log_every = 100;
   double lr = -1, lr_decay = -1;
   uint64_t seed = 0;
+  gpd_precision precision = GPD_PRECISION_FP32;
   int opt;
   optind = 1;
   opterr = 0;
@@ -66,6 +70,7 @@ int gpd_cmd_project(int argc, char **argv) {
     case 'd': device = optarg; break;
     case OPT_LOG: log_path = optarg; break;
     case OPT_LOG_EVERY: bad = gpd_parse_int("log-every", optarg, 1, 100000000, &log_every); break;
+    case OPT_PRECISION: bad = gpd_cli_parse_precision(optarg, &precision); break;
     case 'o': out = optarg; break;
     case 'h': usage(stdout); return 0;
     default: return gpd_cli_bad_option(CMD, opt, argv);
@@ -99,7 +104,7 @@ int gpd_cmd_project(int argc, char **argv) {
   gpd_solve_result res = {0};
   char path[4096];
   if (gpd_image_load(&sharp, argv[optind], 0) != 0) goto fail;
-  if (!(e = gpd_engine_create(device, GPD_PRECISION_FP32))) goto fail;
+  if (!(e = gpd_engine_create(device, precision))) goto fail;
   if (!image_gen) {
     const char *file = gpd_cli_default_image_generator(sharp.c, sharp.h, sharp.w);
     if (!file) {
@@ -117,6 +122,7 @@ int gpd_cmd_project(int argc, char **argv) {
     gpd_error("cannot write the log %s", log_path);
     goto fail;
   }
+  if (gpd_cli_report_plan(e, &sharp, &gi, NULL, &o) != 0) goto fail;
   gpd_cli_monitor mon;
   gpd_cli_monitor_attach(&mon, &o, "project", csv, log_path ? (int)log_every : 0);
   int solved = gpd_solve(e, &sharp, &gi, NULL, &o, &res);

@@ -14,6 +14,9 @@ int gpd_cmd_train(int argc, char **argv);
 int gpd_cmd_evalvae(int argc, char **argv);
 int gpd_cmd_deblur(int argc, char **argv);
 int gpd_cmd_project(int argc, char **argv);
+int gpd_cmd_eval(int argc, char **argv);
+int gpd_cmd_eval_merge(int argc, char **argv);
+int gpd_cmd_sweep(int argc, char **argv);
 
 static const struct {
   const char *name;
@@ -28,6 +31,9 @@ static const struct {
     {"evalvae", gpd_cmd_evalvae, "reconstruction and range error of a VAE on held-out data"},
     {"deblur", gpd_cmd_deblur, "blind deblurring with generative priors (naive, Algorithm 1, 2, 3)"},
     {"project", gpd_cmd_project, "closest image to a sharp image in a generator's range"},
+    {"eval", gpd_cmd_eval, "deblur a test set: resumable results CSV, summary, Table V report"},
+    {"eval-merge", gpd_cmd_eval_merge, "combine the results CSVs of eval shards"},
+    {"sweep", gpd_cmd_sweep, "evaluate over noise sigma, blur length or restarts (Fig. 8, 14, 11)"},
 };
 
 static void usage(FILE *f) {

@@ -47,6 +47,12 @@ static size_t cpu_memory_free(gpd_engine *e) {
   return pages > 0 && page > 0 ? (size_t)pages * (size_t)page : (size_t)1 << 32;
 }
 
+/* A second CPU engine: the CPU engine has no per-engine state to share. */
+static gpd_engine *cpu_fork(gpd_engine *e) {
+  (void)e;
+  return gpd_engine_cpu_create();
+}
+
 static void cpu_destroy(gpd_engine *e) {
   cpu_fft_cleanup(e);
   free(e);
@@ -85,6 +91,8 @@ gpd_engine *gpd_engine_cpu_create(void) {
   OP(sgd_step); OP(adam_step);
   OP(vae_sample); OP(vae_sample_backward); OP(vae_kl_per_item); OP(bce_with_logits);
   OP(gather_items);
+  OP(sgd_step_device_lr); OP(adam_step_device_t);
+  e->fork = cpu_fork;
 #undef OP
   return e;
 }

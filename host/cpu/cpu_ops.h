@@ -49,6 +49,9 @@ int cpu_tv_forward(gpd_engine *e, int n, int c, int h, int w, const float *x, fl
 int cpu_tv_backward(gpd_engine *e, int n, int c, int h, int w, float weight, const float *x, float *dx);
 int cpu_sgd_step(gpd_engine *e, size_t count, float lr, const float *g, float *p);
 int cpu_adam_step(gpd_engine *e, size_t count, float lr, float beta1, float beta2, float eps, int t, const float *g, float *m, float *v, float *p);
+/* cpu_optim_device.c: the same steps with the schedule in engine memory */
+int cpu_sgd_step_device_lr(gpd_engine *e, size_t count, const float *lr, const float *g, float *p);
+int cpu_adam_step_device_t(gpd_engine *e, size_t count, const float *sched, float beta1, float beta2, float eps, const float *g, float *m, float *v, float *p);
 int cpu_vae_sample(gpd_engine *e, int n, int latent, const float *stats, const float *eps, float *z);
 int cpu_vae_sample_backward(gpd_engine *e, int n, int latent, const float *stats, const float *eps, const float *dz, float kl_weight, float *dstats);
 int cpu_vae_kl_per_item(gpd_engine *e, int n, int latent, const float *stats, float *out);

@@ -19,7 +19,7 @@ typedef struct alg1_state {
   const float *xi, *xk;  /* generator outputs of the last objective call */
 } alg1_state;
 
-static int alg1_objective(solve_problem *p, int want_grad) {
+static int alg1_compute(solve_problem *p, int want_grad) {
   alg1_state *s = p->state;
   gpd_engine *e = p->e;
   const gpd_solve_options *o = s->in.o;
@@ -35,14 +35,17 @@ static int alg1_objective(solve_problem *p, int want_grad) {
     GPD_TRY(gpd_net_backward(s->in.gk, &s->wsk, R, s->dk, zk->g, 0));
   }
   GPD_TRY(solve_latent_penalty(e, R, zi->per_restart, zi->p, o->gamma, p->loss_dev + R, want_grad ? zi->g : NULL));
-  GPD_TRY(solve_latent_penalty(e, R, zk->per_restart, zk->p, o->lambda, p->loss_dev + 2 * R, want_grad ? zk->g : NULL));
-  GPD_TRY(solve_download_losses(p));
+  return solve_latent_penalty(e, R, zk->per_restart, zk->p, o->lambda, p->loss_dev + 2 * R, want_grad ? zk->g : NULL);
+}
+
+static void alg1_read(solve_problem *p) {
+  const gpd_solve_options *o = ((alg1_state *)p->state)->in.o;
+  const int R = p->restarts;
+  const float *l = p->loss_host;
   for (int r = 0; r < R; r++) {
-    const float *l = p->loss_host;
     p->measurement[r] = l[r];
     p->total[r] = l[r] + o->gamma * l[R + r] + o->lambda * l[2 * R + r];
   }
-  return 0;
 }
 
 static int alg1_result(solve_problem *p, int chosen, gpd_solve_result *res) {
@@ -73,12 +76,14 @@ int alg1_create(const solve_inputs *in, solve_problem **out) {
   gpd_engine *e = in->e;
   const gpd_solve_options *o = in->o;
   const solve_geom *g = &in->g;
-  const int R = o->restarts;
+  const int R = solve_inputs_count(in);
   solve_problem *p = gpd_calloc(1, sizeof *p, "solver problem");
   if (!p) return -1;
   alg1_state *s;
   if (solve_problem_init(p, e, R, 3) != 0) goto fail;
-  p->objective = alg1_objective;
+  p->first = in->first;
+  p->compute = alg1_compute;
+  p->read = alg1_read;
   p->result = alg1_result;
   p->destroy = alg1_destroy;
   if (!(s = p->state = gpd_calloc(1, sizeof *s, "solver state"))) goto fail;

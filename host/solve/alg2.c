@@ -25,7 +25,7 @@ typedef struct alg2_state {
   const float *xi, *xk;
 } alg2_state;
 
-static int alg2_objective(solve_problem *p, int want_grad) {
+static int alg2_compute(solve_problem *p, int want_grad) {
   alg2_state *s = p->state;
   gpd_engine *e = p->e;
   const gpd_solve_options *o = s->in.o;
@@ -57,14 +57,19 @@ static int alg2_objective(solve_problem *p, int want_grad) {
     GPD_TRY(gpd_net_backward(s->in.gi, &s->wsi, R, s->dxi, zi->g, 0));
     GPD_TRY(gpd_net_backward(s->in.gk, &s->wsk, R, s->dk, zk->g, 0));
   }
-  GPD_TRY(solve_download_losses(p));
+  return 0;
+}
+
+static void alg2_read(solve_problem *p) {
+  alg2_state *s = p->state;
+  const gpd_solve_options *o = s->in.o;
+  const int R = p->restarts;
   const float *l = p->loss_host;
   for (int r = 0; r < R; r++) {
     p->measurement[r] = l[r];
     p->total[r] = o->free_weight * l[r] + o->zeta * l[R + r] + o->tau * l[2 * R + r] / (float)s->pixels +
                   o->rho * l[3 * R + r];
   }
-  return 0;
 }
 
 static int alg2_result(solve_problem *p, int chosen, gpd_solve_result *res) {
@@ -97,12 +102,14 @@ int alg2_create(const solve_inputs *in, solve_problem **out) {
   gpd_engine *e = in->e;
   const gpd_solve_options *o = in->o;
   const solve_geom *g = &in->g;
-  const int R = o->restarts;
+  const int R = solve_inputs_count(in);
   solve_problem *p = gpd_calloc(1, sizeof *p, "solver problem");
   if (!p) return -1;
   alg2_state *s;
   if (solve_problem_init(p, e, R, 4) != 0) goto fail;
-  p->objective = alg2_objective;
+  p->first = in->first;
+  p->compute = alg2_compute;
+  p->read = alg2_read;
   p->result = alg2_result;
   p->destroy = alg2_destroy;
   if (!(s = p->state = gpd_calloc(1, sizeof *s, "solver state"))) goto fail;

@@ -18,6 +18,7 @@
  *     Adam on z_i, z_k (lr_z) and W (lr_w), fresh moments.
  * The restart with the lowest final measurement data(G_I, G_K) wins. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,7 @@ struct alg3_restart {
 
 /* ---- eq. 12: fit W to y ------------------------------------------------------------ */
 
-static int fit_objective(solve_problem *p, int want_grad) {
+static int fit_compute(solve_problem *p, int want_grad) {
   alg3_restart *a = p->state;
   gpd_engine *e = p->e;
   const solve_geom *g = &a->in.g;
@@ -74,14 +75,17 @@ static int fit_objective(solve_problem *p, int want_grad) {
     GPD_TRY(e->fill(e, a->net.grads, 0.0f, a->net.n_params));
     GPD_TRY(gpd_net_backward(&a->net, &a->ws, 1, dy, NULL, 1));
   }
-  GPD_TRY(solve_download_losses(p));
-  p->measurement[0] = p->total[0] = p->loss_host[0] / (float)a->fit_pixels;
   return 0;
+}
+
+static void fit_read(solve_problem *p) {
+  alg3_restart *a = p->state;
+  p->measurement[0] = p->total[0] = p->loss_host[0] / (float)a->fit_pixels;
 }
 
 /* ---- eq. 11 ---------------------------------------------------------------------------- */
 
-static int main_objective(solve_problem *p, int want_grad) {
+static int main_compute(solve_problem *p, int want_grad) {
   alg3_restart *a = p->state;
   gpd_engine *e = p->e;
   const gpd_solve_options *o = a->in.o;
@@ -108,12 +112,15 @@ static int main_objective(solve_problem *p, int want_grad) {
     GPD_TRY(gpd_net_backward(&a->net, &a->ws, 1, dy, zi->g, 1));
     GPD_TRY(gpd_net_backward(a->in.gk, &a->wsk, 1, a->dk, zk->g, 0));
   }
-  GPD_TRY(solve_latent_penalty(e, 1, zk->per_restart, zk->p, o->kappa, p->loss_dev + 1, want_grad ? zk->g : NULL));
-  GPD_TRY(solve_download_losses(p));
+  return solve_latent_penalty(e, 1, zk->per_restart, zk->p, o->kappa, p->loss_dev + 1, want_grad ? zk->g : NULL);
+}
+
+static void main_read(solve_problem *p) {
+  alg3_restart *a = p->state;
+  const gpd_solve_options *o = a->in.o;
   const float *l = p->loss_host;
   p->measurement[0] = l[0];
   p->total[0] = l[0] + o->kappa * l[1] + o->nu * l[2];
-  return 0;
 }
 
 static int main_result(solve_problem *p, int chosen, gpd_solve_result *res) {
@@ -176,13 +183,11 @@ void alg3_restart_free(alg3_restart *a) {
   free(a);
 }
 
-/* Uploads row `restart` of stream `stream` (restarts rows of `per`). */
+/* Uploads row `restart` of stream `stream` (rows of per_restart). */
 static int init_row(solve_problem *p, solve_group *grp, const gpd_solve_options *o, uint64_t stream, int restart) {
-  gpd_rng rng;
-  gpd_rng_seed(&rng, solve_seed(o->seed, stream, 0));
-  float *x = solve_draw_normal(&rng, restart + 1, grp->per_restart, 0.0f, 1.0f, grp->name);
+  float *x = solve_draw_rows(o->seed, stream, restart, 1, grp->per_restart, 0.0f, 1.0f, grp->name);
   if (!x) return -1;
-  int rc = p->e->upload(p->e, grp->p, x + (size_t)restart * grp->per_restart, grp->per_restart);
+  int rc = p->e->upload(p->e, grp->p, x, grp->per_restart);
   free(x);
   return rc;
 }
@@ -228,7 +233,9 @@ int alg3_restart_create(const solve_inputs *in, int restart, alg3_restart **out)
   /* eq. 11's problem owns z_i and z_k; eq. 12's reads z_i from it */
   if (!(a->main = gpd_calloc(1, sizeof *a->main, "solver problem"))) goto fail;
   if (solve_problem_init(a->main, e, 1, 3) != 0) goto fail;
-  a->main->objective = main_objective;
+  a->main->first = restart;
+  a->main->compute = main_compute;
+  a->main->read = main_read;
   a->main->result = main_result;
   a->main->destroy = main_destroy;
   a->main->state = a;
@@ -241,7 +248,9 @@ int alg3_restart_create(const solve_inputs *in, int restart, alg3_restart **out)
 
   if (!(a->fit = gpd_calloc(1, sizeof *a->fit, "solver problem"))) goto fail;
   if (solve_problem_init(a->fit, e, 1, 1) != 0) goto fail;
-  a->fit->objective = fit_objective;
+  a->fit->first = restart;
+  a->fit->compute = fit_compute;
+  a->fit->read = fit_read;
   a->fit->result = NULL;
   a->fit->destroy = fit_destroy;
   a->fit->state = a;
@@ -260,103 +269,93 @@ gpd_net *alg3_network(alg3_restart *a) { return &a->net; }
 
 /* ---- the driver ------------------------------------------------------------------------- */
 
-/* Log rows gathered restart by restart, emitted once all have run. */
-typedef struct alg3_log {
-  int restarts, steps, every, rows, current;
-  float *m, *t;          /* (rows, restarts) */
-} alg3_log;
+/* Restarts are independent tasks (solve_parallel_run): one after another on
+ * the solver's engine, or several at once on forked engines. Each writes
+ * its own slots of the per-restart arrays; the best so far is kept under a
+ * lock, ties going to the lower restart index as in a sequential run. */
+typedef struct alg3_run {
+  const solve_inputs *in;
+  gpd_solve_result *res;
+  solve_progress_sum *progress;
+  solve_log_table *log;
+  pthread_mutex_t lock;
+  int best;
+  long graph_launches;
+} alg3_run;
 
-static int log_row(const alg3_log *L, int step) { return step >= L->steps ? L->rows - 1 : step / L->every; }
-
-static void log_collect(void *ctx, int step, int restarts, const float *measurement, const float *total) {
-  alg3_log *L = ctx;
-  (void)restarts;
-  int row = log_row(L, step);
-  L->m[(size_t)row * L->restarts + L->current] = measurement[0];
-  L->t[(size_t)row * L->restarts + L->current] = total[0];
-}
-
-int alg3_solve(const solve_inputs *in, gpd_solve_result *res) {
-  const gpd_solve_options *o = in->o;
-  const int R = o->restarts;
-  const long per_restart = (long)o->fit_steps + o->steps, all = per_restart * R;
-  alg3_log L = {0};
-  int best = -1, rc = -1, first_step = -1, first_in_fit = 0;
-  if (o->log && o->log_every > 0) {
-    L.restarts = R;
-    L.steps = o->steps;
-    L.every = o->log_every;
-    L.rows = (o->steps > 0 ? (o->steps - 1) / o->log_every + 1 : 0) + 1;
-    L.m = gpd_malloc(sizeof(float) * (size_t)L.rows * R, "log");
-    L.t = gpd_malloc(sizeof(float) * (size_t)L.rows * R, "log");
-    if (!L.m || !L.t) goto done;
-    for (size_t i = 0; i < (size_t)L.rows * R; i++) L.m[i] = L.t[i] = NAN;
+static int alg3_task(void *ctx, gpd_engine *e, int r) {
+  alg3_run *run = ctx;
+  const gpd_solve_options *o = run->in->o;
+  gpd_solve_result *res = run->res;
+  solve_inputs in = *run->in;
+  gpd_net gk_view;
+  solve_inputs_on(&in, e, NULL, &gk_view);
+  alg3_restart *a = NULL;
+  GPD_TRY(alg3_restart_create(&in, r, &a));
+  solve_hooks hfit = {0};
+  solve_progress_sum_hook(run->progress, r, &hfit);
+  int rc = solve_run(a->fit, o->fit_steps, &hfit);
+  if (rc == 1) res->diverged_at[r] = -(a->fit->diverged_at[0] + 2);
+  solve_hooks hmain = {0};
+  if (rc == 0) {
+    solve_progress_sum_hook(run->progress, r, &hmain);
+    hmain.progress_offset = o->fit_steps;
+    if (run->log) solve_log_table_hook(run->log, r, r, &hmain);
+    rc = solve_run(a->main, o->steps, &hmain);
+    if (rc == 1) res->diverged_at[r] = a->main->diverged_at[0];
   }
-  for (int r = 0; r < R; r++) {
-    alg3_restart *a = NULL;
-    if (alg3_restart_create(in, r, &a) != 0) goto done;
-    solve_hooks hfit = solve_hooks_from_options(o, r * per_restart, all);
-    hfit.log = NULL;
-    hfit.log_every = 0;
-    int frc = solve_run(a->fit, o->fit_steps, &hfit);
-    if (frc < 0) {
-      alg3_restart_free(a);
-      goto done;
-    }
-    if (frc == 1) {
-      int s = a->fit->diverged_at[0];
-      res->diverged_at[r] = -(s + 2);
-      res->diverged++;
-      if (first_step < 0) first_step = s, first_in_fit = 1;
-      alg3_restart_free(a);
-      continue;
-    }
-    solve_hooks hmain = solve_hooks_from_options(o, r * per_restart + o->fit_steps, all);
-    if (L.m) {
-      L.current = r;
-      hmain.log = log_collect;
-      hmain.log_ctx = &L;
-    }
-    int mrc = solve_run(a->main, o->steps, &hmain);
-    if (mrc < 0) {
-      alg3_restart_free(a);
-      goto done;
-    }
-    if (mrc == 1) {
-      int s = a->main->diverged_at[0];
-      res->diverged_at[r] = s;
-      res->diverged++;
-      if (first_step < 0) first_step = s, first_in_fit = 0;
-      alg3_restart_free(a);
-      continue;
-    }
+  if (rc == 0) {
     const float m = a->main->measurement[0];
     res->restart_measurement[r] = m;
-    if (best < 0 || m < res->measurement) {
-      if (main_result(a->main, 0, res) != 0) {
-        alg3_restart_free(a);
-        goto done;
+    pthread_mutex_lock(&run->lock);
+    if (run->best < 0 || m < res->measurement || (m == res->measurement && r < run->best)) {
+      if ((rc = main_result(a->main, 0, res)) == 0) {
+        run->best = r;
+        res->measurement = m;
+        res->total = a->main->total[0];
       }
-      best = r;
-      res->measurement = m;
-      res->total = a->main->total[0];
     }
-    alg3_restart_free(a);
+    pthread_mutex_unlock(&run->lock);
   }
-  if (L.m)
-    for (int row = 0; row < L.rows; row++) {
-      int step = row == L.rows - 1 ? o->steps : row * L.every;
-      o->log(o->log_ctx, step, R, L.m + (size_t)row * R, L.t + (size_t)row * R);
+  pthread_mutex_lock(&run->lock);
+  run->graph_launches += a->fit->graph_launches + a->main->graph_launches;
+  pthread_mutex_unlock(&run->lock);
+  alg3_restart_free(a);
+  return rc < 0 ? -1 : 0;
+}
+
+int alg3_solve(const solve_inputs *in, const gpd_solve_plan *plan, gpd_solve_result *res) {
+  const gpd_solve_options *o = in->o;
+  const int R = o->restarts;
+  alg3_run run = {.in = in, .res = res, .best = -1};
+  int rc = -1;
+  if (pthread_mutex_init(&run.lock, NULL) != 0) return gpd_error("Algorithm 3: cannot create a mutex");
+  run.progress = solve_progress_sum_new(o, R, ((long)o->fit_steps + o->steps) * R);
+  if (!run.progress) goto done;
+  if (o->log && o->log_every > 0 && !(run.log = solve_log_table_new(o, R, R))) goto done;
+  if (solve_parallel_run(in->e, R, plan->threads, alg3_task, &run) != 0) goto done;
+  res->graph_launches = run.graph_launches;
+  if (run.log) solve_log_table_emit(run.log, o);
+  /* the first restart (in order) that diverged names the step */
+  int first_step = -1, first_in_fit = 0;
+  for (int r = 0; r < R; r++) {
+    if (res->diverged_at[r] == -1) continue;
+    res->diverged++;
+    if (first_step < 0) {
+      first_in_fit = res->diverged_at[r] <= -2;
+      first_step = first_in_fit ? -(res->diverged_at[r] + 2) : res->diverged_at[r];
     }
-  if (best < 0) {
+  }
+  if (run.best < 0) {
     gpd_error("all %d restarts diverged (NaN loss at step %d%s); try a smaller step size", R, first_step,
               first_in_fit ? " of the W fit" : "");
     goto done;
   }
-  res->chosen = best;
+  res->chosen = run.best;
   rc = 0;
 done:
-  free(L.m);
-  free(L.t);
+  solve_progress_sum_free(run.progress);
+  solve_log_table_free(run.log);
+  pthread_mutex_destroy(&run.lock);
   return rc;
 }

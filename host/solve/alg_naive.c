@@ -22,14 +22,18 @@ typedef struct naive_state {
   const float *xi;       /* (R, C, Hx, Wx): G_I(z) of the last objective call */
 } naive_state;
 
-static int naive_objective(solve_problem *p, int want_grad) {
+static float naive_gamma(const naive_state *s) {
+  return s->in.o->alg == GPD_ALG_NAIVE ? s->in.o->gamma : 0.0f;
+}
+
+static int naive_compute(solve_problem *p, int want_grad) {
   naive_state *s = p->state;
   gpd_engine *e = p->e;
   const solve_geom *g = &s->in.g;
   const int R = p->restarts;
   const size_t count = (size_t)R * s->pixels;
   solve_group *z = &p->group[0];
-  const float gamma = s->in.o->alg == GPD_ALG_NAIVE ? s->in.o->gamma : 0.0f;
+  const float gamma = naive_gamma(s);
 
   s->xi = gpd_net_forward(s->in.gi, &s->ws, R, z->p);
   if (!s->xi) return -1;
@@ -51,13 +55,17 @@ static int naive_objective(solve_problem *p, int want_grad) {
     }
     GPD_TRY(gpd_net_backward(s->in.gi, &s->ws, R, dy, z->g, 0));
   }
-  GPD_TRY(solve_latent_penalty(e, R, z->per_restart, z->p, gamma, p->loss_dev + R, want_grad ? z->g : NULL));
-  GPD_TRY(solve_download_losses(p));
+  return solve_latent_penalty(e, R, z->per_restart, z->p, gamma, p->loss_dev + R, want_grad ? z->g : NULL);
+}
+
+static void naive_read(solve_problem *p) {
+  naive_state *s = p->state;
+  const float gamma = naive_gamma(s);
+  const int R = p->restarts;
   for (int r = 0; r < R; r++) {
     p->measurement[r] = p->loss_host[r] / (float)s->pixels;
     p->total[r] = p->measurement[r] + gamma * p->loss_host[R + r];
   }
-  return 0;
 }
 
 static int naive_result(solve_problem *p, int chosen, gpd_solve_result *res) {
@@ -86,12 +94,14 @@ int naive_create(const solve_inputs *in, int adam, solve_problem **out) {
   gpd_engine *e = in->e;
   const gpd_solve_options *o = in->o;
   const solve_geom *g = &in->g;
-  const int R = o->restarts;
+  const int R = solve_inputs_count(in);
   solve_problem *p = gpd_calloc(1, sizeof *p, "solver problem");
   if (!p) return -1;
   naive_state *s = NULL;
   if (solve_problem_init(p, e, R, 2) != 0) goto fail;
-  p->objective = naive_objective;
+  p->first = in->first;
+  p->compute = naive_compute;
+  p->read = naive_read;
   p->result = naive_result;
   p->destroy = naive_destroy;
   s = p->state = gpd_calloc(1, sizeof *s, "solver state");
@@ -121,3 +131,6 @@ fail:
   solve_problem_free(p);
   return -1;
 }
+
+int range_create(const solve_inputs *in, solve_problem **out) { return naive_create(in, 1, out); }
+int naive_gd_create(const solve_inputs *in, solve_problem **out) { return naive_create(in, 0, out); }

@@ -15,12 +15,8 @@
 #include "gpd/metrics.h"
 #include "solve_internal.h"
 
-int range_solve(const solve_inputs *in, gpd_solve_result *res) {
-  solve_problem *p = NULL;
-  GPD_TRY(naive_create(in, 1, &p));
-  int rc = solve_batched(in, p, res);
-  solve_problem_free(p);
-  GPD_TRY(rc);
+int range_solve(const solve_inputs *in, const gpd_solve_plan *plan, gpd_solve_result *res) {
+  GPD_TRY(solve_batched(in, range_create, plan, res));
   /* PSNR of the generator's window that the sharp image is compared with */
   const gpd_image *sharp = in->y;
   gpd_image win = {0};

@@ -111,6 +111,7 @@ static int check_options(const gpd_solve_options *o) {
   if (o->restarts < 1 || o->restarts > 1000000) return gpd_error("restarts must be between 1 and 1000000 (got %d)", o->restarts);
   if (o->steps < 0) return gpd_error("steps must be >= 0 (got %d)", o->steps);
   if (o->log_every < 0) return gpd_error("log_every must be >= 0 (got %d)", o->log_every);
+  if (o->threads < 0) return gpd_error("threads must be >= 0 (0: automatic; got %d)", o->threads);
   if (o->lr_decay < 0 || !isfinite(o->lr_decay)) return gpd_error("lr_decay must be >= 0 (0: constant step; got %g)", o->lr_decay);
   switch (o->alg) {
   case GPD_ALG_NAIVE: GPD_TRY(check_step("lr", o->lr)); GPD_TRY(check_weight("gamma", o->gamma)); break;
@@ -200,26 +201,33 @@ int solve_geom_init(solve_geom *g, const gpd_image *y, const gpd_net *gi, const 
   return 0;
 }
 
-/* ---- the batched driver ------------------------------------------------------ */
+/* ---- inputs ---------------------------------------------------------------------- */
 
-int solve_batched(const solve_inputs *in, solve_problem *p, gpd_solve_result *res) {
-  const gpd_solve_options *o = in->o;
-  solve_hooks h = solve_hooks_from_options(o, 0, o->steps);
-  int rc = solve_run(p, o->steps, &h);
-  if (rc < 0) return -1;
-  for (int r = 0; r < p->restarts; r++) {
-    res->restart_measurement[r] = p->diverged_at[r] >= 0 ? NAN : p->measurement[r];
-    res->diverged_at[r] = p->diverged_at[r];
-    if (p->diverged_at[r] >= 0) res->diverged++;
+int solve_prepare(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk, const gpd_solve_options *o,
+                  solve_inputs *in) {
+  memset(in, 0, sizeof *in);
+  if (!o) return gpd_error("gpd_solve: no options");
+  GPD_TRY(check_options(o));
+  in->e = e;
+  in->y = y;
+  in->o = o;
+  in->gi = o->alg == GPD_ALG_3 ? NULL : gi;
+  in->gk = o->alg == GPD_ALG_NAIVE || o->alg == GPD_ALG_RANGE ? NULL : gk;
+  return solve_geom_init(&in->g, y, in->gi, in->gk, o);
+}
+
+void solve_inputs_on(solve_inputs *in, gpd_engine *e, gpd_net *gi_view, gpd_net *gk_view) {
+  in->e = e;
+  if (in->gi && gi_view) {
+    *gi_view = *in->gi;
+    gi_view->engine = e;
+    in->gi = gi_view;
   }
-  int chosen = rc == 1 ? -1 : solve_choose(p);
-  if (chosen < 0)
-    return gpd_error("all %d restarts diverged (NaN loss at step %d); try a smaller step size", p->restarts,
-                     p->first_divergence);
-  res->chosen = chosen;
-  res->measurement = p->measurement[chosen];
-  res->total = p->total[chosen];
-  return p->result(p, chosen, res);
+  if (in->gk && gk_view) {
+    *gk_view = *in->gk;
+    gk_view->engine = e;
+    in->gk = gk_view;
+  }
 }
 
 /* ---- entry point ------------------------------------------------------------------ */
@@ -229,48 +237,43 @@ int gpd_solve(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk, const
   memset(res, 0, sizeof *res);
   res->range_psnr = NAN;
   if (!e || !o) return gpd_error("gpd_solve: no engine or no options");
-  GPD_TRY(check_options(o));
-  solve_inputs in = {.e = e, .y = y, .gi = o->alg == GPD_ALG_3 ? NULL : gi, .gk = gk, .o = o};
-  if (o->alg == GPD_ALG_NAIVE || o->alg == GPD_ALG_RANGE) in.gk = NULL;
-  GPD_TRY(solve_geom_init(&in.g, y, in.gi, in.gk, o));
+  solve_inputs in;
+  GPD_TRY(solve_prepare(e, y, gi, gk, o, &in));
   if (in.gi && in.gi->engine != e) return gpd_error("the image generator lives on another engine than the solver's");
   if (in.gk && in.gk->engine != e) return gpd_error("the blur generator lives on another engine than the solver's");
-
-  res->restarts = o->restarts;
-  res->restart_measurement = gpd_malloc(sizeof(float) * (size_t)o->restarts, "per-restart measurement");
-  res->diverged_at = gpd_malloc(sizeof(int) * (size_t)o->restarts, "per-restart divergence");
-  if (!res->restart_measurement || !res->diverged_at) {
-    gpd_solve_result_free(res);
-    return -1;
-  }
-  for (int r = 0; r < o->restarts; r++) {
-    res->restart_measurement[r] = NAN;
-    res->diverged_at[r] = -1;
-  }
+  if (!e->sgd_step_device_lr || !e->adam_step_device_t)
+    return gpd_error("the %s engine lacks the optimiser steps the solver uses (sgd_step_device_lr, adam_step_device_t)",
+                     e->name ? e->name : "unnamed");
 
   /* trained generators: batch norm with their running statistics, which
-   * also keeps restarts independent of each other in the batch */
+   * also keeps restarts independent of each other in the batch (and lets
+   * them run in groups); the plan's trial builds see the same setting */
   int gi_bn = in.gi ? in.gi->bn_train : 0, gk_bn = in.gk ? in.gk->bn_train : 0;
   if (in.gi) in.gi->bn_train = 0;
   if (in.gk) in.gk->bn_train = 0;
 
   double t0 = gpd_seconds();
   int rc = -1;
-  solve_problem *p = NULL;
-  switch (o->alg) {
-  case GPD_ALG_NAIVE:
-    if (naive_create(&in, 0, &p) == 0) rc = solve_batched(&in, p, res);
-    break;
-  case GPD_ALG_1:
-    if (alg1_create(&in, &p) == 0) rc = solve_batched(&in, p, res);
-    break;
-  case GPD_ALG_2:
-    if (alg2_create(&in, &p) == 0) rc = solve_batched(&in, p, res);
-    break;
-  case GPD_ALG_3: rc = alg3_solve(&in, res); break;
-  case GPD_ALG_RANGE: rc = range_solve(&in, res); break;
+  gpd_solve_plan plan;
+  if (solve_plan(e, &in, &plan) != 0) goto done;
+  res->restarts = o->restarts;
+  res->groups = plan.groups;
+  res->threads = plan.threads;
+  res->restart_measurement = gpd_malloc(sizeof(float) * (size_t)o->restarts, "per-restart measurement");
+  res->diverged_at = gpd_malloc(sizeof(int) * (size_t)o->restarts, "per-restart divergence");
+  if (!res->restart_measurement || !res->diverged_at) goto done;
+  for (int r = 0; r < o->restarts; r++) {
+    res->restart_measurement[r] = NAN;
+    res->diverged_at[r] = -1;
   }
-  solve_problem_free(p);
+  switch (o->alg) {
+  case GPD_ALG_NAIVE: rc = solve_batched(&in, naive_gd_create, &plan, res); break;
+  case GPD_ALG_1: rc = solve_batched(&in, alg1_create, &plan, res); break;
+  case GPD_ALG_2: rc = solve_batched(&in, alg2_create, &plan, res); break;
+  case GPD_ALG_3: rc = alg3_solve(&in, &plan, res); break;
+  case GPD_ALG_RANGE: rc = range_solve(&in, &plan, res); break;
+  }
+done:
   if (in.gi) in.gi->bn_train = gi_bn;
   if (in.gk) in.gk->bn_train = gk_bn;
   if (rc != 0) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpd/engine_graph.h"
 #include "solve_internal.h"
 
 /* ---- problems and groups ------------------------------------------------------ */
@@ -17,13 +18,15 @@ int solve_problem_init(solve_problem *p, gpd_engine *e, int restarts, int n_term
   p->restarts = restarts;
   p->n_terms = n_terms;
   p->first_divergence = -1;
+  p->objective = solve_objective;
   size_t nl = (size_t)n_terms * restarts;
+  p->sched = e->alloc(e, 2 * SOLVE_MAX_GROUPS, "the optimiser schedule");
   p->loss_dev = e->alloc(e, nl, "per-restart losses");
   p->loss_host = gpd_calloc(nl, sizeof(float), "per-restart losses");
   p->measurement = gpd_calloc((size_t)restarts, sizeof(float), "per-restart measurement");
   p->total = gpd_calloc((size_t)restarts, sizeof(float), "per-restart objective");
   p->diverged_at = gpd_malloc(sizeof(int) * (size_t)restarts, "per-restart divergence");
-  if (!p->loss_dev || !p->loss_host || !p->measurement || !p->total || !p->diverged_at) return -1;
+  if (!p->sched || !p->loss_dev || !p->loss_host || !p->measurement || !p->total || !p->diverged_at) return -1;
   for (int r = 0; r < restarts; r++) p->diverged_at[r] = -1;
   return 0;
 }
@@ -42,6 +45,7 @@ void solve_problem_free(solve_problem *p) {
     if (g->v) e->free(e, g->v);
   }
   if (p->loss_dev) e->free(e, p->loss_dev);
+  if (p->sched) e->free(e, p->sched);
   free(p->loss_host);
   free(p->measurement);
   free(p->total);
@@ -107,22 +111,51 @@ float solve_group_lr(const solve_group *g, int t) {
   return g->decay > 0 ? (float)(g->lr * exp(-(double)t / g->decay)) : g->lr;
 }
 
-int solve_step(solve_problem *p, int t) {
+/* The schedule of iteration t is computed on the host exactly as the
+ * by-value steps had it (the same float step size, t + 1 exact up to 2^24),
+ * so eager and graph runs agree bit for bit on the CPU. */
+int solve_schedule_upload(solve_problem *p, int t) {
+  float s[2 * SOLVE_MAX_GROUPS];
+  for (int i = 0; i < p->n_groups; i++) {
+    s[2 * i] = solve_group_lr(&p->group[i], t);
+    s[2 * i + 1] = (float)t + 1.0f;
+  }
+  return p->n_groups ? p->e->upload(p->e, p->sched, s, 2 * (size_t)p->n_groups) : 0;
+}
+
+int solve_step_scheduled(solve_problem *p) {
   gpd_engine *e = p->e;
   for (int i = 0; i < p->n_groups; i++) {
     solve_group *g = &p->group[i];
-    float lr = solve_group_lr(g, t);
+    const float *sched = p->sched + 2 * i;
     if (g->opt == SOLVE_ADAM)
-      GPD_TRY(e->adam_step(e, g->count, lr, SOLVE_ADAM_BETA1, SOLVE_ADAM_BETA2, SOLVE_ADAM_EPS, t + 1, g->g, g->m, g->v,
-                           g->p));
+      GPD_TRY(e->adam_step_device_t(e, g->count, sched, SOLVE_ADAM_BETA1, SOLVE_ADAM_BETA2, SOLVE_ADAM_EPS, g->g, g->m,
+                                    g->v, g->p));
     else
-      GPD_TRY(e->sgd_step(e, g->count, lr, g->g, g->p));
+      GPD_TRY(e->sgd_step_device_lr(e, g->count, sched, g->g, g->p));
   }
   return 0;
 }
 
+int solve_step(solve_problem *p, int t) {
+  GPD_TRY(solve_schedule_upload(p, t));
+  return solve_step_scheduled(p);
+}
+
+int solve_iteration(solve_problem *p) {
+  GPD_TRY(p->compute(p, 1));
+  return solve_step_scheduled(p);
+}
+
 int solve_download_losses(solve_problem *p) {
   return p->e->download(p->e, p->loss_host, p->loss_dev, (size_t)p->n_terms * p->restarts);
+}
+
+int solve_objective(solve_problem *p, int want_grad) {
+  GPD_TRY(p->compute(p, want_grad));
+  GPD_TRY(solve_download_losses(p));
+  p->read(p);
+  return 0;
 }
 
 /* ---- divergence ------------------------------------------------------------------ */
@@ -179,19 +212,64 @@ static void log_point(solve_problem *p, const solve_hooks *h, int step) {
   if (h->log && h->log_every > 0) h->log(h->log_ctx, step, p->restarts, p->measurement, p->total);
 }
 
-int solve_run(solve_problem *p, int steps, const solve_hooks *h) {
-  int alive;
+static int graphs_wanted(gpd_engine *e) {
+  if (!gpd_engine_supports_graphs(e)) return 0;
+  const char *v = getenv("GPD_SOLVER_GRAPHS");
+  return !(v && !strcmp(v, "0"));
+}
+
+/* One iteration recorded as a graph; NULL when the capture fails (an op
+ * that cannot be captured, a plan that did not exist yet): the caller then
+ * runs eagerly, which nothing recorded has changed. */
+static void *capture_iteration(solve_problem *p) {
+  void *graph = NULL;
+  if (gpd_engine_graph_begin(p->e) != 0) return NULL;
+  int rc = solve_iteration(p);
+  if (gpd_engine_graph_end(p->e, &graph) != 0 || rc != 0) {
+    gpd_engine_graph_free(graph);
+    return NULL;
+  }
+  return graph;
+}
+
+/* Iteration t: the objective at the point x_t (its losses come back) and
+ * the step to x_{t+1}. A restart found non-finite at x_t is reset after its
+ * step, which leaves it where resetting before the step did: its gradient
+ * and moments are zeroed with it, so the step would not have moved it. */
+static int run_iterations(solve_problem *p, int steps, const solve_hooks *h) {
+  void *graph = NULL;
+  int want_graph = steps >= 3 && graphs_wanted(p->e);
+  int rc = 0;
   for (int t = 0; t < steps; t++) {
-    GPD_TRY(p->objective(p, 1));
-    if ((alive = check_divergence(p, t)) < 0) return -1;
-    if (alive == 0) return 1;
+    if ((rc = solve_schedule_upload(p, t)) != 0) break;
+    if (want_graph && !graph && t >= 1 && !(graph = capture_iteration(p))) want_graph = 0;
+    if (graph) {
+      if ((rc = gpd_engine_graph_launch(p->e, graph)) != 0) break;
+      p->graph_launches++;
+    } else if ((rc = solve_iteration(p)) != 0) {
+      break;
+    }
+    if ((rc = solve_download_losses(p)) != 0) break;
+    p->read(p);
+    int alive = check_divergence(p, t);
+    if (alive <= 0) {
+      rc = alive < 0 ? -1 : 1;
+      break;
+    }
     if (h->log_every > 0 && t % h->log_every == 0) log_point(p, h, t);
-    GPD_TRY(solve_step(p, t));
     if (h->progress) h->progress(h->progress_ctx, (int)(h->progress_offset + t + 1), (int)h->progress_total);
   }
+  gpd_engine_graph_free(graph);
+  return rc;
+}
+
+int solve_run(solve_problem *p, int steps, const solve_hooks *h) {
+  int rc = run_iterations(p, steps, h);
+  if (rc != 0) return rc;
   /* the final point: what the result is made of and chosen by */
   GPD_TRY(p->objective(p, 0));
-  if ((alive = check_divergence(p, steps)) < 0) return -1;
+  int alive = check_divergence(p, steps);
+  if (alive < 0) return -1;
   log_point(p, h, steps);
   return alive == 0 ? 1 : 0;
 }
@@ -220,10 +298,18 @@ float *solve_draw_normal(gpd_rng *rng, int restarts, size_t per, float mean, flo
   return x;
 }
 
-int solve_group_init_normal(solve_problem *p, solve_group *g, uint64_t seed, uint64_t stream, float mean, float std) {
+float *solve_draw_rows(uint64_t seed, uint64_t stream, int first, int count, size_t per, float mean, float std,
+                       const char *what) {
   gpd_rng rng;
   gpd_rng_seed(&rng, solve_seed(seed, stream, 0));
-  float *x = solve_draw_normal(&rng, p->restarts, g->per_restart, mean, std, g->name);
+  /* gpd_rng_fill_normal draws one normal per value in order, so the rows
+   * before `first` are skipped by drawing as many normals */
+  for (size_t i = 0, skip = (size_t)first * per; i < skip; i++) (void)gpd_rng_normal(&rng);
+  return solve_draw_normal(&rng, count, per, mean, std, what);
+}
+
+int solve_group_init_normal(solve_problem *p, solve_group *g, uint64_t seed, uint64_t stream, float mean, float std) {
+  float *x = solve_draw_rows(seed, stream, p->first, p->restarts, g->per_restart, mean, std, g->name);
   if (!x) return -1;
   int rc = solve_group_upload(p, g, x);
   free(x);

@@ -5,11 +5,21 @@
  *
  * Every algorithm is one problem: its variables live in groups (z_i, z_k,
  * the free image i, Alg 3's weights W), each with its optimiser and step
- * schedule; objective() runs the forward and backward passes for the whole
- * batch of restarts and downloads the per-restart losses. The loop in
- * solve_common.c is then the same for all of them. Tests
- * (tests/test_solver_grad.c) evaluate the objectives directly to check
- * their gradients against finite differences. */
+ * schedule; compute() runs the forward and backward passes for the whole
+ * batch of restarts on the engine, read() turns the downloaded per-restart
+ * losses into measurements and totals. The loop in solve_common.c is then
+ * the same for all of them: one iteration (compute with gradients, then the
+ * optimiser step with its schedule read from engine memory) runs eagerly,
+ * or is captured once as a CUDA graph and replayed (the same function
+ * either way). Tests (tests/test_solver_grad.c) evaluate the objectives
+ * directly to check their gradients against finite differences.
+ *
+ * Restarts may run in groups (solve_groups.c): a group is a problem over
+ * restarts [first, first + count) whose random starts are rows `first...`
+ * of the same streams as one big batch, so results do not depend on the
+ * grouping. Groups (and Alg 3's restarts) may run concurrently on forked
+ * engines in host threads (solve_parallel.c); the memory estimate that
+ * sizes the groups is solve_memory.c. */
 #ifndef GPD_SOLVE_INTERNAL_H
 #define GPD_SOLVE_INTERNAL_H
 
@@ -61,6 +71,7 @@ typedef struct solve_problem solve_problem;
 struct solve_problem {
   gpd_engine *e;
   int restarts;          /* the batch N */
+  int first;             /* restart index of row 0 (rows of the random streams) */
   int n_groups;
   solve_group group[SOLVE_MAX_GROUPS];
   int n_terms;           /* loss terms per restart (data, penalties, TV ...) */
@@ -70,9 +81,17 @@ struct solve_problem {
   float *total;          /* host, restarts: the whole objective */
   int *diverged_at;      /* host, restarts: step of the first NaN / inf loss, -1 */
   int first_divergence;  /* step of the earliest divergence, -1 */
-  /* Evaluates the objective at the current variables: fills measurement and
-   * total (downloading loss_dev) and, when want_grad, overwrites every
-   * group's gradient g. Returns 0 or -1 (an engine failure). */
+  float *sched;          /* engine, 2 per group: step size and Adam step count of
+                          * the current iteration (solve_schedule_upload) */
+  long graph_launches;   /* iterations replayed from a CUDA graph */
+  /* The objective at the current variables, on the engine only: loss_dev
+   * and, when want_grad, every group's gradient g (overwritten). No host
+   * traffic (it may be captured into a CUDA graph). 0 or -1. */
+  int (*compute)(solve_problem *p, int want_grad);
+  /* measurement and total from loss_host (after a download). */
+  void (*read)(solve_problem *p);
+  /* compute + download + read (solve_objective, set by solve_problem_init):
+   * fills measurement and total and, when want_grad, the gradients. */
   int (*objective)(solve_problem *p, int want_grad);
   /* Downloads the chosen restart's outputs of the LAST objective call into
    * res (image, range_image, kernel). */
@@ -81,8 +100,11 @@ struct solve_problem {
   void *state;           /* the algorithm's own struct */
 };
 
-/* Zeroed problem with loss buffers for n_terms x restarts. */
+/* Zeroed problem with loss buffers for n_terms x restarts, the schedule
+ * buffer, and objective = solve_objective. */
 int solve_problem_init(solve_problem *p, gpd_engine *e, int restarts, int n_terms);
+/* p->compute, download of the losses, p->read. */
+int solve_objective(solve_problem *p, int want_grad);
 /* Calls destroy, frees owned groups, loss buffers and p itself (p from malloc). */
 void solve_problem_free(solve_problem *p);
 /* Adds a group with its own engine buffers (p, g, and Adam moments). */
@@ -97,9 +119,19 @@ int solve_group_upload(solve_problem *p, solve_group *g, const float *host);
 
 /* The step size of a group at iteration t. */
 float solve_group_lr(const solve_group *g, int t);
-/* One optimiser step of every group at iteration t (0-based; Adam's bias
- * correction uses t + 1). */
+/* Writes iteration t's schedule into p->sched: per group its step size and
+ * t + 1 (Adam's bias correction). Host traffic: outside a capture. */
+int solve_schedule_upload(solve_problem *p, int t);
+/* One optimiser step of every group with the schedule in p->sched (the
+ * device-scalar ops: capturable). */
+int solve_step_scheduled(solve_problem *p);
+/* solve_schedule_upload(t), then solve_step_scheduled: one optimiser step of
+ * every group at iteration t (0-based; Adam's bias correction uses t + 1). */
 int solve_step(solve_problem *p, int t);
+/* One iteration at the current variables: compute with gradients, then the
+ * scheduled optimiser step. The eager loop and the captured graph both run
+ * this; no host traffic. */
+int solve_iteration(solve_problem *p);
 /* Downloads loss_dev into loss_host. */
 int solve_download_losses(solve_problem *p);
 
@@ -117,13 +149,17 @@ typedef struct solve_hooks {
 /* Hooks forwarding to the options' log and progress callbacks. */
 solve_hooks solve_hooks_from_options(const gpd_solve_options *o, long progress_offset, long progress_total);
 
-/* Runs `steps` iterations (objective with gradients, divergence check, log,
- * optimiser step), then evaluates the objective once more at the final
- * point (no gradients) and checks it. A restart whose total or measurement
- * is NaN / inf is marked in diverged_at, its rows reset to finite values
- * (so it cannot feed NaNs into anything), and from then on reported as NaN.
- * Returns 0, 1 when every restart of this problem diverged (stopped early),
- * or -1 on an engine error. */
+/* Runs `steps` iterations (schedule upload, solve_iteration, download of
+ * the losses of the point the iteration started from, divergence check,
+ * log), then evaluates the objective once more at the final point (no
+ * gradients) and checks it. On an engine with graphs (and unless
+ * GPD_SOLVER_GRAPHS=0), iteration 0 runs eagerly (plans, algorithms and
+ * workspaces come into being), iteration 1 is captured and every iteration
+ * from 1 on is a graph launch; a failed capture falls back to eager. A
+ * restart whose total or measurement is NaN / inf is marked in diverged_at,
+ * its rows reset to finite values (so it cannot feed NaNs into anything),
+ * and from then on reported as NaN. Returns 0, 1 when every restart of this
+ * problem diverged (stopped early), or -1 on an engine error. */
 int solve_run(solve_problem *p, int steps, const solve_hooks *h);
 
 /* Index of the finite restart with the lowest measurement, -1 if none. */
@@ -136,6 +172,12 @@ int solve_latent_penalty(gpd_engine *e, int restarts, size_t per, const float *z
                          float *dz);
 /* Draws restarts x per normals (mean, std) on the host from rng. */
 float *solve_draw_normal(gpd_rng *rng, int restarts, size_t per, float mean, float std, const char *what);
+/* Rows [first, first + count) (of `per` normals each) of stream `stream`:
+ * the same numbers as rows first... of one draw of all rows (earlier rows
+ * are drawn and discarded), so a restart's start does not depend on how the
+ * restarts are grouped. Host array (malloc'd), NULL with an error. */
+float *solve_draw_rows(uint64_t seed, uint64_t stream, int first, int count, size_t per, float mean, float std,
+                       const char *what);
 /* A seed for stream `stream` of restart `restart` derived from the user's
  * seed (splitmix64 mixing; independent streams for latents, the free image
  * and Alg 3's weights). */
@@ -144,7 +186,7 @@ uint64_t solve_seed(uint64_t seed, uint64_t stream, int restart);
  * streams 1 and 2 (row r is restart r's, whatever the number of restarts). */
 enum { SOLVE_STREAM_ZI = 1, SOLVE_STREAM_ZK = 2, SOLVE_STREAM_IMAGE = 3, SOLVE_STREAM_WEIGHTS = 4 };
 /* Uploads restarts x per normals N(mean, std^2) from stream `stream` into
- * a group (restart r gets rows r of the stream). */
+ * a group (the problem's row j gets row p->first + j of the stream). */
 int solve_group_init_normal(solve_problem *p, solve_group *g, uint64_t seed, uint64_t stream, float mean, float std);
 /* Host image (C, H, W) from engine memory src (one item). */
 int solve_download_image(gpd_engine *e, const float *src, int c, int h, int w, gpd_image *dst);
@@ -165,14 +207,33 @@ typedef struct solve_inputs {
   gpd_net *gi, *gk;
   const gpd_solve_options *o;
   solve_geom g;
+  int first, count;      /* the restarts of this problem: [first, first + count);
+                          * count 0: all of o->restarts */
 } solve_inputs;
 
-/* Batched problems: the whole batch of restarts, initial point drawn from
- * o->seed. naive_create serves both naive (gradient descent, o->lr) and
- * range projection (adam != 0: Adam, o->adam_lr decaying with o->lr_decay). */
+/* The batch of a problem made from in. */
+static inline int solve_inputs_count(const solve_inputs *in) { return in->count > 0 ? in->count : in->o->restarts; }
+
+/* Checks the options and sizes (the one-line errors of gpd_solve) and fills
+ * in (e, y, the generators the algorithm uses, o, g; first = count = 0). */
+int solve_prepare(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk, const gpd_solve_options *o,
+                  solve_inputs *in);
+/* in with its generators seen through engine e: copies of *gi / *gk in
+ * *gi_view / *gk_view whose engine is e (parameters and batch-norm
+ * statistics shared read-only: the solvers neither train nor accumulate
+ * weight gradients into pretrained generators), and in->e = e. */
+void solve_inputs_on(solve_inputs *in, gpd_engine *e, gpd_net *gi_view, gpd_net *gk_view);
+
+/* Batched problems: the batch of restarts [in->first, + count), initial
+ * point drawn from o->seed. naive_create serves both naive (gradient
+ * descent, o->lr) and range projection (adam != 0: Adam, o->adam_lr
+ * decaying with o->lr_decay). */
 int naive_create(const solve_inputs *in, int adam, solve_problem **out);
+int range_create(const solve_inputs *in, solve_problem **out); /* naive_create with Adam */
+int naive_gd_create(const solve_inputs *in, solve_problem **out); /* naive_create with gradient descent */
 int alg1_create(const solve_inputs *in, solve_problem **out);
 int alg2_create(const solve_inputs *in, solve_problem **out);
+typedef int (*solve_create_fn)(const solve_inputs *in, solve_problem **out);
 
 /* Algorithm 3 works restart by restart, each with its own untrained network. */
 typedef struct alg3_restart alg3_restart;
@@ -182,9 +243,45 @@ solve_problem *alg3_main_problem(alg3_restart *a); /* eq. 11: z_i, z_k, W */
 gpd_net *alg3_network(alg3_restart *a);
 void alg3_restart_free(alg3_restart *a);
 
+/* ---- memory, groups and threads ------------------------------------------------ */
+
+/* The plan of gpd_solve_plan_make for prepared inputs. */
+int solve_plan(gpd_engine *e, const solve_inputs *in, gpd_solve_plan *plan);
+/* Threads asked for: o->threads, else $GPD_SOLVER_THREADS, else 1 on the
+ * CPU or an engine without fork, else (CUDA) Alg 3: min(restarts, 8),
+ * batched algorithms 1 (one batch keeps the GPU busiest). */
+int solve_threads_requested(gpd_engine *e, const gpd_solve_options *o);
+
+/* Runs tasks 0 .. n-1 with fn: on e in order when threads <= 1; else on
+ * `threads` host threads, each with its own fork of e (made in the thread,
+ * destroyed once all have finished), taking tasks in order. The first
+ * failure stops the handing out of tasks; its message is recorded in the
+ * calling thread. 0 or -1. */
+typedef int (*solve_task_fn)(void *ctx, gpd_engine *e, int task);
+int solve_parallel_run(gpd_engine *e, int tasks, int threads, solve_task_fn fn, void *ctx);
+
+/* Progress of tasks running concurrently, summed and forwarded to the
+ * options' progress callback (serialised by a mutex). */
+typedef struct solve_progress_sum solve_progress_sum;
+solve_progress_sum *solve_progress_sum_new(const gpd_solve_options *o, int tasks, long total);
+void solve_progress_sum_free(solve_progress_sum *s);
+/* h's progress counts into task `task`'s share; h's own offset is added. */
+void solve_progress_sum_hook(solve_progress_sum *s, int task, solve_hooks *h);
+
+/* Log rows of restarts that run in separate problems (groups, Alg 3's
+ * restarts), gathered into one (rows, restarts) table and emitted through
+ * the options' log callback once all have run. */
+typedef struct solve_log_table solve_log_table;
+solve_log_table *solve_log_table_new(const gpd_solve_options *o, int restarts, int tasks);
+void solve_log_table_free(solve_log_table *t);
+/* h logs into columns [first, first + n) of the table for task `task`. */
+void solve_log_table_hook(solve_log_table *t, int task, int first, solve_hooks *h);
+/* Calls o->log for every row some task reached, in step order. */
+void solve_log_table_emit(const solve_log_table *t, const gpd_solve_options *o);
+
 /* Drivers called by gpd_solve (res zeroed, restarts arrays allocated). */
-int solve_batched(const solve_inputs *in, solve_problem *p, gpd_solve_result *res);
-int alg3_solve(const solve_inputs *in, gpd_solve_result *res);
-int range_solve(const solve_inputs *in, gpd_solve_result *res);
+int solve_batched(const solve_inputs *in, solve_create_fn create, const gpd_solve_plan *plan, gpd_solve_result *res);
+int alg3_solve(const solve_inputs *in, const gpd_solve_plan *plan, gpd_solve_result *res);
+int range_solve(const solve_inputs *in, const gpd_solve_plan *plan, gpd_solve_result *res);
 
 #endif

@@ -206,6 +206,34 @@ struct gpd_engine {
   /* dst[j] = src[index[j]] for j < count, items of item_size floats each;
    * index is a HOST array. */
   int (*gather_items)(gpd_engine *e, int count, size_t item_size, const int *index, const float *src, float *dst);
+
+  /* ---- optimisers whose per-iteration scalars live in engine memory ------ */
+  /* The same updates as sgd_step / adam_step (bit for bit on the CPU), but
+   * the step size and Adam's step count are read from engine memory when the
+   * op runs, not passed by value: a CUDA graph (gpd/engine_graph.h) replays
+   * its calls with the arguments they were captured with, so a schedule
+   * that changes every iteration must travel this way. */
+  /* p -= lr[0] * g; lr: one float in engine memory. */
+  int (*sgd_step_device_lr)(gpd_engine *e, size_t count, const float *lr, const float *g, float *p);
+  /* Adam with lr = sched[0] and t = sched[1] (an integer stored as a float,
+   * exact up to 2^24; t < 1 counts as 1): sched is two floats in engine
+   * memory. */
+  int (*adam_step_device_t)(gpd_engine *e, size_t count, const float *sched, float beta1, float beta2, float eps, const float *g, float *m, float *v, float *p);
+
+  /* ---- concurrency ---------------------------------------------------------- */
+  /* A sibling engine of the same kind and precision that shares e's memory
+   * space but has its own queue, so that two host threads can drive e and
+   * the fork at the same time: CUDA makes a new engine on the same device
+   * (own stream, cuDNN / cuBLAS handles, plan caches and arena; device
+   * pointers from either engine are valid in both), the CPU a new CPU
+   * engine. Memory must be freed through the engine that allocated it; a
+   * fork is destroyed with gpd_engine_destroy, before or after e. Work
+   * queued on one engine is not ordered with the other's: data written
+   * through e is safe to read from the fork once e's upload / download /
+   * sync has returned. The CUDA fork's ops must be called from threads
+   * whose current CUDA device is the engine's (device 0 unless set). NULL
+   * with an error on failure. */
+  gpd_engine *(*fork)(gpd_engine *e);
 };
 
 /* The CPU engine (always available). */

@@ -219,8 +219,11 @@ typedef struct gpd_eval_report_entry {
   gpd_eval_summary summary;
 } gpd_eval_report_entry;
 
-/* "î1", "î2", "î3", "naive", and "îrange" for the range target (Table I's
- * names); buf gets e.g. "î1 (Algorithm 1)". */
+/* "naive", "1", "2", "3", "range": the alg column. */
+const char *gpd_eval_alg_name(gpd_algorithm a);
+/* Table I's names: buf gets "î1 (Algorithm 1)", "î2 (Algorithm 2)",
+ * "î3 (Algorithm 3)", "naive (eq. 4)", and for the range target
+ * "îrange (Algorithm 1 on i_range)". */
 void gpd_eval_method_label(const char *alg, const char *target, char *buf, size_t size);
 /* Markdown: the Table V layout (methods as rows; per dataset a PSNR and an
  * SSIM column of means), then the details (counts, std, 95% CI, kernel
@@ -268,7 +271,8 @@ typedef struct gpd_eval_config {
   int grid_count;               /* keep example rows of the first grid_count ok items */
   /* for the manifest */
   const char *image_gen, *blur_gen; /* weights files (hashed into the settings); NULL: none */
-  const char *dataset, *device;
+  gpd_precision precision;      /* the engine's generator math (a setting: it changes the numbers on CUDA) */
+  const char *dataset, *device, *dir;
 } gpd_eval_config;
 
 typedef struct gpd_eval_outcome {

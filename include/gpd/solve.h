@@ -78,6 +78,17 @@ typedef struct gpd_solve_options {
   void (*progress)(void *ctx, int step, int steps);
   void *progress_ctx;
   const char *untrained_arch; /* Alg 3: "dcgan_tf" (NULL = this) or "dcgan_torch" */
+  /* Memory and concurrency (gpd_solve_plan_make). Restarts that do not fit
+   * the engine's free memory run in groups, one after another; the result
+   * is the same as one batch (restart r starts from row r of the seed's
+   * streams whatever the grouping). */
+  size_t memory_limit; /* bytes of engine memory to consider free at most;
+                        * 0: $GPD_MEMORY_LIMIT_MB (MiB) when set, else no cap */
+  int threads;         /* groups (Alg 3: restarts) run at once, each on its own
+                        * forked engine (a CUDA stream) in a host thread;
+                        * 0: $GPD_SOLVER_THREADS when set, else 1 on the CPU,
+                        * on CUDA min(restarts, 8) for Alg 3 and 1 for the
+                        * batched algorithms (one batch fills the GPU) */
 } gpd_solve_options;
 
 void gpd_solve_defaults(gpd_solve_options *o, gpd_algorithm alg);
@@ -102,6 +113,9 @@ typedef struct gpd_solve_result {
                         * step s of the eq. 12 fit); malloc'd */
   double range_psnr;   /* range projection: PSNR (dB) of the range image
                         * (its y-sized window) to the sharp image; NaN otherwise */
+  int groups;          /* batches the restarts ran in (Alg 3: restarts) */
+  int threads;         /* of them at once */
+  long graph_launches; /* iterations replayed from CUDA graphs (0 on the CPU) */
 } gpd_solve_result;
 
 void gpd_solve_result_free(gpd_solve_result *r);
@@ -119,6 +133,48 @@ void gpd_solve_result_free(gpd_solve_result *r);
  * success (free with gpd_solve_result_free). */
 int gpd_solve(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk,
               const gpd_solve_options *o, gpd_solve_result *res);
+
+/* ---- memory ----------------------------------------------------------------
+ * Engine memory a solve needs, estimated by building its problem (networks'
+ * workspaces at the batch, data term scratch, variables, gradients,
+ * optimiser moments, the replicated y) for one and for two restarts with
+ * host memory standing in for the engine's and counting the bytes, plus the
+ * FFT library's scratch (a copy of the largest spectrum and a work area per
+ * restart), 10% on top, and a 64 MiB reserve per engine for library
+ * workspaces (cuBLAS, cuDNN) and allocator slack. A batch of n restarts
+ * needs fixed + n * per_restart bytes; for Alg 3, which runs restarts one
+ * at a time, fixed + per_restart is one restart's need (its untrained
+ * network included). The trained generators' parameters are not counted:
+ * they are allocated already. */
+typedef struct gpd_solve_memory {
+  size_t fixed, per_restart;
+} gpd_solve_memory;
+/* Errors: those of gpd_solve's validation (sizes, options). */
+int gpd_solve_memory_estimate(const gpd_image *y, gpd_net *gi, gpd_net *gk, const gpd_solve_options *o,
+                              gpd_solve_memory *m);
+
+/* How gpd_solve will run o->restarts restarts on e: the largest batch that
+ * fits min(e->memory_free(e), the memory limit) is group_size, and the
+ * restarts run as `groups` batches of at most group_size (sizes balanced),
+ * `threads` at a time (each group on its forked engine; groups at once
+ * must fit together). Alg 3: groups = restarts of size 1, `threads` of them
+ * at once. Fails with "GPU memory: one restart needs X MiB, Y MiB free"
+ * ("memory" on the CPU) when even one restart does not fit, and with
+ * gpd_solve's validation errors. */
+typedef struct gpd_solve_plan {
+  gpd_solve_memory memory;
+  size_t need;          /* fixed + restarts * per_restart (Alg 3: one restart) */
+  size_t free;          /* memory considered free */
+  int limited;          /* free is the memory limit (below the engine's) */
+  int groups, group_size, threads;
+  int one_by_one;       /* restarts are separate problems (Alg 3) */
+} gpd_solve_plan;
+int gpd_solve_plan_make(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk, const gpd_solve_options *o,
+                        gpd_solve_plan *plan);
+/* One line for the user when the plan splits or parallelises the restarts
+ * ("GPU memory: 10000 restarts need 23.1 GiB, 9.8 GiB free: running 3
+ * groups of 3334"), into buf; returns 1 then, 0 (buf empty) otherwise. */
+int gpd_solve_plan_describe(const gpd_solve_plan *plan, const gpd_engine *e, int restarts, char *buf, size_t size);
 
 /* The h x w window of a generator-sized image that the solvers align with
  * y: offset ((H - h) / 2, (W - w) / 2) rounded DOWN, which for the linear

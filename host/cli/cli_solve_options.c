@@ -1,0 +1,150 @@
+/* The solver's options for the subcommands (cli_solve_options.h). */
+#include "cli_solve_options.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "gpd/cli.h"
+#include "gpd/common.h"
+
+/* Float options: written into gpd_solve_options after its defaults. */
+typedef struct float_opt {
+  const char *name;
+  size_t offset;
+  double lo, hi;
+} float_opt;
+
+#define FOPT(n, field, lo, hi) {n, offsetof(gpd_solve_options, field), lo, hi}
+static const float_opt FLOAT_OPTS[] = {
+    FOPT("gamma", gamma, 0, 1e9),        FOPT("lambda", lambda, 0, 1e9),       FOPT("lr", lr, 1e-30, 1e9),
+    FOPT("lr-decay", lr_decay, 0, 1e12), FOPT("tau", tau, 0, 1e12),            FOPT("zeta", zeta, 0, 1e12),
+    FOPT("free-weight", free_weight, 0, 1e12), FOPT("rho", rho, 0, 1e12),      FOPT("adam-lr", adam_lr, 1e-30, 1e9),
+    FOPT("init-mean", init_mean, -1e6, 1e6), FOPT("init-std", init_std, 0, 1e6), FOPT("nu", nu, 0, 1e12),
+    FOPT("kappa", kappa, 0, 1e12),       FOPT("fit-lr", fit_lr, 1e-30, 1e9),   FOPT("lr-z", lr_z, 1e-30, 1e9),
+    FOPT("lr-w", lr_w, 1e-30, 1e9),
+};
+#define N_FLOAT_OPTS (int)(sizeof FLOAT_OPTS / sizeof FLOAT_OPTS[0])
+
+enum {
+  OPT_FIT_STEPS = GPD_CLI_SOLVE_OPT_BASE,
+  OPT_UNTRAINED_ARCH,
+  OPT_UNTRAINED_WIDTH,
+  OPT_UNTRAINED_LATENT,
+  OPT_FLOAT /* + index into FLOAT_OPTS */
+};
+
+void gpd_cli_solve_args_init(gpd_cli_solve_args *a, gpd_algorithm alg) {
+  memset(a, 0, sizeof *a);
+  a->alg = alg;
+  a->boundary = GPD_BOUNDARY_CIRCULAR;
+  a->restarts = a->steps = a->fit_steps = a->untrained_width = a->untrained_latent = -1;
+}
+
+void gpd_cli_solve_options_add(struct option *opts, int *n) {
+  static const struct option fixed[] = {
+      {"alg", required_argument, 0, 'a'},
+      {"boundary", required_argument, 0, 'b'},
+      {"restarts", required_argument, 0, 'r'},
+      {"steps", required_argument, 0, 'n'},
+      {"seed", required_argument, 0, 's'},
+      {"fit-steps", required_argument, 0, OPT_FIT_STEPS},
+      {"untrained-arch", required_argument, 0, OPT_UNTRAINED_ARCH},
+      {"untrained-width", required_argument, 0, OPT_UNTRAINED_WIDTH},
+      {"untrained-latent", required_argument, 0, OPT_UNTRAINED_LATENT},
+  };
+  for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) opts[(*n)++] = fixed[i];
+  for (int i = 0; i < N_FLOAT_OPTS; i++)
+    opts[(*n)++] = (struct option){FLOAT_OPTS[i].name, required_argument, 0, OPT_FLOAT + i};
+}
+
+int gpd_cli_parse_alg(const char *text, gpd_algorithm *alg) {
+  if (!strcmp(text, "naive")) *alg = GPD_ALG_NAIVE;
+  else if (!strcmp(text, "1")) *alg = GPD_ALG_1;
+  else if (!strcmp(text, "2")) *alg = GPD_ALG_2;
+  else if (!strcmp(text, "3")) *alg = GPD_ALG_3;
+  else return gpd_error("--alg: '%s' is not naive, 1, 2 or 3", text);
+  return 0;
+}
+
+int gpd_cli_solve_option(gpd_cli_solve_args *a, int opt, const char *arg) {
+  if (opt >= OPT_FLOAT && opt < OPT_FLOAT + N_FLOAT_OPTS) {
+    const float_opt *f = &FLOAT_OPTS[opt - OPT_FLOAT];
+    GPD_TRY(gpd_parse_float(f->name, arg, f->lo, f->hi, &a->fval[opt - OPT_FLOAT]));
+    a->fset[opt - OPT_FLOAT] = 1;
+    return 1;
+  }
+  switch (opt) {
+  case 'a':
+    GPD_TRY(gpd_cli_parse_alg(arg, &a->alg));
+    a->alg_set = 1;
+    return 1;
+  case 'b':
+    if (!strcmp(arg, "circular")) a->boundary = GPD_BOUNDARY_CIRCULAR;
+    else if (!strcmp(arg, "linear")) a->boundary = GPD_BOUNDARY_LINEAR;
+    else return gpd_error("--boundary: '%s' is not circular or linear", arg);
+    a->boundary_set = 1;
+    return 1;
+  case 'r': GPD_TRY(gpd_parse_int("restarts", arg, 1, 1000000, &a->restarts)); return 1;
+  case 'n': GPD_TRY(gpd_parse_int("steps", arg, 0, 100000000, &a->steps)); return 1;
+  case 's':
+    GPD_TRY(gpd_parse_u64("seed", arg, &a->seed));
+    a->seed_set = 1;
+    return 1;
+  case OPT_FIT_STEPS: GPD_TRY(gpd_parse_int("fit-steps", arg, 0, 100000000, &a->fit_steps)); return 1;
+  case OPT_UNTRAINED_ARCH:
+    if (strcmp(arg, "dcgan_tf") && strcmp(arg, "dcgan_torch"))
+      return gpd_error("--untrained-arch: '%s' is not dcgan_tf or dcgan_torch", arg);
+    a->untrained_arch = arg;
+    return 1;
+  case OPT_UNTRAINED_WIDTH: GPD_TRY(gpd_parse_int("untrained-width", arg, 1, 8192, &a->untrained_width)); return 1;
+  case OPT_UNTRAINED_LATENT:
+    GPD_TRY(gpd_parse_int("untrained-latent", arg, 1, 1 << 20, &a->untrained_latent));
+    return 1;
+  default: return 0;
+  }
+}
+
+void gpd_cli_solve_apply(const gpd_cli_solve_args *a, gpd_solve_options *o) {
+  gpd_solve_defaults(o, a->alg);
+  o->boundary = a->boundary;
+  if (a->seed_set) o->seed = a->seed;
+  if (a->restarts > 0) o->restarts = (int)a->restarts;
+  if (a->steps >= 0) o->steps = (int)a->steps;
+  if (a->fit_steps >= 0) o->fit_steps = (int)a->fit_steps;
+  if (a->untrained_width > 0) o->untrained_width = (int)a->untrained_width;
+  if (a->untrained_latent > 0) o->untrained_latent = (int)a->untrained_latent;
+  if (a->untrained_arch) o->untrained_arch = a->untrained_arch;
+  for (int i = 0; i < N_FLOAT_OPTS; i++)
+    if (a->fset[i]) *(float *)((char *)o + FLOAT_OPTS[i].offset) = (float)a->fval[i];
+}
+
+void gpd_cli_solve_usage(FILE *f) {
+  fprintf(f,
+          "algorithm:\n"
+          "  -a, --alg A            naive | 1 | 2 | 3\n"
+          "  -b, --boundary MODE    circular (the paper's) or linear (the blurry image is the valid part)\n"
+          "  -r, --restarts N       random restarts, run as one batch (default 10)\n"
+          "  -n, --steps N          iterations (default: naive 10000, 1 10000, 2 10000, 3 20000)\n"
+          "  -s, --seed S           seed of latents, free image and Alg 3 weights (default 0)\n"
+          "naive and Algorithm 1 (gradient descent, step lr * exp(-t / lr-decay)):\n"
+          "      --gamma G          |z_i|^2 weight (default 0.01; naive 0)\n"
+          "      --lambda L         |z_k|^2 weight (default 0.01)\n"
+          "      --lr X             step (default 0.01; naive 10)\n"
+          "      --lr-decay T       (default 1000; 0 = constant)\n"
+          "Algorithm 2 (Adam):\n"
+          "      --tau T            range error weight, mean over pixels (default 100)\n"
+          "      --zeta Z           in-range data term weight (default 1.0)\n"
+          "      --free-weight F    free-image data term weight (default 0.5)\n"
+          "      --rho R            TV weight on the free image (default 0.001)\n"
+          "      --adam-lr X        Adam step (default 0.005)\n"
+          "      --init-mean M, --init-std S   free image init N(M, S^2) (default 0.5, 0.1)\n"
+          "Algorithm 3 (Adam):\n"
+          "      --nu N             TV weight on the image (default 0.001)\n"
+          "      --kappa K          |z_k|^2 weight (default 0.001)\n"
+          "      --fit-steps N      steps fitting the weights to the blurry image first (default 400)\n"
+          "      --fit-lr X         their Adam step (default 0.001)\n"
+          "      --lr-z X           Adam step of z_i, z_k (default 0.001)\n"
+          "      --lr-w X           Adam step of the weights (default 0.0001)\n"
+          "      --untrained-arch A dcgan_tf (default) | dcgan_torch\n"
+          "      --untrained-width W, --untrained-latent L   (default 64, 100)\n");
+}

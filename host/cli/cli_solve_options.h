@@ -1,0 +1,49 @@
+/* The solver's options (gpd_solve_options) as getopt_long entries, parsed
+ * once for every subcommand that runs gpd_solve (eval and sweep; deblur's
+ * own table in cmd_deblur.c predates it): --alg, --boundary, --restarts,
+ * --steps, --seed, each weight and step of each algorithm. Values are
+ * written over gpd_solve_defaults() of the chosen algorithm, so an option
+ * given keeps its value whichever --alg comes after it. */
+#ifndef GPD_CLI_SOLVE_OPTIONS_H
+#define GPD_CLI_SOLVE_OPTIONS_H
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "gpd/solve.h"
+
+/* getopt codes of the long-only solver options start here */
+#define GPD_CLI_SOLVE_OPT_BASE 3000
+/* The short options they use (add to the command's optstring). */
+#define GPD_CLI_SOLVE_SHORTOPTS "a:b:r:n:s:"
+/* Room the entries take in a struct option array. */
+#define GPD_CLI_SOLVE_MAX_OPTS 40
+
+typedef struct gpd_cli_solve_args {
+  gpd_algorithm alg;
+  gpd_boundary boundary;
+  int alg_set, boundary_set;
+  long restarts, steps, fit_steps, untrained_width, untrained_latent; /* -1: the algorithm's default */
+  uint64_t seed;
+  int seed_set;
+  const char *untrained_arch;
+  double fval[32];
+  int fset[32];
+} gpd_cli_solve_args;
+
+/* alg: the default algorithm when --alg is not given. */
+void gpd_cli_solve_args_init(gpd_cli_solve_args *a, gpd_algorithm alg);
+/* Appends the entries to opts[*n ...] (at most GPD_CLI_SOLVE_MAX_OPTS). */
+void gpd_cli_solve_options_add(struct option *opts, int *n);
+/* Handles one getopt_long result: 1 when it was a solver option (parsed),
+ * 0 when it is not one, -1 on a bad value (error recorded). */
+int gpd_cli_solve_option(gpd_cli_solve_args *a, int opt, const char *arg);
+/* gpd_solve_defaults(a->alg), then every option given. */
+void gpd_cli_solve_apply(const gpd_cli_solve_args *a, gpd_solve_options *o);
+/* The help text of these options. */
+void gpd_cli_solve_usage(FILE *f);
+/* "naive", "1", "2", "3" -> algorithm; error naming --alg otherwise. */
+int gpd_cli_parse_alg(const char *text, gpd_algorithm *alg);
+
+#endif

@@ -1,0 +1,187 @@
+/* Summaries of results rows (mean, sample std, 95% confidence interval of
+ * the mean with Student's t) and the Markdown report in the layout of the
+ * paper's Table V (gpd/eval.h). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpd/common.h"
+#include "gpd/eval.h"
+
+/* t(0.975, df) for df = 1..30 (scipy.stats.t.ppf); beyond, the
+ * Cornish-Fisher expansion in 1/df (Abramowitz and Stegun 26.7.5), whose
+ * error at df = 31 is below 1e-6. */
+static const double T975[30] = {12.706204736, 4.302652730, 3.182446305, 2.776445105, 2.570581837, 2.446911849,
+                                2.364624251,  2.306004135, 2.262157163, 2.228138852, 2.200985160, 2.178812830,
+                                2.160368656,  2.144786688, 2.131449546, 2.119905299, 2.109815578, 2.100922040,
+                                2.093024054,  2.085963447, 2.079613845, 2.073873068, 2.068657610, 2.063898562,
+                                2.059538553,  2.055529439, 2.051830516, 2.048407142, 2.045229642, 2.042272456};
+
+double gpd_eval_t975(long df) {
+  if (df < 1) return NAN;
+  if (df <= 30) return T975[df - 1];
+  const double z = 1.959963984540054, v = (double)df;
+  const double z2 = z * z, z3 = z2 * z, z5 = z3 * z2, z7 = z5 * z2, z9 = z7 * z2;
+  const double g1 = (z3 + z) / 4.0;
+  const double g2 = (5 * z5 + 16 * z3 + 3 * z) / 96.0;
+  const double g3 = (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / 384.0;
+  const double g4 = (79 * z9 + 776 * z7 + 1482 * z5 - 1920 * z3 - 945 * z) / 92160.0;
+  return z + g1 / v + g2 / (v * v) + g3 / (v * v * v) + g4 / (v * v * v * v);
+}
+
+void gpd_eval_stat_of(const double *x, long n, gpd_eval_stat *s) {
+  double sum = 0;
+  long k = 0;
+  for (long i = 0; i < n; i++)
+    if (isfinite(x[i])) {
+      sum += x[i];
+      k++;
+    }
+  s->n = k;
+  s->mean = k ? sum / (double)k : NAN;
+  s->std = s->ci95 = NAN;
+  if (k < 2) return;
+  double ss = 0;
+  for (long i = 0; i < n; i++)
+    if (isfinite(x[i])) ss += (x[i] - s->mean) * (x[i] - s->mean);
+  s->std = sqrt(ss / (double)(k - 1));
+  s->ci95 = gpd_eval_t975(k - 1) * s->std / sqrt((double)k);
+}
+
+void gpd_eval_summarize(const gpd_eval_row *rows, long n, gpd_eval_summary *s) {
+  memset(s, 0, sizeof *s);
+  s->rows = n;
+  double *v = malloc(sizeof(double) * (size_t)(n ? n : 1) * 5);
+  if (!v) {
+    /* too little memory for the columns: counts only, statistics NaN */
+    gpd_eval_stat none = {0, NAN, NAN, NAN};
+    s->psnr = s->ssim = s->kernel_error = s->range_psnr = s->seconds = none;
+  }
+  long k = 0;
+  for (long i = 0; i < n; i++) {
+    const gpd_eval_row *r = &rows[i];
+    if (!strcmp(r->status, "skipped")) s->skipped++;
+    else if (!strcmp(r->status, "diverged")) s->diverged++;
+    else if (!strcmp(r->status, "ok")) {
+      s->ok++;
+      if (v) {
+        v[k] = r->psnr;
+        v[n + k] = r->ssim;
+        v[2 * n + k] = r->kernel_error;
+        v[3 * n + k] = r->range_psnr;
+        v[4 * n + k] = r->seconds;
+        k++;
+      }
+    }
+  }
+  if (!v) return;
+  gpd_eval_stat_of(v, k, &s->psnr);
+  gpd_eval_stat_of(v + n, k, &s->ssim);
+  gpd_eval_stat_of(v + 2 * n, k, &s->kernel_error);
+  gpd_eval_stat_of(v + 3 * n, k, &s->range_psnr);
+  gpd_eval_stat_of(v + 4 * n, k, &s->seconds);
+  free(v);
+}
+
+void gpd_eval_method_label(const char *alg, const char *target, char *buf, size_t size) {
+  const int range = target && !strcmp(target, "range");
+  if (!strcmp(alg, "naive")) snprintf(buf, size, "%s (eq. 4)", range ? "naive on i_range" : "naive");
+  else if (range) snprintf(buf, size, "îrange (Algorithm %s on i_range)", alg);
+  else snprintf(buf, size, "î%s (Algorithm %s)", alg, alg);
+}
+
+/* ---- Markdown ---------------------------------------------------------------------- */
+
+static void cell(FILE *f, double v, const char *fmt) {
+  if (isfinite(v)) fprintf(f, fmt, v);
+  else fputs("–", f);
+}
+
+static void mean_ci(FILE *f, const gpd_eval_stat *s, const char *fmt) {
+  cell(f, s->mean, fmt);
+  if (isfinite(s->ci95)) {
+    fputs(" ± ", f);
+    cell(f, s->ci95, fmt);
+  }
+}
+
+int gpd_eval_report_markdown(FILE *f, const gpd_eval_report_entry *e, int n, const gpd_eval_manifest *m) {
+  if (n < 1) return gpd_error("report: no results to report");
+  const char **datasets = calloc((size_t)n, sizeof(char *)), **methods = calloc((size_t)n, sizeof(char *));
+  if (!datasets || !methods) {
+    free(datasets);
+    free(methods);
+    return gpd_error("out of host memory for the report");
+  }
+  int nd = 0, nm = 0;
+  for (int i = 0; i < n; i++) {
+    int j = 0;
+    while (j < nd && strcmp(datasets[j], e[i].dataset)) j++;
+    if (j == nd) datasets[nd++] = e[i].dataset;
+    j = 0;
+    while (j < nm && strcmp(methods[j], e[i].method)) j++;
+    if (j == nm) methods[nm++] = e[i].method;
+  }
+
+  fprintf(f, "# Deblurring results\n\n");
+  fprintf(f, "Mean PSNR (dB, images in [0, 1]) and SSIM (Gaussian window, Wang et al. 2004) over the evaluated "
+             "images, laid out as the paper's Table V; a dash: not evaluated.\n\n");
+  fprintf(f, "| Method |");
+  for (int d = 0; d < nd; d++) fprintf(f, " %s PSNR | %s SSIM |", datasets[d], datasets[d]);
+  fprintf(f, "\n|:--|");
+  for (int d = 0; d < nd; d++) fprintf(f, "--:|--:|");
+  fputc('\n', f);
+  for (int mi = 0; mi < nm; mi++) {
+    fprintf(f, "| %s |", methods[mi]);
+    for (int d = 0; d < nd; d++) {
+      const gpd_eval_report_entry *hit = NULL;
+      for (int i = 0; i < n && !hit; i++)
+        if (!strcmp(e[i].method, methods[mi]) && !strcmp(e[i].dataset, datasets[d])) hit = &e[i];
+      fputc(' ', f);
+      cell(f, hit ? hit->summary.psnr.mean : NAN, "%.2f");
+      fputs(" | ", f);
+      cell(f, hit ? hit->summary.ssim.mean : NAN, "%.3f");
+      fputs(" |", f);
+    }
+    fputc('\n', f);
+  }
+
+  fprintf(f, "\n## Details\n\n");
+  fprintf(f, "Images: evaluated (ok) / skipped (unreadable or unusable) / diverged (every restart); intervals are "
+             "95%% confidence intervals of the mean (Student's t).\n\n");
+  fprintf(f, "| Method | Dataset | ok | skipped | diverged | PSNR | PSNR std | SSIM | SSIM std | kernel error | "
+             "s / image | results |\n");
+  fprintf(f, "|:--|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|:--|\n");
+  for (int i = 0; i < n; i++) {
+    const gpd_eval_summary *s = &e[i].summary;
+    fprintf(f, "| %s | %s | %ld | %ld | %ld | ", e[i].method, e[i].dataset, s->ok, s->skipped, s->diverged);
+    mean_ci(f, &s->psnr, "%.2f");
+    fputs(" | ", f);
+    cell(f, s->psnr.std, "%.2f");
+    fputs(" | ", f);
+    mean_ci(f, &s->ssim, "%.3f");
+    fputs(" | ", f);
+    cell(f, s->ssim.std, "%.3f");
+    fputs(" | ", f);
+    cell(f, s->kernel_error.mean, "%.3f");
+    fputs(" | ", f);
+    cell(f, s->seconds.mean, "%.1f");
+    fprintf(f, " | %s |\n", e[i].source ? e[i].source : "");
+  }
+  for (int i = 0; i < n; i++)
+    if (e[i].summary.range_psnr.n > 0) {
+      fprintf(f, "\n%s, %s: the range images i_range are ", e[i].method, e[i].dataset);
+      mean_ci(f, &e[i].summary.range_psnr, "%.2f");
+      fprintf(f, " dB from the test images (range error, eq. 13).\n");
+    }
+  if (m) {
+    fprintf(f, "\n## Settings (%s)\n\n", e[0].source ? e[0].source : "first entry");
+    for (int i = 0; i < m->n_settings; i++) fprintf(f, "- %s: `%s`\n", m->settings[i].key, m->settings[i].value);
+    for (int i = 0; i < m->n_info; i++) fprintf(f, "- %s: `%s`\n", m->info[i].key, m->info[i].value);
+  }
+  free(datasets);
+  free(methods);
+  if (ferror(f)) return gpd_error("cannot write the report");
+  return 0;
+}

@@ -1,0 +1,270 @@
+/* How much engine memory a solve needs, and the plan that makes it fit
+ * (gpd/solve.h: gpd_solve_memory_estimate, gpd_solve_plan_make).
+ *
+ * The estimate does not keep a second list of what each algorithm
+ * allocates: it builds the algorithm's problem for one and for two restarts
+ * on a counting engine (host memory standing in for the engine's, every
+ * block charged in the CUDA arena's 256-byte granules), so the numbers
+ * follow the constructors. Two batches give the cost per restart and the
+ * fixed rest; Alg 3 is one restart (its untrained network included). On
+ * top: the FFT libraries' scratch that engines keep outside alloc() (a copy
+ * of the largest c2r input and a plan work area, each one spectrum of the
+ * batch), 10%, and a reserve per engine for library workspaces. */
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "solve_internal.h"
+
+#define COUNT_GRANULE ((size_t)256)
+#define HEADER ((size_t)16)      /* keeps the returned block 16-byte aligned */
+#define ENGINE_RESERVE ((size_t)64 << 20)
+
+/* ---- the counting engine ---------------------------------------------------------------- */
+
+typedef struct counting_engine {
+  gpd_engine e;          /* first: the table's functions get &c->e */
+  size_t live, peak;
+} counting_engine;
+
+static float *count_alloc(gpd_engine *e, size_t count, const char *what) {
+  counting_engine *c = (counting_engine *)e;
+  if (count > (SIZE_MAX - HEADER - COUNT_GRANULE) / sizeof(float)) {
+    gpd_error("memory estimate: %zu floats for %s", count, what ? what : "a tensor");
+    return NULL;
+  }
+  const size_t bytes = count * sizeof(float);
+  size_t *block = calloc(1, HEADER + bytes);
+  if (!block) {
+    gpd_error("out of host memory estimating the solver's memory (%zu bytes for %s)", bytes, what ? what : "a tensor");
+    return NULL;
+  }
+  block[0] = (bytes + COUNT_GRANULE - 1) / COUNT_GRANULE * COUNT_GRANULE;
+  if (!block[0]) block[0] = COUNT_GRANULE;
+  c->live += block[0];
+  if (c->live > c->peak) c->peak = c->live;
+  return (float *)((char *)block + HEADER);
+}
+
+static void count_free(gpd_engine *e, void *p) {
+  if (!p) return;
+  counting_engine *c = (counting_engine *)e;
+  size_t *block = (size_t *)((char *)p - HEADER);
+  c->live -= block[0];
+  free(block);
+}
+
+static int count_copy(gpd_engine *e, float *dst, const float *src, size_t count) {
+  (void)e;
+  if (count && dst != src) memmove(dst, src, count * sizeof(float));
+  return 0;
+}
+
+static int count_fill(gpd_engine *e, float *x, float value, size_t count) {
+  (void)e;
+  for (size_t i = 0; i < count; i++) x[i] = value;
+  return 0;
+}
+
+/* Only the memory slots: building a problem allocates, uploads and fills,
+ * and computes nothing. */
+static void counting_init(counting_engine *c) {
+  memset(c, 0, sizeof *c);
+  c->e.name = "memory estimate";
+  c->e.alloc = count_alloc;
+  c->e.free = count_free;
+  c->e.upload = count_copy;
+  c->e.download = count_copy;
+  c->e.copy = count_copy;
+  c->e.fill = count_fill;
+}
+
+static solve_create_fn batched_create(gpd_algorithm alg) {
+  switch (alg) {
+  case GPD_ALG_NAIVE: return naive_gd_create;
+  case GPD_ALG_1: return alg1_create;
+  case GPD_ALG_2: return alg2_create;
+  case GPD_ALG_RANGE: return range_create;
+  default: return NULL;
+  }
+}
+
+/* Peak bytes of building the problem of `count` restarts (Alg 3: one). */
+static int measure(const solve_inputs *base, int count, size_t *bytes) {
+  counting_engine c;
+  counting_init(&c);
+  solve_inputs in = *base;
+  gpd_net gi_view, gk_view;
+  solve_inputs_on(&in, &c.e, &gi_view, &gk_view);
+  in.first = 0;
+  in.count = count;
+  int rc;
+  if (base->o->alg == GPD_ALG_3) {
+    alg3_restart *a = NULL;
+    rc = alg3_restart_create(&in, 0, &a);
+    alg3_restart_free(a);
+  } else {
+    solve_problem *p = NULL;
+    rc = batched_create(base->o->alg)(&in, &p);
+    solve_problem_free(p);
+  }
+  *bytes = c.peak;
+  return rc;
+}
+
+static int solve_memory(const solve_inputs *in, gpd_solve_memory *m) {
+  const gpd_solve_options *o = in->o;
+  const solve_geom *g = &in->g;
+  memset(m, 0, sizeof *m);
+  size_t one = 0, two = 0;
+  GPD_TRY(measure(in, 1, &one));
+  size_t fixed = 0, per = one;
+  if (o->alg != GPD_ALG_3) {
+    GPD_TRY(measure(in, 2, &two));
+    per = two > one ? two - one : 0;
+    fixed = one > per ? one - per : 0;
+  }
+  /* cuFFT's C2R input copy and plan work area (FFTW: its c2r copy), one
+   * spectrum of the batch each, for the algorithms with a data term */
+  if (o->alg == GPD_ALG_1 || o->alg == GPD_ALG_2 || o->alg == GPD_ALG_3)
+    per += 2 * (size_t)g->c * g->hx * (g->wx / 2 + 1) * 2 * sizeof(float);
+  m->per_restart = per + per / 10;
+  m->fixed = fixed + fixed / 10 + ENGINE_RESERVE;
+  return 0;
+}
+
+int gpd_solve_memory_estimate(const gpd_image *y, gpd_net *gi, gpd_net *gk, const gpd_solve_options *o,
+                              gpd_solve_memory *m) {
+  if (!m) return gpd_error("gpd_solve_memory_estimate: no output");
+  memset(m, 0, sizeof *m);
+  solve_inputs in;
+  GPD_TRY(solve_prepare(NULL, y, gi, gk, o, &in));
+  return solve_memory(&in, m);
+}
+
+/* ---- the plan ------------------------------------------------------------------------------ */
+
+/* A positive integer from the environment: 0 when unset, -1 (error) when
+ * not a number in [1, max]. */
+static long env_positive(const char *name, double max, const char *unit) {
+  const char *v = getenv(name);
+  if (!v || !v[0]) return 0;
+  char *end = NULL;
+  double d = strtod(v, &end);
+  while (end && (*end == ' ' || *end == '\t')) end++;
+  if (!end || end == v || *end || !(d >= 1) || d > max)
+    return gpd_error("%s: '%s' is not a number of %s between 1 and %.0f", name, v, unit, max);
+  return (long)d;
+}
+
+int solve_threads_requested(gpd_engine *e, const gpd_solve_options *o) {
+  if (o->threads > 0) return o->threads;
+  long env = env_positive("GPD_SOLVER_THREADS", 1024, "threads");
+  if (env < 0) return -1;
+  if (env > 0) return (int)env;
+  if (!e || !e->fork || !e->name || !strcmp(e->name, "cpu")) return 1; /* two cores: threads would only fight */
+  if (o->alg == GPD_ALG_3) return o->restarts < 8 ? o->restarts : 8;
+  return 1;
+}
+
+static const char *memory_label(const gpd_engine *e) {
+  return e && e->name && !strcmp(e->name, "cuda") ? "GPU memory" : "memory";
+}
+
+static void format_bytes(size_t b, char *buf, size_t size) {
+  const double v = (double)b;
+  if (v >= 1024.0 * 1024 * 1024) snprintf(buf, size, "%.1f GiB", v / (1024.0 * 1024 * 1024));
+  else snprintf(buf, size, "%.1f MiB", v / (1024.0 * 1024));
+}
+
+static size_t div_up(size_t a, size_t b) { return (a + b - 1) / b; }
+
+int solve_plan(gpd_engine *e, const solve_inputs *in, gpd_solve_plan *plan) {
+  const gpd_solve_options *o = in->o;
+  memset(plan, 0, sizeof *plan);
+  GPD_TRY(solve_memory(in, &plan->memory));
+  const size_t fixed = plan->memory.fixed, per = plan->memory.per_restart, one = fixed + per;
+  size_t free_b = e && e->memory_free ? e->memory_free(e) : SIZE_MAX;
+  long limit_mb = 0;
+  size_t limit = o->memory_limit;
+  if (!limit) {
+    if ((limit_mb = env_positive("GPD_MEMORY_LIMIT_MB", 1e12, "MiB")) < 0) return -1;
+    limit = (size_t)limit_mb << 20;
+  }
+  if (limit && limit < free_b) {
+    free_b = limit;
+    plan->limited = 1;
+  }
+  plan->free = free_b;
+  const int R = o->restarts;
+  int threads = solve_threads_requested(e, o);
+  if (threads < 0) return -1;
+  if (!e || !e->fork) threads = 1;
+  if (threads > R) threads = R;
+  if (one > free_b) {
+    char need[32], have[32];
+    format_bytes(one, need, sizeof need);
+    format_bytes(free_b, have, sizeof have);
+    return gpd_error("%s: one restart needs %s, %s free%s", memory_label(e), need, have,
+                     plan->limited ? (limit_mb ? " (GPD_MEMORY_LIMIT_MB)" : " (the memory limit)") : "");
+  }
+  if (o->alg == GPD_ALG_3) {
+    /* restarts run one at a time per thread, each with all it needs */
+    plan->need = one;
+    plan->one_by_one = 1;
+    plan->groups = R;
+    plan->group_size = 1;
+    const size_t fit = free_b / one;
+    plan->threads = (size_t)threads < fit ? threads : (int)fit;
+    return 0;
+  }
+  plan->need = fixed + (size_t)R * per;
+  /* the most threads (up to those asked for) whose groups fit together */
+  for (int t = threads; t >= 1; t--) {
+    const size_t share = free_b / (size_t)t;
+    if (share < one) continue;
+    size_t fit = per ? (share - fixed) / per : (size_t)R;
+    if (fit > (size_t)R) fit = (size_t)R;
+    size_t groups = div_up((size_t)R, fit);
+    if (groups < (size_t)t) groups = (size_t)t;
+    const size_t size = div_up((size_t)R, groups);
+    plan->group_size = (int)size;
+    plan->groups = (int)div_up((size_t)R, size);
+    plan->threads = t < plan->groups ? t : plan->groups;
+    return 0;
+  }
+  return gpd_error("%s: no plan fits", memory_label(e)); /* unreachable: one fits (t = 1) */
+}
+
+int gpd_solve_plan_make(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk, const gpd_solve_options *o,
+                        gpd_solve_plan *plan) {
+  if (!plan) return gpd_error("gpd_solve_plan_make: no output");
+  memset(plan, 0, sizeof *plan);
+  if (!e) return gpd_error("gpd_solve_plan_make: no engine");
+  solve_inputs in;
+  GPD_TRY(solve_prepare(e, y, gi, gk, o, &in));
+  return solve_plan(e, &in, plan);
+}
+
+int gpd_solve_plan_describe(const gpd_solve_plan *plan, const gpd_engine *e, int restarts, char *buf, size_t size) {
+  if (!size) return 0;
+  buf[0] = 0;
+  if (plan->groups <= 1 && plan->threads <= 1) return 0;
+  char need[32], have[32];
+  format_bytes(plan->need, need, sizeof need);
+  format_bytes(plan->free, have, sizeof have);
+  const char *limited = plan->limited ? " (limited)" : "";
+  if (plan->one_by_one) {
+    if (plan->threads <= 1) return 0;
+    snprintf(buf, size, "%s: one restart needs %s, %s free%s: running %d restarts %d at a time", memory_label(e), need,
+             have, limited, restarts, plan->threads);
+  } else if (plan->threads > 1)
+    snprintf(buf, size, "%s: %d restarts need %s, %s free%s: running %d groups of %d, %d at a time", memory_label(e),
+             restarts, need, have, limited, plan->groups, plan->group_size, plan->threads);
+  else
+    snprintf(buf, size, "%s: %d restarts need %s, %s free%s: running %d groups of %d", memory_label(e), restarts, need,
+             have, limited, plan->groups, plan->group_size);
+  return 1;
+}

@@ -1,0 +1,110 @@
+#!/usr/bin/python3
+"""Plot the summaries of `gpdeblur sweep` (OUT/sweep.csv): mean PSNR and
+mean SSIM against the swept parameter, with 95% confidence intervals of the
+mean as error bars, one line per input file and method. The paper's Fig. 8
+(noise sigma), Fig. 14 (blur length) and Fig. 11 (random restarts).
+
+    /usr/bin/python3 scripts/plot_sweep.py OUT/sweep.csv [RANGE/sweep.csv ...] -o plot.png
+
+Several inputs share the axes (e.g. a sweep of the test images and one of
+their range images, as Fig. 8 shows both); they must sweep the same
+parameter. Needs matplotlib (Debian: python3-matplotlib).
+"""
+import argparse
+import csv
+import math
+import sys
+
+XLABEL = {
+    "sigma": "noise standard deviation σ",
+    "length": "blur length (pixels)",
+    "restarts": "random restarts",
+}
+NEEDED = ("param", "value", "x", "method", "dataset", "ok", "psnr_mean", "psnr_ci95", "ssim_mean", "ssim_ci95")
+
+
+def number(text):
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
+def read_sweep(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        sys.exit(f"plot_sweep.py: {path} has no rows")
+    missing = [k for k in NEEDED if k not in rows[0]]
+    if missing:
+        sys.exit(f"plot_sweep.py: {path} is not a gpdeblur sweep.csv (no column {', '.join(missing)})")
+    return rows
+
+
+def lines_of(rows, name):
+    """(label, [(x, value text, psnr, psnr ci, ssim, ssim ci)]) per method and dataset."""
+    groups = {}
+    for r in rows:
+        key = (r["method"], r["dataset"])
+        groups.setdefault(key, []).append(
+            (number(r["x"]), r["value"], number(r["psnr_mean"]), number(r["psnr_ci95"]),
+             number(r["ssim_mean"]), number(r["ssim_ci95"])))
+    out = []
+    for (method, dataset), pts in groups.items():
+        pts.sort(key=lambda p: p[0])
+        label = f"{method}, {dataset}" + (f" ({name})" if name else "")
+        out.append((label, pts))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("inputs", nargs="+", help="sweep.csv files written by gpdeblur sweep")
+    ap.add_argument("-o", "--output", required=True, help="the PNG to write")
+    ap.add_argument("--title", default=None, help="figure title")
+    ap.add_argument("--labels", default=None, help="comma-separated names for the inputs (default: none)")
+    args = ap.parse_args()
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = args.labels.split(",") if args.labels else [""] * len(args.inputs)
+    if len(names) != len(args.inputs):
+        sys.exit("plot_sweep.py: --labels needs one name per input")
+    sweeps = [read_sweep(p) for p in args.inputs]
+    params = {r["param"] for rows in sweeps for r in rows}
+    if len(params) != 1:
+        sys.exit(f"plot_sweep.py: the inputs sweep different parameters ({', '.join(sorted(params))})")
+    param = params.pop()
+
+    fig, (ax_p, ax_s) = plt.subplots(1, 2, figsize=(10, 4))
+    ticks = {}
+    for rows, name in zip(sweeps, names):
+        for label, pts in lines_of(rows, name):
+            xs = [p[0] for p in pts]
+            for p in pts:
+                ticks[p[0]] = p[1]
+            ax_p.errorbar(xs, [p[2] for p in pts], yerr=[0 if math.isnan(p[3]) else p[3] for p in pts],
+                          marker="o", capsize=3, label=label)
+            ax_s.errorbar(xs, [p[4] for p in pts], yerr=[0 if math.isnan(p[5]) else p[5] for p in pts],
+                          marker="o", capsize=3, label=label)
+    for ax, what in ((ax_p, "PSNR (dB)"), (ax_s, "SSIM")):
+        ax.set_xlabel(XLABEL.get(param, param))
+        ax.set_ylabel(what)
+        ax.grid(True, alpha=0.3)
+        if param == "length":
+            # buckets are plotted at their midpoints and labelled as given
+            xs = sorted(ticks)
+            ax.set_xticks(xs)
+            ax.set_xticklabels([ticks[x] for x in xs])
+    ax_p.legend(fontsize=8)
+    if args.title:
+        fig.suptitle(args.title)
+    fig.tight_layout()
+    fig.savefig(args.output, dpi=120)
+    print(f"plot_sweep.py: wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# `gpdeblur eval`, `eval-merge` and `sweep` as a user runs them, on tiny
+# generators made with `gpdeblur train` (one step: random-ish weights, the
+# real file format): a run killed with SIGKILL mid-way and resumed gives the
+# rows of an uninterrupted run; a truncated PNG costs exactly one line on
+# stderr and is counted; bad options cost one line each; the sweep's CSV
+# plots with scripts/plot_sweep.py (when matplotlib is there).
+#   bash tests/cli_eval.sh path/to/gpdeblur SOURCE_DIR
+set -uo pipefail
+BIN=${1:?usage: cli_eval.sh path/to/gpdeblur SOURCE_DIR}
+SRC=${2:?usage: cli_eval.sh path/to/gpdeblur SOURCE_DIR}
+T=$(mktemp -d)
+pid=
+trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$T"' EXIT
+fail=0
+bad() { echo "FAIL: $*" >&2; fail=1; }
+export GPD_PROGRESS=0
+
+mkdir -p "$T/faces"
+for i in 1 2 3 4 5; do cp "$SRC/tests/fixtures/chelsea_64.png" "$T/faces/00000$i.png"; done
+if ! "$BIN" train --arch blur_vae --steps 1 --batch 4 --kernel-seeds 0:8 --width 4 --latent 5 --grid 0 \
+      --device cpu --checkpoint-dir "$T/ck1" -o "$T/blur.safetensors" >/dev/null 2>"$T/train.err" ||
+   ! "$BIN" train --arch dcgan --data "$T/faces" --steps 1 --batch 2 --width 4 --latent 8 --grid 0 \
+      --device cpu --checkpoint-dir "$T/ck2" -o "$T/gen.safetensors" >/dev/null 2>>"$T/train.err"; then
+  echo "SKIP: 'gpdeblur train' could not make the test's tiny generators: $(tail -1 "$T/train.err")" >&2
+  exit 77
+fi
+G=(--image-gen "$T/gen.safetensors" --blur-gen "$T/blur.safetensors" --device cpu -r 2 --lr 1e-7)
+# the rows without the seconds column (15; the note after it may hold quoted commas)
+rows() { cut -d, -f1-14 "$1"; }
+
+# ---- a truncated PNG: one line on stderr, a skipped row, counted ------------
+head -c 80 "$SRC/tests/fixtures/chelsea_64.png" > "$T/faces/000006.png"
+if "$BIN" eval "$T/faces" -o "$T/ref.csv" "${G[@]}" -n 300 >"$T/ref.out" 2>"$T/ref.err"; then
+  [ "$(wc -l < "$T/ref.err")" -eq 1 ] || bad "expected one stderr line, got: $(cat "$T/ref.err")"
+  grep -q "skipped 000006.png" "$T/ref.err" || bad "the stderr line does not name the image: $(cat "$T/ref.err")"
+  grep -q "6 images (5 ok, 1 skipped, 0 diverged)" "$T/ref.out" || bad "summary: $(head -1 "$T/ref.out")"
+  [ "$(wc -l < "$T/ref.csv")" -eq 7 ] || bad "ref.csv has $(wc -l < "$T/ref.csv") lines, expected 7"
+else
+  bad "eval failed: $(cat "$T/ref.err")"
+fi
+
+# ---- killed with SIGKILL mid-run, then resumed ------------------------------------
+"$BIN" eval "$T/faces" -o "$T/run.csv" "${G[@]}" -n 300 >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 600); do
+  [ -f "$T/run.csv" ] && [ "$(wc -l < "$T/run.csv")" -ge 3 ] && break
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.05
+done
+if kill -9 "$pid" 2>/dev/null; then
+  wait "$pid" 2>/dev/null
+  lines=$(wc -l < "$T/run.csv")
+  [ "$lines" -lt 7 ] || bad "the killed run had already finished ($lines lines)"
+  # a write cut short, as a kill in the middle of one would leave
+  printf '000006.png,5,10000' >> "$T/run.csv"
+  if "$BIN" eval "$T/faces" -o "$T/run.csv" "${G[@]}" -n 300 --resume >"$T/resume.out" 2>"$T/resume.err"; then
+    grep -q "cut a partial last line" "$T/resume.err" || bad "no note about the partial line: $(cat "$T/resume.err")"
+    diff <(rows "$T/run.csv") <(rows "$T/ref.csv") >/dev/null || bad "killed + resumed differs from uninterrupted:
+$(diff <(rows "$T/run.csv") <(rows "$T/ref.csv"))"
+  else
+    bad "resume failed: $(cat "$T/resume.err")"
+  fi
+else
+  wait "$pid" 2>/dev/null
+  bad "the run ended before it could be killed (too fast to test)"
+fi
+pid=
+
+# ---- shards, merged ------------------------------------------------------------------
+"$BIN" eval "$T/faces" -o "$T/s1.csv" "${G[@]}" -n 300 --shard 1/2 >/dev/null 2>&1 || bad "shard 1/2"
+"$BIN" eval "$T/faces" -o "$T/s2.csv" "${G[@]}" -n 300 --shard 2/2 >/dev/null 2>&1 || bad "shard 2/2"
+"$BIN" eval-merge "$T/s1.csv" "$T/s2.csv" -o "$T/all.csv" >/dev/null 2>"$T/merge.err" || bad "merge: $(cat "$T/merge.err")"
+diff <(rows "$T/all.csv") <(rows "$T/ref.csv") >/dev/null || bad "merged shards differ from the unsharded run"
+
+# ---- bad input: one line on stderr each, non-zero exit --------------------------
+one_line() { # EXPECTED_STATUS WHAT -- command...
+  local want=$1 what=$2
+  shift 3
+  "$@" >/dev/null 2>"$T/err.txt"
+  local st=$?
+  [ "$st" -eq "$want" ] || bad "$what: exit $st, expected $want"
+  [ "$(wc -l < "$T/err.txt")" -eq 1 ] || bad "$what: expected one line on stderr, got: $(cat "$T/err.txt")"
+}
+one_line 2 "unknown option" -- "$BIN" eval "$T/faces" -o "$T/x.csv" --no-such-option
+one_line 1 "bad shard" -- "$BIN" eval "$T/faces" -o "$T/x.csv" "${G[@]}" --shard 3/2
+one_line 1 "missing folder" -- "$BIN" eval "$T/nowhere" -o "$T/x.csv" "${G[@]}"
+one_line 1 "no -o" -- "$BIN" eval "$T/faces" "${G[@]}"
+one_line 1 "existing results" -- "$BIN" eval "$T/faces" -o "$T/ref.csv" "${G[@]}" -n 300
+one_line 1 "overlapping shards" -- "$BIN" eval-merge "$T/s1.csv" "$T/s1.csv" -o "$T/x.csv"
+one_line 1 "missing shard" -- "$BIN" eval-merge "$T/s1.csv" -o "$T/x.csv"
+one_line 1 "bad sweep parameter" -- "$BIN" sweep "$T/faces" --param blur --out-dir "$T/sw" "${G[@]}"
+one_line 2 "sweep without a folder" -- "$BIN" sweep --param sigma --out-dir "$T/sw" "${G[@]}"
+
+# ---- a noise sweep and its plot ---------------------------------------------------------
+if "$BIN" sweep "$T/faces" --param sigma --values 0.01,0.05 --out-dir "$T/sw" "${G[@]}" -n 3 --limit 2 \
+     --report "$T/sw.md" >"$T/sw.out" 2>"$T/sw.err"; then
+  [ "$(wc -l < "$T/sw/sweep.csv")" -eq 3 ] || bad "sweep.csv: $(cat "$T/sw/sweep.csv")"
+  [ -s "$T/sw/sigma_0.05.csv" ] && [ -s "$T/sw/sigma_0.05.csv.json" ] || bad "no per-value results for sigma 0.05"
+  grep -q "sigma 0.05" "$T/sw.md" || bad "the sweep report lacks sigma 0.05"
+  if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
+    /usr/bin/python3 "$SRC/scripts/plot_sweep.py" "$T/sw/sweep.csv" -o "$T/sw.png" >/dev/null 2>"$T/plot.err" ||
+      bad "plot_sweep.py: $(cat "$T/plot.err")"
+    [ -s "$T/sw.png" ] || bad "no plot"
+  else
+    echo "note: /usr/bin/python3 has no matplotlib; plot_sweep.py not run" >&2
+  fi
+else
+  bad "sweep failed: $(cat "$T/sw.err")"
+fi
+
+exit $fail

@@ -1,0 +1,607 @@
+/* Evaluation at scale (gpd/eval.h, `gpdeblur eval`, `eval-merge`, `sweep`):
+ * known answers for the statistics (scipy's t quantiles), CSV rows that
+ * round-trip with quoting, partial last lines cut off, the selection
+ * (ranges, partition file, limit, shards), test kernels by length bucket;
+ * then tiny end-to-end runs on the CPU with random generators written
+ * here: a row recomputed by hand, killed-and-resumed equals uninterrupted,
+ * shards merged equal the unsharded run, overlapping / missing / mismatched
+ * inputs refused, a truncated PNG skipped and counted, divergence recorded,
+ * report, grid and sweep written. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "gpd/blur.h"
+#include "gpd/common.h"
+#include "gpd/engine.h"
+#include "gpd/eval.h"
+#include "gpd/image.h"
+#include "gpd/metrics.h"
+#include "gpd/net.h"
+#include "gpd/solve.h"
+#include "gpd/weights.h"
+
+int gpd_cmd_eval(int argc, char **argv);
+int gpd_cmd_eval_merge(int argc, char **argv);
+int gpd_cmd_sweep(int argc, char **argv);
+
+static char T[256]; /* the test's temporary folder */
+
+/* A path in the temporary folder, kept until tp_free_all() at the end. */
+static char *tp_kept[1024];
+static int tp_n = 0;
+static const char *tp(const char *rel) {
+  size_t n = strlen(T) + strlen(rel) + 2;
+  char *b = malloc(n);
+  if (!b || tp_n == 1024) exit(1);
+  snprintf(b, n, "%s/%s", T, rel);
+  return tp_kept[tp_n++] = b;
+}
+static void tp_free_all(void) {
+  while (tp_n > 0) free(tp_kept[--tp_n]);
+}
+
+static void write_text(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  if (!f) {
+    fprintf(stderr, "cannot write %s\n", path);
+    exit(1);
+  }
+  fputs(text, f);
+  fclose(f);
+}
+
+static long size_of(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* Runs a subcommand in-process with a NULL-terminated list of arguments. */
+static int run(int (*cmd)(int, char **), const char *name, ...) {
+  char *argv[80];
+  int argc = 0;
+  argv[argc++] = strdup(name);
+  va_list ap;
+  va_start(ap, name);
+  const char *s;
+  while ((s = va_arg(ap, const char *)) && argc < 79) argv[argc++] = strdup(s);
+  va_end(ap);
+  argv[argc] = NULL;
+  char *keep[80];
+  memcpy(keep, argv, sizeof keep);
+  fflush(stdout);
+  int rc = cmd(argc, argv);
+  fflush(stdout);
+  for (int i = 0; i < argc; i++) free(keep[i]); /* getopt permutes argv, not the strings */
+  return rc;
+}
+
+/* ---- statistics -------------------------------------------------------------------- */
+
+static void test_stats(void) {
+  /* scipy.stats.t.ppf(0.975, df) */
+  static const struct {
+    long df;
+    double t;
+  } T975[] = {{1, 12.706204736}, {2, 4.302652730}, {10, 2.228138852}, {30, 2.042272456},
+              {31, 2.039513446},  {40, 2.021075383}, {79, 1.990450210}, {100, 1.983971518}, {1000, 1.962339081}};
+  for (size_t i = 0; i < sizeof T975 / sizeof T975[0]; i++)
+    CHECK(fabs(gpd_eval_t975(T975[i].df) - T975[i].t) < 2e-6, "t(0.975, %ld) = %.9f, scipy %.9f", T975[i].df,
+          gpd_eval_t975(T975[i].df), T975[i].t);
+  CHECK(isnan(gpd_eval_t975(0)), "t with df 0 should be NaN");
+
+  const double x[] = {1, 2, NAN, 3, 4, INFINITY};
+  gpd_eval_stat s;
+  gpd_eval_stat_of(x, 6, &s);
+  const double sd = sqrt(5.0 / 3.0);
+  CHECK(s.n == 4 && fabs(s.mean - 2.5) < 1e-12 && fabs(s.std - sd) < 1e-12, "stat: n %ld mean %g std %g", s.n, s.mean,
+        s.std);
+  CHECK(fabs(s.ci95 - 3.182446305 * sd / 2.0) < 1e-8, "ci95 %.9g", s.ci95);
+  gpd_eval_stat_of(x, 1, &s);
+  CHECK(s.n == 1 && s.mean == 1 && isnan(s.std) && isnan(s.ci95), "one value: std and CI are NaN");
+
+  gpd_eval_row rows[4];
+  for (int i = 0; i < 4; i++) {
+    gpd_eval_row_init(&rows[i]);
+    rows[i].psnr = 20 + i;
+    rows[i].ssim = 0.5;
+  }
+  snprintf(rows[1].status, sizeof rows[1].status, "skipped");
+  snprintf(rows[3].status, sizeof rows[3].status, "diverged");
+  gpd_eval_summary sum;
+  gpd_eval_summarize(rows, 4, &sum);
+  CHECK(sum.rows == 4 && sum.ok == 2 && sum.skipped == 1 && sum.diverged == 1, "counts %ld %ld %ld %ld", sum.rows,
+        sum.ok, sum.skipped, sum.diverged);
+  CHECK(sum.psnr.n == 2 && fabs(sum.psnr.mean - 21.0) < 1e-12, "PSNR over ok rows only: n %ld mean %g", sum.psnr.n,
+        sum.psnr.mean);
+}
+
+/* ---- CSV rows ------------------------------------------------------------------------ */
+
+static void test_rows(void) {
+  gpd_eval_row r, p;
+  gpd_eval_row_init(&r);
+  snprintf(r.file, sizeof r.file, "odd, \"name\".png");
+  r.index = 12;
+  snprintf(r.kernel, sizeof r.kernel, "1000000012");
+  r.sigma = 0.01f;
+  snprintf(r.alg, sizeof r.alg, "2");
+  snprintf(r.target, sizeof r.target, "range");
+  r.psnr = 24.123456789012;
+  r.ssim = 0.81234567891;
+  r.kernel_error = 0.5;
+  r.chosen = 3;
+  r.measurement = 1.5e-4;
+  r.total = INFINITY;
+  r.seconds = 2.25;
+  snprintf(r.note, sizeof r.note, "two\nlines, \"quoted\"");
+  char a[4096], b[4096];
+  CHECK_OK(gpd_eval_row_format(&r, a, sizeof a));
+  CHECK(strchr(a, '\n') == a + strlen(a) - 1, "a row is one line: %s", a);
+  a[strlen(a) - 1] = 0;
+  CHECK_OK(gpd_eval_row_parse(a, &p));
+  CHECK(!strcmp(p.file, r.file) && p.index == 12 && !strcmp(p.target, "range") && p.chosen == 3, "parsed back: %s", a);
+  CHECK(!strcmp(p.note, "two lines, \"quoted\""), "note: '%s'", p.note);
+  CHECK(isinf(p.total) && isnan(p.range_psnr) && fabs(p.psnr - 24.123456789012) < 1e-6, "numbers: %s", a);
+  CHECK_OK(gpd_eval_row_format(&p, b, sizeof b));
+  b[strlen(b) - 1] = 0;
+  CHECK(!strcmp(a, b), "format(parse(line)) differs:\n%s\n%s", a, b);
+
+  CHECK(gpd_eval_row_parse("a,1,2", &p) != 0 && strstr(gpd_last_error(), "3 fields"), "short row: %s",
+        gpd_last_error());
+  char bad[4096];
+  snprintf(bad, sizeof bad, "%s", a);
+  char *st = strstr(bad, ",ok,");
+  CHECK(st != NULL, "status field in %s", bad);
+  if (st) {
+    memcpy(st, ",OK,", 4);
+    CHECK(gpd_eval_row_parse(bad, &p) != 0 && strstr(gpd_last_error(), "status"), "bad status: %s", gpd_last_error());
+  }
+
+  /* a file whose last write was cut short */
+  const char *path = tp("partial.csv");
+  FILE *f = fopen(path, "w");
+  fprintf(f, "%s\n", GPD_EVAL_CSV_HEADER);
+  r.index = 0;
+  CHECK_OK(gpd_eval_csv_append(f, path, &r));
+  r.index = 1;
+  CHECK_OK(gpd_eval_csv_append(f, path, &r));
+  const long whole = ftell(f);
+  fputs("000009.png,2,10000", f);
+  fclose(f);
+  gpd_eval_rows rows;
+  long dropped = -1;
+  CHECK_OK(gpd_eval_csv_read(path, 0, &rows, &dropped));
+  CHECK(rows.n == 2 && dropped == 18 && size_of(path) == whole + 18, "read: %ld rows, %ld dropped", rows.n, dropped);
+  gpd_eval_rows_free(&rows);
+  CHECK_OK(gpd_eval_csv_read(path, 1, &rows, &dropped));
+  CHECK(rows.n == 2 && size_of(path) == whole, "truncated to %ld bytes, expected %ld", size_of(path), whole);
+  CHECK(rows.n == 2 && rows.rows[1].index == 1, "rows kept");
+  gpd_eval_rows_free(&rows);
+
+  write_text(tp("notcsv.csv"), "a,b,c\n1,2,3\n");
+  CHECK(gpd_eval_csv_read(tp("notcsv.csv"), 0, &rows, NULL) != 0 && strstr(gpd_last_error(), "not a gpdeblur"),
+        "a foreign CSV is refused: %s", gpd_last_error());
+  f = fopen(tp("badline.csv"), "w");
+  fprintf(f, "%s\n1,2\n", GPD_EVAL_CSV_HEADER);
+  fclose(f);
+  CHECK(gpd_eval_csv_read(tp("badline.csv"), 1, &rows, NULL) != 0 && strstr(gpd_last_error(), "line 2"),
+        "a complete malformed line is an error naming it: %s", gpd_last_error());
+}
+
+/* ---- selection and kernels ------------------------------------------------------------ */
+
+static void test_selection(void) {
+  mkdir(tp("sel"), 0777);
+  const char *names[] = {"000003.png", "000001.jpg", "000002.PNG", "000010.png", "abc.png", "notes.txt"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    char p[512];
+    snprintf(p, sizeof p, "%s/sel/%s", T, names[i]);
+    write_text(p, "x");
+  }
+  gpd_eval_selection s = {.dir = tp("sel"), .partition = 2, .first = -1, .last = -1};
+  gpd_eval_list l;
+  CHECK_OK(gpd_eval_select(&s, &l));
+  CHECK(l.n == 5, "5 images (notes.txt is not one), got %ld", l.n);
+  if (l.n == 5) {
+    CHECK(!strcmp(l.items[0].name, "000001.jpg") && !strcmp(l.items[2].name, "000003.png") &&
+              !strcmp(l.items[4].name, "abc.png") && l.items[4].index == 4,
+          "sorted by name: %s %s %s", l.items[0].name, l.items[2].name, l.items[4].name);
+    CHECK(!strcmp(l.items[1].path, tp("sel/000002.PNG")), "path %s", l.items[1].path);
+  }
+  gpd_eval_list_free(&l);
+  s.first = 2;
+  s.last = 10;
+  CHECK_OK(gpd_eval_select(&s, &l));
+  CHECK(l.n == 3 && !strcmp(l.items[0].name, "000002.PNG") && l.items[0].index == 0, "range 2:10: %ld", l.n);
+  gpd_eval_list_free(&l);
+  s.limit = 2;
+  CHECK_OK(gpd_eval_select(&s, &l));
+  CHECK(l.n == 2 && !strcmp(l.items[1].name, "000003.png"), "limit 2: %ld", l.n);
+  gpd_eval_list_free(&l);
+  s.first = 11;
+  s.last = 20;
+  CHECK(gpd_eval_select(&s, &l) != 0 && strstr(gpd_last_error(), "11:20"), "empty range: %s", gpd_last_error());
+
+  /* CelebA's partition file: only the test split, in the file's order sorted */
+  write_text(tp("sel/list_eval_partition.txt"), "000001.jpg 0\n000010.png 2\n000002.PNG 1\n000003.png 2\n");
+  gpd_eval_selection sp = {.dir = tp("sel"), .partition = 2, .first = -1, .last = -1};
+  CHECK_OK(gpd_eval_select(&sp, &l));
+  CHECK(l.n == 2 && !strcmp(l.items[0].name, "000003.png") && !strcmp(l.items[1].name, "000010.png"),
+        "partition 2: %ld", l.n);
+  gpd_eval_list_free(&l);
+
+  int k, n;
+  CHECK_OK(gpd_eval_parse_shard("2/3", &k, &n));
+  CHECK(k == 2 && n == 3, "shard 2/3");
+  CHECK(gpd_eval_parse_shard("0/2", &k, &n) != 0 && gpd_eval_parse_shard("3/2", &k, &n) != 0 &&
+            gpd_eval_parse_shard("1-2", &k, &n) != 0,
+        "bad shards refused");
+  /* index % N == K - 1 */
+  CHECK(gpd_eval_in_shard(0, 1, 3) && gpd_eval_in_shard(4, 2, 3) && gpd_eval_in_shard(5, 3, 3) &&
+            !gpd_eval_in_shard(5, 1, 3) && gpd_eval_in_shard(7, 1, 1),
+        "shard convention");
+  long a, b;
+  CHECK(gpd_eval_parse_range("files", "8001:9000", &a, &b) == 0 && a == 8001 && b == 9000, "range");
+  CHECK(gpd_eval_parse_range("files", "9:8", &a, &b) != 0 && strstr(gpd_last_error(), "--files"), "reversed range");
+}
+
+static void test_kernels(void) {
+  gpd_eval_kernels k = {.seed0 = GPD_EVAL_KERNEL_SEED0, .len_min = 5, .len_max = 28, .ksize = 28};
+  CHECK_OK(gpd_eval_kernels_prepare(&k, 5));
+  for (long i = 0; i < 5 && k.seeds; i++) CHECK(k.seeds[i] == GPD_EVAL_KERNEL_SEED0 + (uint64_t)i, "seed %ld", i);
+  float *kv = NULL, ref[28 * 28];
+  char id[64];
+  CHECK_OK(gpd_eval_kernel_get(&k, 3, &kv, id, sizeof id));
+  CHECK_OK(gpd_motion_kernel(ref, 28, GPD_EVAL_KERNEL_SEED0 + 3, 5, 28));
+  if (kv) check_close("kernel of item 3", kv, ref, 28 * 28, 0, 0);
+  CHECK(!strcmp(id, "1000000003"), "id %s", id);
+  free(kv);
+
+  k.bucket_min = 10;
+  k.bucket_max = 12;
+  CHECK_OK(gpd_eval_kernels_prepare(&k, 40));
+  uint64_t prev = 0;
+  for (long i = 0; i < 40 && k.seeds; i++) {
+    int len = gpd_motion_kernel_length(k.seeds[i], 5, 28);
+    CHECK(len >= 10 && len <= 12, "seed %llu has length %d", (unsigned long long)k.seeds[i], len);
+    CHECK(k.seeds[i] >= GPD_EVAL_KERNEL_SEED0 && (i == 0 || k.seeds[i] > prev), "seeds increase from 1e9");
+    prev = k.seeds[i];
+  }
+  /* every seed skipped has a length outside the bucket */
+  for (uint64_t s = GPD_EVAL_KERNEL_SEED0; k.seeds && s < k.seeds[39]; s++) {
+    int in = 0, len = gpd_motion_kernel_length(s, 5, 28);
+    for (int i = 0; i < 40; i++) in |= k.seeds[i] == s;
+    if (!in) CHECK(len < 10 || len > 12, "seed %llu of length %d was skipped", (unsigned long long)s, len);
+  }
+  gpd_eval_kernels_free(&k);
+  k.bucket_min = 30;
+  k.bucket_max = 40;
+  CHECK(gpd_eval_kernels_prepare(&k, 1) != 0, "a bucket beyond the drawn lengths is refused");
+
+  /* centre k/2 onto K/2 */
+  const float src[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  float dst[16];
+  CHECK_OK(gpd_eval_kernel_embed(src, 3, dst, 4));
+  CHECK(dst[5] == 1 && dst[10] == 5 && dst[15] == 9 && dst[0] == 0 && dst[4] == 0, "embed 3 in 4");
+  CHECK(gpd_eval_kernel_embed(src, 3, dst, 2) != 0, "a larger kernel does not fit");
+}
+
+/* ---- end to end --------------------------------------------------------------------------- */
+
+static gpd_engine *E;
+
+static int write_net(const char *path, const char *arch, const char *role, int latent, int channels, int size,
+                     int width, uint64_t seed) {
+  gpd_arch a;
+  memset(&a, 0, sizeof a);
+  snprintf(a.name, sizeof a.name, "%s", arch);
+  a.latent = latent;
+  a.channels = channels;
+  a.size = size;
+  a.width = width;
+  gpd_net net;
+  GPD_TRY(gpd_net_build(&net, &a, role));
+  GPD_TRY(gpd_net_alloc(&net, E));
+  int rc = gpd_net_init(&net, seed);
+  gpd_st_writer *w = rc ? NULL : gpd_st_writer_create();
+  if (!rc && !w) rc = -1;
+  if (!rc) rc = gpd_weights_add_net(w, &net);
+  if (!rc) rc = gpd_weights_add_arch(w, &a);
+  if (!rc) rc = gpd_st_writer_save(w, path);
+  if (w) gpd_st_writer_free(w);
+  gpd_net_free(&net);
+  return rc;
+}
+
+/* 36x36 RGB test images (cropped 30 and resized to 32 by the recipe) */
+static void write_images(const char *dir, int count, int corrupt) {
+  mkdir(dir, 0777);
+  for (int i = 1; i <= count; i++) {
+    gpd_image im;
+    gpd_image_alloc(&im, 3, 36, 36);
+    for (int y = 0; y < 36; y++)
+      for (int x = 0; x < 36; x++) {
+        im.data[(0 * 36 + y) * 36 + x] = 0.5f + 0.4f * sinf(0.3f * x + (float)i);
+        im.data[(1 * 36 + y) * 36 + x] = (float)y / 36.0f;
+        im.data[(2 * 36 + y) * 36 + x] = (float)((x / 4 + y / 4 + i) % 2) * 0.8f;
+      }
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%06d.png", dir, i);
+    CHECK_OK(gpd_image_save_png(&im, p));
+    gpd_image_free(&im);
+    if (i == corrupt) CHECK(truncate(p, 60) == 0, "truncating %s", p);
+  }
+}
+
+/* The rows of two CSVs are the same but for the seconds column. */
+static int same_rows(const char *a, const char *b) {
+  gpd_eval_rows ra, rb;
+  if (gpd_eval_csv_read(a, 0, &ra, NULL) != 0) {
+    CHECK(0, "reading %s: %s", a, gpd_last_error());
+    return 0;
+  }
+  if (gpd_eval_csv_read(b, 0, &rb, NULL) != 0) {
+    CHECK(0, "reading %s: %s", b, gpd_last_error());
+    gpd_eval_rows_free(&ra);
+    return 0;
+  }
+  int same = ra.n == rb.n;
+  if (!same) fprintf(stderr, "%s has %ld rows, %s %ld\n", a, ra.n, b, rb.n);
+  for (long i = 0; same && i < ra.n; i++) {
+    char la[4096], lb[4096];
+    ra.rows[i].seconds = rb.rows[i].seconds = 0;
+    gpd_eval_row_format(&ra.rows[i], la, sizeof la);
+    gpd_eval_row_format(&rb.rows[i], lb, sizeof lb);
+    if (strcmp(la, lb)) {
+      fprintf(stderr, "row %ld differs:\n  %s  %s", i, la, lb);
+      same = 0;
+    }
+  }
+  gpd_eval_rows_free(&ra);
+  gpd_eval_rows_free(&rb);
+  return same;
+}
+
+static int file_contains(const char *path, const char *needle) {
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  static char buf[1 << 16];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  buf[n] = 0;
+  fclose(f);
+  return strstr(buf, needle) != NULL;
+}
+
+/* The row of item 1 recomputed with the library alone: the pipeline the CSV
+ * claims (crop 30 resize 32, kernel seed 1e9 + 1, noise seed 1, solver
+ * seed 5 + 1, Algorithm 1 with the run's options). */
+static void check_row_by_hand(const char *csv, const char *gen, const char *blur) {
+  gpd_eval_rows rows;
+  if (gpd_eval_csv_read(csv, 0, &rows, NULL) != 0 || rows.n < 2) {
+    CHECK(0, "reading %s", csv);
+    return;
+  }
+  const gpd_eval_row *r = &rows.rows[1];
+  gpd_image raw = {0}, sharp = {0}, y = {0};
+  gpd_net gi, gk;
+  float k[28 * 28];
+  gpd_solve_result res = {0};
+  CHECK_OK(gpd_image_load(&raw, tp("faces/000002.png"), 3));
+  CHECK_OK(gpd_image_crop_resize(&raw, 30, 32, &sharp));
+  CHECK_OK(gpd_motion_kernel(k, 28, GPD_EVAL_KERNEL_SEED0 + 1, 5, 28));
+  CHECK_OK(gpd_blur_image(&sharp, k, 28, GPD_BOUNDARY_CIRCULAR, 0.01f, 1, &y));
+  CHECK_OK(gpd_weights_load_net(&gi, E, gen, "generator"));
+  CHECK_OK(gpd_weights_load_net(&gk, E, blur, "decoder"));
+  gpd_solve_options o;
+  gpd_solve_defaults(&o, GPD_ALG_1);
+  o.restarts = 2;
+  o.steps = 3;
+  o.lr = 1e-5f;
+  o.seed = 5 + 1;
+  if (gpd_solve(E, &y, &gi, &gk, &o, &res) != 0) {
+    CHECK(0, "gpd_solve: %s", gpd_last_error());
+  } else {
+    double psnr = gpd_psnr(res.image.data, sharp.data, 3, 32, 32);
+    double ssim = gpd_ssim(res.image.data, sharp.data, 3, 32, 32);
+    double kerr = gpd_kernel_error(res.kernel, k, 28, GPD_EVAL_KERNEL_SHIFT);
+    CHECK(!strcmp(r->file, "000002.png") && !strcmp(r->kernel, "1000000001") && !strcmp(r->status, "ok"),
+          "row 1: %s %s %s", r->file, r->kernel, r->status);
+    CHECK(fabs(r->psnr - psnr) < 1e-6 * fabs(psnr), "PSNR in the CSV %.9g, by hand %.9g", r->psnr, psnr);
+    CHECK(fabs(r->ssim - ssim) < 1e-7, "SSIM in the CSV %.9g, by hand %.9g", r->ssim, ssim);
+    CHECK(fabs(r->kernel_error - kerr) < 1e-6 * kerr, "kernel error in the CSV %.9g, by hand %.9g", r->kernel_error,
+          kerr);
+    CHECK(r->chosen == res.chosen && fabs(r->measurement - res.measurement) <= 1e-6 * fabs(res.measurement),
+          "chosen %d / %d, measurement %.9g / %.9g", r->chosen, res.chosen, r->measurement, (double)res.measurement);
+  }
+  gpd_solve_result_free(&res);
+  gpd_net_free(&gi);
+  gpd_net_free(&gk);
+  gpd_image_free(&raw);
+  gpd_image_free(&sharp);
+  gpd_image_free(&y);
+  gpd_eval_rows_free(&rows);
+}
+
+#define GEN_OPTS                                                                                                       \
+  "--image-gen", gen, "--blur-gen", blur, "--device", "cpu", "--crop-resize", "30:32", "-r", "2", "-n", "3", "--lr",   \
+      "1e-5", "--seed", "5"
+
+static void test_end_to_end(void) {
+  char gen[512], blur[512], faces[512];
+  snprintf(gen, sizeof gen, "%s", tp("gen.safetensors"));
+  snprintf(blur, sizeof blur, "%s", tp("blur.safetensors"));
+  snprintf(faces, sizeof faces, "%s", tp("faces"));
+  CHECK_OK(write_net(gen, "dcgan_tf", "generator", 8, 3, 32, 4, 11));
+  CHECK_OK(write_net(blur, "blur_vae", "decoder", 5, 1, 28, 4, 12));
+  write_images(faces, 7, 4); /* 000004.png is a truncated PNG */
+  write_text(tp("faces/readme.txt"), "not an image");
+
+  /* the uninterrupted run */
+  const char *full = tp("full.csv");
+  CHECK(run(gpd_cmd_eval, "eval", faces, "-o", full, GEN_OPTS, "--report", tp("full.md"), "--grid", tp("grid.png"),
+            "--grid-count", "2", NULL) == 0,
+        "eval: %s", gpd_last_error());
+  gpd_eval_rows rows;
+  if (gpd_eval_csv_read(full, 0, &rows, NULL) == 0) {
+    gpd_eval_summary s;
+    gpd_eval_summarize(rows.rows, rows.n, &s);
+    CHECK(s.rows == 7 && s.ok == 6 && s.skipped == 1 && s.diverged == 0, "summary: %ld rows, %ld ok, %ld skipped",
+          s.rows, s.ok, s.skipped);
+    CHECK(rows.n == 7 && !strcmp(rows.rows[3].file, "000004.png") && !strcmp(rows.rows[3].status, "skipped") &&
+              strstr(rows.rows[3].note, "000004.png"),
+          "the truncated PNG is a skipped row naming it");
+    CHECK(s.psnr.n == 6 && isfinite(s.psnr.mean) && isfinite(s.ssim.mean), "finite PSNR / SSIM over the 6 ok images");
+    char mean[64];
+    snprintf(mean, sizeof mean, "| %.2f | %.3f |", s.psnr.mean, s.ssim.mean);
+    CHECK(file_contains(tp("full.md"), "| î1 (Algorithm 1) |") && file_contains(tp("full.md"), mean),
+          "report with the method row and '%s'", mean);
+    CHECK(file_contains(tp("full.md"), "| î1 (Algorithm 1) | faces | 6 | 1 | 0 |"), "report details counts");
+    gpd_eval_rows_free(&rows);
+  } else CHECK(0, "reading %s: %s", full, gpd_last_error());
+  check_row_by_hand(full, gen, blur);
+  gpd_image grid = {0};
+  if (gpd_image_load(&grid, tp("grid.png"), 0) == 0) {
+    /* two rows of 32 | 32 | 32 | 28 | 28 with gaps of 2, rows 4 apart */
+    CHECK(grid.c == 3 && grid.h == 32 + 4 + 32 && grid.w == 3 * 32 + 2 * 28 + 4 * 2, "grid %dx%dx%d", grid.c, grid.h,
+          grid.w);
+    gpd_image_free(&grid);
+  } else CHECK(0, "no grid: %s", gpd_last_error());
+
+  /* an existing CSV is not overwritten without --resume / --overwrite */
+  CHECK(run(gpd_cmd_eval, "eval", faces, "-o", full, GEN_OPTS, NULL) != 0 && strstr(gpd_last_error(), "--resume"),
+        "refuses an existing CSV: %s", gpd_last_error());
+
+  /* a CSV with a header and no results is started again; a foreign file is not touched */
+  write_text(tp("header.csv"), GPD_EVAL_CSV_HEADER "\n");
+  CHECK(run(gpd_cmd_eval, "eval", faces, "-o", tp("header.csv"), GEN_OPTS, "--limit", "1", NULL) == 0,
+        "header-only CSV: %s", gpd_last_error());
+  write_text(tp("foreign.csv"), "a,b\n1,2\n");
+  CHECK(run(gpd_cmd_eval, "eval", faces, "-o", tp("foreign.csv"), GEN_OPTS, "--limit", "1", NULL) != 0 &&
+            strstr(gpd_last_error(), "not a results CSV") && size_of(tp("foreign.csv")) == 8,
+        "a foreign file is refused: %s", gpd_last_error());
+
+  /* killed after 3 images (and a row cut short), then resumed */
+  const char *part = tp("part.csv");
+  CHECK(run(gpd_cmd_eval, "eval", faces, "-o", part, GEN_OPTS, "--stop-after", "3", NULL) == 0, "stop-after");
+  if (gpd_eval_csv_read(part, 0, &rows, NULL) == 0) {
+    CHECK(rows.n == 3, "3 rows before the kill, got %ld", rows.n);
+    gpd_eval_rows_free(&rows);
+  }
+  FILE *f = fopen(part, "a");
+  fputs("000004.png,3,1000000003,0.0", f);
+  fclose(f);
+  CHECK(run(gpd_cmd_eval, "eval", faces, "-o", part, GEN_OPTS, "--sigma", "0.02", "--resume", NULL) != 0 &&
+            strstr(gpd_last_error(), "sigma=0.01"),
+        "resuming with other settings is refused: %s", gpd_last_error());
+  CHECK(run(gpd_cmd_eval, "eval", faces, "-o", part, GEN_OPTS, "--resume", NULL) == 0, "resume: %s",
+        gpd_last_error());
+  CHECK(same_rows(part, full), "killed and resumed == uninterrupted");
+
+  /* two shards merged == the unsharded run */
+  const char *s1 = tp("s1.csv"), *s2 = tp("s2.csv"), *merged = tp("merged.csv");
+  CHECK(run(gpd_cmd_eval, "eval", faces, "-o", s1, GEN_OPTS, "--shard", "1/2", NULL) == 0, "shard 1/2");
+  CHECK(run(gpd_cmd_eval, "eval", faces, "-o", s2, GEN_OPTS, "--shard", "2/2", NULL) == 0, "shard 2/2");
+  if (gpd_eval_csv_read(s1, 0, &rows, NULL) == 0) {
+    CHECK(rows.n == 4 && rows.rows[1].index == 2 && rows.rows[3].index == 6, "shard 1/2 holds indices 0, 2, 4, 6");
+    gpd_eval_rows_free(&rows);
+  }
+  CHECK(run(gpd_cmd_eval_merge, "eval-merge", s2, s1, "-o", merged, NULL) == 0, "merge: %s", gpd_last_error());
+  CHECK(same_rows(merged, full), "merged shards == unsharded");
+
+  /* overlapping, missing and mismatched shards are refused */
+  const char *s1b = tp("s1b.csv");
+  CHECK(run(gpd_cmd_eval, "eval", faces, "-o", s1b, GEN_OPTS, "--shard", "1/2", NULL) == 0, "shard 1/2 again");
+  CHECK(run(gpd_cmd_eval_merge, "eval-merge", s1, s1b, s2, "-o", tp("bad.csv"), NULL) != 0 &&
+            strstr(gpd_last_error(), "overlapping"),
+        "overlap refused: %s", gpd_last_error());
+  CHECK(run(gpd_cmd_eval_merge, "eval-merge", s1, "-o", tp("bad.csv"), NULL) != 0 &&
+            strstr(gpd_last_error(), "3 of the 7") && strstr(gpd_last_error(), "shard 2/2"),
+        "missing shard refused: %s", gpd_last_error());
+  CHECK(size_of(tp("bad.csv")) < 0, "a refused merge writes nothing");
+  const char *s2x = tp("s2x.csv");
+  CHECK(run(gpd_cmd_eval, "eval", faces, "-o", s2x, GEN_OPTS, "--shard", "2/2", "--noise-seed", "9", NULL) == 0,
+        "shard 2/2 with other noise");
+  CHECK(run(gpd_cmd_eval_merge, "eval-merge", s1, s2x, "-o", tp("bad.csv"), NULL) != 0 &&
+            strstr(gpd_last_error(), "noise_seed"),
+        "different settings refused: %s", gpd_last_error());
+
+  /* every restart diverging is a row, not a failure */
+  const char *dv = tp("diverged.csv");
+  CHECK(run(gpd_cmd_eval, "eval", faces, "-o", dv, "--image-gen", gen, "--blur-gen", blur, "--device", "cpu",
+            "--crop-resize", "30:32", "-r", "2", "-n", "3", "--lr", "1e9", "--limit", "2", NULL) == 0,
+        "diverging run: %s", gpd_last_error());
+  if (gpd_eval_csv_read(dv, 0, &rows, NULL) == 0) {
+    gpd_eval_summary s;
+    gpd_eval_summarize(rows.rows, rows.n, &s);
+    CHECK(s.rows == 2 && s.diverged == 2 && strstr(rows.rows[0].note, "diverged"), "2 diverged rows, got %ld",
+          s.diverged);
+    gpd_eval_rows_free(&rows);
+  }
+
+  /* the range target: i_range first, then deblurred and compared with it */
+  const char *rg = tp("range.csv");
+  CHECK(run(gpd_cmd_eval, "eval", faces, "-o", rg, GEN_OPTS, "--range", "--range-steps", "3", "--range-restarts", "2",
+            "--limit", "2", NULL) == 0,
+        "range: %s", gpd_last_error());
+  if (gpd_eval_csv_read(rg, 0, &rows, NULL) == 0) {
+    CHECK(rows.n == 2 && !strcmp(rows.rows[0].target, "range") && isfinite(rows.rows[0].range_psnr),
+          "range rows carry the range PSNR");
+    gpd_eval_rows_free(&rows);
+  }
+  CHECK(run(gpd_cmd_eval, "eval", "--summarize", full, rg, "--report", tp("table.md"), NULL) == 0, "summarize: %s",
+        gpd_last_error());
+  CHECK(file_contains(tp("table.md"), "| î1 (Algorithm 1) |") &&
+            file_contains(tp("table.md"), "| îrange (Algorithm 1 on i_range) |"),
+        "Table V rows for î1 and îrange");
+
+  /* a restarts sweep: one CSV per value, sweep.csv with their summaries */
+  CHECK(run(gpd_cmd_sweep, "sweep", faces, "--param", "restarts", "--values", "1,2", "--out-dir", tp("sweep"),
+            "--image-gen", gen, "--blur-gen", blur, "--device", "cpu", "--crop-resize", "30:32", "-n", "3", "--lr",
+            "1e-5", "--seed", "5", "--limit", "3", NULL) == 0,
+        "sweep: %s", gpd_last_error());
+  CHECK(file_contains(tp("sweep/sweep.csv"), "\nrestarts,1,1,î1 (Algorithm 1),faces,3,3,0,0,") &&
+            file_contains(tp("sweep/sweep.csv"), "\nrestarts,2,2,î1 (Algorithm 1),faces,3,3,0,0,"),
+        "sweep.csv rows");
+  /* restarts 2 of the sweep is the main run's first 3 images */
+  if (gpd_eval_csv_read(tp("sweep/restarts_2.csv"), 0, &rows, NULL) == 0) {
+    gpd_eval_rows ref;
+    if (gpd_eval_csv_read(full, 0, &ref, NULL) == 0) {
+      for (int i = 0; i < 3 && rows.n == 3; i++)
+        CHECK(rows.rows[i].psnr == ref.rows[i].psnr || (isnan(rows.rows[i].psnr) && isnan(ref.rows[i].psnr)),
+              "sweep value restarts=2, image %d: %.9g vs %.9g", i, rows.rows[i].psnr, ref.rows[i].psnr);
+      gpd_eval_rows_free(&ref);
+    }
+    gpd_eval_rows_free(&rows);
+  }
+}
+
+int main(void) {
+  snprintf(T, sizeof T, "/tmp/gpd_test_eval_XXXXXX");
+  if (!mkdtemp(T)) {
+    fprintf(stderr, "cannot make a temporary folder\n");
+    return 1;
+  }
+  E = gpd_engine_create("cpu", GPD_PRECISION_FP32);
+  if (!E) {
+    fprintf(stderr, "no CPU engine: %s\n", gpd_last_error());
+    return 1;
+  }
+  test_stats();
+  test_rows();
+  test_selection();
+  test_kernels();
+  test_end_to_end();
+  gpd_engine_destroy(E);
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", T);
+  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", T);
+  tp_free_all();
+  return check_report("test_eval");
+}

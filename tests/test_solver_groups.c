@@ -1,0 +1,474 @@
+/* The solver's GPU-minded machinery, checked on the CPU engine:
+ *  - the optimiser ops that read their step size / Adam step count from
+ *    engine memory agree bit for bit with sgd_step / adam_step;
+ *  - the CPU engine's fork is a working engine;
+ *  - the memory estimate covers what gpd_solve really allocates (an engine
+ *    that tracks its live bytes), without overshooting by more than 2x;
+ *  - 12 restarts under a memory limit that leaves room for 4 run as 3
+ *    groups and give exactly the single batch's result (the same chosen
+ *    restart, image, kernel and per-restart losses, bit for bit), for
+ *    Algorithms 1, 2 and range projection; the same with the groups on 3
+ *    threads with forked engines; the gathered log equals the live one;
+ *    restarts that diverge do so identically in groups;
+ *  - Algorithm 3's restarts on 2 threads give the sequential result;
+ *  - when not even one restart fits, a one-line error naming the need and
+ *    the free memory (from the options' limit and from GPD_MEMORY_LIMIT_MB).
+ * The CUDA graph path itself needs a GPU (tests/test_cuda_ops.c captures
+ * and replays the device-scalar optimiser steps there); here the eager
+ * path runs the same iteration function. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "gpd/solve.h"
+#include "solver_test_nets.h"
+
+static gpd_net GI, GK;
+static gpd_image Y;
+
+/* ---- an engine that tracks its live bytes ----------------------------------------- */
+
+typedef struct tracked_engine {
+  gpd_engine e; /* first: the CPU ops ignore the engine pointer they get */
+  size_t live, peak;
+} tracked_engine;
+static tracked_engine TRACKED;
+static gpd_engine *CPU;
+
+static float *tracked_alloc(gpd_engine *e, size_t count, const char *what) {
+  tracked_engine *t = (tracked_engine *)e;
+  size_t *block = calloc(1, 16 + count * sizeof(float));
+  if (!block) {
+    gpd_error("out of host memory for %s", what);
+    return NULL;
+  }
+  block[0] = count * sizeof(float);
+  t->live += block[0];
+  if (t->live > t->peak) t->peak = t->live;
+  return (float *)((char *)block + 16);
+}
+
+static void tracked_free(gpd_engine *e, void *p) {
+  if (!p) return;
+  tracked_engine *t = (tracked_engine *)e;
+  size_t *block = (size_t *)((char *)p - 16);
+  t->live -= block[0];
+  free(block);
+}
+
+/* ---- the device-scalar optimiser steps ---------------------------------------------- */
+
+static void fill_random(float *x, size_t n, float lo, float hi, uint64_t seed) {
+  gpd_rng r;
+  gpd_rng_seed(&r, seed);
+  for (size_t i = 0; i < n; i++) x[i] = lo + (hi - lo) * (float)gpd_rng_uniform(&r);
+}
+
+static void test_optim_device(void) {
+  const size_t n = 10007;
+  float *g = malloc(sizeof(float) * n), *p1 = malloc(sizeof(float) * n), *p2 = malloc(sizeof(float) * n);
+  float *m1 = malloc(sizeof(float) * n), *m2 = malloc(sizeof(float) * n);
+  float *v1 = malloc(sizeof(float) * n), *v2 = malloc(sizeof(float) * n);
+  fill_random(g, n, -1, 1, 1);
+  fill_random(p1, n, -1, 1, 2);
+  memcpy(p2, p1, sizeof(float) * n);
+  /* SGD: the solver's decaying steps, as engine-memory scalars */
+  for (int t = 0; t < 5; t++) {
+    float lr = (float)(0.5 * exp(-t / 3.0));
+    CHECK_OK(CPU->sgd_step(CPU, n, lr, g, p1));
+    CHECK_OK(CPU->sgd_step_device_lr(CPU, n, &lr, g, p2));
+  }
+  CHECK(memcmp(p1, p2, sizeof(float) * n) == 0, "sgd_step_device_lr differs from sgd_step");
+  double moved = 0;
+  for (size_t i = 0; i < n; i++) moved = fmax(moved, fabs((double)p1[i] - p2[i]));
+  /* Adam at steps including large ones (bias corrections near 1) */
+  fill_random(m1, n, -0.1f, 0.1f, 3);
+  fill_random(v1, n, 0, 0.01f, 4);
+  memcpy(m2, m1, sizeof(float) * n);
+  memcpy(v2, v1, sizeof(float) * n);
+  const int steps[] = {1, 2, 3, 7, 1000, 20000, 1 << 24};
+  for (int s = 0; s < 7; s++) {
+    float sched[2] = {0.005f * (float)(s + 1), (float)steps[s]};
+    CHECK_OK(CPU->adam_step(CPU, n, sched[0], 0.9f, 0.999f, 1e-8f, steps[s], g, m1, v1, p1));
+    CHECK_OK(CPU->adam_step_device_t(CPU, n, sched, 0.9f, 0.999f, 1e-8f, g, m2, v2, p2));
+  }
+  CHECK(memcmp(p1, p2, sizeof(float) * n) == 0 && memcmp(m1, m2, sizeof(float) * n) == 0 &&
+            memcmp(v1, v2, sizeof(float) * n) == 0,
+        "adam_step_device_t differs from adam_step");
+  /* a step count below 1 is step 1, as the CUDA kernel reads it */
+  float sched0[2] = {0.01f, 0.0f};
+  CHECK_OK(CPU->adam_step(CPU, n, 0.01f, 0.9f, 0.999f, 1e-8f, 1, g, m1, v1, p1));
+  CHECK_OK(CPU->adam_step_device_t(CPU, n, sched0, 0.9f, 0.999f, 1e-8f, g, m2, v2, p2));
+  CHECK(memcmp(p1, p2, sizeof(float) * n) == 0, "adam_step_device_t with t = 0 is not step 1");
+  /* and the steps did something: p moved from its start */
+  float *p0 = malloc(sizeof(float) * n);
+  fill_random(p0, n, -1, 1, 2);
+  double dist = 0;
+  for (size_t i = 0; i < n; i++) dist = fmax(dist, fabs((double)p1[i] - p0[i]));
+  CHECK(dist > 0.1, "the optimiser steps barely moved p (%g)", dist);
+  (void)moved;
+  free(p0);
+  free(g);
+  free(p1);
+  free(p2);
+  free(m1);
+  free(m2);
+  free(v1);
+  free(v2);
+}
+
+static void test_fork(void) {
+  gpd_engine *f = CPU->fork(CPU);
+  if (!f) {
+    CHECK(0, "CPU fork: %s", gpd_last_error());
+    return;
+  }
+  CHECK(!strcmp(f->name, "cpu") && f != CPU, "the fork is not a second CPU engine");
+  float *a = CPU->alloc(CPU, 3, "a"), *b = f->alloc(f, 3, "b");
+  const float ha[3] = {1, 2, 3}, hb[3] = {10, 20, 30};
+  float out[3];
+  CHECK_OK(CPU->upload(CPU, a, ha, 3));
+  CHECK_OK(f->upload(f, b, hb, 3));
+  CHECK_OK(f->axpby(f, 3, 2.0f, a, 1.0f, b)); /* the parent's memory, the fork's op */
+  CHECK_OK(f->download(f, out, b, 3));
+  CHECK(out[0] == 12 && out[1] == 24 && out[2] == 36, "fork axpby gave %g %g %g", out[0], out[1], out[2]);
+  f->free(f, b);
+  CPU->free(CPU, a);
+  gpd_engine_destroy(f);
+}
+
+/* ---- groups ------------------------------------------------------------------------------ */
+
+typedef struct log_rows {
+  int n, restarts;
+  int step[64];
+  float m[64][16], t[64][16];
+} log_rows;
+
+static void log_keep(void *ctx, int step, int restarts, const float *m, const float *t) {
+  log_rows *L = ctx;
+  if (L->n >= 64 || restarts > 16) return;
+  L->restarts = restarts;
+  L->step[L->n] = step;
+  memcpy(L->m[L->n], m, sizeof(float) * restarts);
+  memcpy(L->t[L->n], t, sizeof(float) * restarts);
+  L->n++;
+}
+
+static int bits_equal(const float *a, const float *b, size_t n) { return memcmp(a, b, sizeof(float) * n) == 0; }
+
+/* The whole result of b equals a's, bit for bit. */
+static void compare_results(const char *what, const gpd_solve_result *a, const gpd_solve_result *b) {
+  CHECK(a->chosen == b->chosen, "%s: chosen restart %d, single batch %d", what, b->chosen, a->chosen);
+  CHECK(a->measurement == b->measurement && a->total == b->total, "%s: measurement %.9g / total %.9g, single %.9g / %.9g",
+        what, b->measurement, b->total, a->measurement, a->total);
+  CHECK(a->diverged == b->diverged, "%s: %d diverged, single batch %d", what, b->diverged, a->diverged);
+  CHECK(a->restarts == b->restarts, "%s: %d restarts", what, b->restarts);
+  for (int r = 0; r < a->restarts && r < b->restarts; r++) {
+    const float x = a->restart_measurement[r], y = b->restart_measurement[r];
+    CHECK((isnan(x) && isnan(y)) || x == y, "%s: restart %d measurement %.9g, single batch %.9g", what, r, y, x);
+    CHECK(a->diverged_at[r] == b->diverged_at[r], "%s: restart %d diverged at %d, single batch %d", what, r,
+          b->diverged_at[r], a->diverged_at[r]);
+  }
+  const size_t px = (size_t)a->image.c * a->image.h * a->image.w;
+  CHECK(b->image.data && b->image.c == a->image.c && b->image.h == a->image.h && b->image.w == a->image.w &&
+            bits_equal(a->image.data, b->image.data, px),
+        "%s: the image differs from the single batch's", what);
+  CHECK(b->range_image.data && bits_equal(a->range_image.data, b->range_image.data, px),
+        "%s: the range image differs", what);
+  CHECK(a->ksize == b->ksize && (!a->kernel || bits_equal(a->kernel, b->kernel, (size_t)a->ksize * a->ksize)),
+        "%s: the kernel differs", what);
+}
+
+static void compare_logs(const char *what, const log_rows *a, const log_rows *b) {
+  CHECK(a->n == b->n && a->n > 0, "%s: %d log rows, single batch %d", what, b->n, a->n);
+  for (int i = 0; i < a->n && i < b->n; i++) {
+    CHECK(a->step[i] == b->step[i], "%s: log row %d at step %d, single batch %d", what, i, b->step[i], a->step[i]);
+    int same = 1;
+    for (int r = 0; r < a->restarts; r++)
+      if (!((isnan(a->m[i][r]) && isnan(b->m[i][r])) || a->m[i][r] == b->m[i][r]) ||
+          !((isnan(a->t[i][r]) && isnan(b->t[i][r])) || a->t[i][r] == b->t[i][r]))
+        same = 0;
+    CHECK(same, "%s: log row %d (step %d) differs from the single batch's", what, i, a->step[i]);
+  }
+}
+
+/* The limit that leaves room for `fit` restarts in one batch (and not
+ * fit + 1... up to the next multiple's worth, so exactly 3 groups of 4). */
+static size_t limit_for(const gpd_solve_options *o, gpd_net *gi, gpd_net *gk, double fit) {
+  gpd_solve_memory m;
+  if (gpd_solve_memory_estimate(&Y, gi, gk, o, &m) != 0) {
+    CHECK(0, "estimate: %s", gpd_last_error());
+    return 0;
+  }
+  return m.fixed + (size_t)(fit * (double)m.per_restart);
+}
+
+/* expect_diverged: some but not all restarts must diverge (else none). */
+static void run_grouped(const char *label, gpd_solve_options o, gpd_net *gi, gpd_net *gk, int expect_diverged) {
+  log_rows L1 = {0}, L3 = {0}, LT = {0};
+  gpd_solve_result single, grouped, threaded;
+  o.restarts = 12;
+  o.log = log_keep;
+  o.log_every = 10;
+  o.log_ctx = &L1;
+  if (gpd_solve(E, &Y, gi, gk, &o, &single) != 0) {
+    CHECK(0, "%s single batch: %s", label, gpd_last_error());
+    return;
+  }
+  CHECK(single.groups == 1 && single.threads == 1, "%s: single batch ran as %d groups on %d threads", label,
+        single.groups, single.threads);
+  if (expect_diverged)
+    CHECK(single.diverged > 0 && single.diverged < 12, "%s: %d of 12 restarts diverged, expected some", label,
+          single.diverged);
+  else
+    CHECK(single.diverged == 0, "%s: %d restarts diverged", label, single.diverged);
+  gpd_solve_options og = o;
+  og.memory_limit = limit_for(&o, gi, gk, 4.5);
+  og.log_ctx = &L3;
+  gpd_solve_plan plan;
+  CHECK_OK(gpd_solve_plan_make(E, &Y, gi, gk, &og, &plan));
+  CHECK(plan.groups == 3 && plan.group_size == 4 && plan.threads == 1 && plan.limited,
+        "%s: plan of %d groups of %d on %d threads (limited %d), expected 3 groups of 4", label, plan.groups,
+        plan.group_size, plan.threads, plan.limited);
+  char line[256];
+  CHECK(gpd_solve_plan_describe(&plan, E, 12, line, sizeof line) == 1 && strstr(line, "running 3 groups of 4"),
+        "%s: plan description '%s'", label, line);
+  if (gpd_solve(E, &Y, gi, gk, &og, &grouped) != 0) {
+    CHECK(0, "%s in groups: %s", label, gpd_last_error());
+    gpd_solve_result_free(&single);
+    return;
+  }
+  CHECK(grouped.groups == 3, "%s: ran as %d groups", label, grouped.groups);
+  char what[96];
+  snprintf(what, sizeof what, "%s, 3 groups of 4", label);
+  compare_results(what, &single, &grouped);
+  compare_logs(what, &L1, &L3);
+
+  /* the same groups three at a time on forked engines */
+  gpd_solve_options ot = og;
+  ot.memory_limit = 0;
+  ot.threads = 3;
+  ot.log_ctx = &LT;
+  if (gpd_solve(E, &Y, gi, gk, &ot, &threaded) == 0) {
+    CHECK(threaded.groups == 3 && threaded.threads == 3, "%s: threads ran as %d groups on %d threads", label,
+          threaded.groups, threaded.threads);
+    snprintf(what, sizeof what, "%s, 3 threads", label);
+    compare_results(what, &single, &threaded);
+    compare_logs(what, &L1, &LT);
+    gpd_solve_result_free(&threaded);
+  } else {
+    CHECK(0, "%s on 3 threads: %s", label, gpd_last_error());
+  }
+  fprintf(stderr, "%s: 12 restarts, chosen %d, measurement %.6g, %d diverged: single batch = 3 groups = 3 threads\n",
+          label, single.chosen, single.measurement, single.diverged);
+  gpd_solve_result_free(&single);
+  gpd_solve_result_free(&grouped);
+}
+
+static void test_groups(void) {
+  gpd_solve_options o;
+  gpd_solve_defaults(&o, GPD_ALG_1);
+  o.steps = 40;
+  o.lr = 0.5f;
+  o.seed = 3;
+  run_grouped("Algorithm 1", o, &GI, &GK, 0);
+  /* large steps: some restarts diverge, at the same steps in groups */
+  o.lr = 1.3f;
+  run_grouped("Algorithm 1 at lr 1.3", o, &GI, &GK, 1);
+  gpd_solve_defaults(&o, GPD_ALG_2);
+  o.steps = 25;
+  o.seed = 5;
+  run_grouped("Algorithm 2", o, &GI, &GK, 0);
+  gpd_solve_defaults(&o, GPD_ALG_RANGE);
+  o.steps = 30;
+  o.seed = 7;
+  run_grouped("range projection", o, &GI, NULL, 0);
+}
+
+static void test_alg3_threads(void) {
+  gpd_solve_options o;
+  gpd_solve_defaults(&o, GPD_ALG_3);
+  o.restarts = 3;
+  o.steps = 6;
+  o.fit_steps = 4;
+  o.untrained_width = 4;
+  o.untrained_latent = 8;
+  o.seed = 9;
+  gpd_image gray;
+  gpd_image_alloc(&gray, 1, 32, 32);
+  for (int i = 0; i < 32 * 32; i++) gray.data[i] = Y.data[i];
+  gpd_solve_result a, b;
+  if (gpd_solve(E, &gray, NULL, &GK, &o, &a) != 0) {
+    CHECK(0, "Algorithm 3: %s", gpd_last_error());
+    gpd_image_free(&gray);
+    return;
+  }
+  o.threads = 2;
+  gpd_solve_plan plan;
+  CHECK_OK(gpd_solve_plan_make(E, &gray, NULL, &GK, &o, &plan));
+  CHECK(plan.one_by_one && plan.groups == 3 && plan.threads == 2, "Algorithm 3 plan: %d groups, %d threads",
+        plan.groups, plan.threads);
+  if (gpd_solve(E, &gray, NULL, &GK, &o, &b) == 0) {
+    CHECK(b.threads == 2, "Algorithm 3 ran on %d threads", b.threads);
+    compare_results("Algorithm 3 on 2 threads", &a, &b);
+    gpd_solve_result_free(&b);
+  } else {
+    CHECK(0, "Algorithm 3 on 2 threads: %s", gpd_last_error());
+  }
+  gpd_solve_result_free(&a);
+  gpd_image_free(&gray);
+}
+
+/* ---- the estimate against what gpd_solve allocates ------------------------------------------- */
+
+static void check_estimate(const char *label, gpd_solve_options o, const gpd_image *y, gpd_net *gi, gpd_net *gk) {
+  gpd_solve_memory m;
+  if (gpd_solve_memory_estimate(y, gi, gk, &o, &m) != 0) {
+    CHECK(0, "%s estimate: %s", label, gpd_last_error());
+    return;
+  }
+  const size_t before = TRACKED.live;
+  TRACKED.peak = before;
+  gpd_solve_result res;
+  if (gpd_solve(&TRACKED.e, y, gi, gk, &o, &res) != 0) {
+    CHECK(0, "%s: %s", label, gpd_last_error());
+    return;
+  }
+  gpd_solve_result_free(&res);
+  const size_t used = TRACKED.peak - before;
+  CHECK(TRACKED.live == before, "%s: the solve left %zu bytes allocated", label, TRACKED.live - before);
+  /* the 64 MiB reserve is for library workspaces no alloc() sees */
+  const double est = (double)(m.fixed - ((size_t)64 << 20)) +
+                     (double)m.per_restart * (o.alg == GPD_ALG_3 ? 1 : o.restarts);
+  fprintf(stderr, "%s, %d restarts: allocated %.3f MiB, estimated %.3f MiB (+ 64 MiB reserve)\n", label, o.restarts,
+          used / 1048576.0, est / 1048576.0);
+  CHECK(est >= (double)used, "%s: estimate %.0f bytes below the %zu the solve allocated", label, est, used);
+  CHECK(est <= 2.0 * (double)used, "%s: estimate %.0f bytes more than twice the %zu allocated", label, est, used);
+}
+
+static void test_estimate(void) {
+  /* the generators on the tracking engine: the solver's engine must be theirs */
+  gpd_net gi = GI, gk = GK;
+  gi.engine = gk.engine = &TRACKED.e;
+  gpd_solve_options o;
+  gpd_solve_defaults(&o, GPD_ALG_1);
+  o.steps = 2;
+  o.restarts = 7;
+  check_estimate("Algorithm 1", o, &Y, &gi, &gk);
+  gpd_solve_defaults(&o, GPD_ALG_2);
+  o.steps = 2;
+  o.restarts = 5;
+  check_estimate("Algorithm 2", o, &Y, &gi, &gk);
+  gpd_solve_defaults(&o, GPD_ALG_NAIVE);
+  o.steps = 2;
+  o.restarts = 9;
+  o.boundary = GPD_BOUNDARY_LINEAR;
+  gpd_image small;
+  CHECK_OK(gpd_solve_window(&Y, 20, 20, &small));
+  check_estimate("naive, linear boundary", o, &small, &gi, NULL);
+  gpd_image_free(&small);
+  gpd_solve_defaults(&o, GPD_ALG_3);
+  o.steps = 2;
+  o.fit_steps = 1;
+  o.restarts = 2;
+  o.untrained_width = 4;
+  o.untrained_latent = 8;
+  check_estimate("Algorithm 3", o, &Y, NULL, &gk);
+}
+
+/* ---- nothing fits ------------------------------------------------------------------------------ */
+
+static void test_too_small(void) {
+  gpd_solve_options o;
+  gpd_solve_defaults(&o, GPD_ALG_1);
+  o.steps = 1;
+  o.restarts = 4;
+  gpd_solve_memory m;
+  CHECK_OK(gpd_solve_memory_estimate(&Y, &GI, &GK, &o, &m));
+  o.memory_limit = m.fixed + m.per_restart / 2;
+  gpd_solve_result res;
+  CHECK(gpd_solve(E, &Y, &GI, &GK, &o, &res) != 0, "a limit below one restart's need was accepted");
+  const char *msg = gpd_last_error();
+  char need[128];
+  snprintf(need, sizeof need, "memory: one restart needs %.1f MiB, %.1f MiB free (the memory limit)",
+           (double)(m.fixed + m.per_restart) / 1048576.0, (double)o.memory_limit / 1048576.0);
+  CHECK(strstr(msg, need) != NULL, "message '%s' lacks '%s'", msg, need);
+  CHECK(!strchr(msg, '\n'), "message has more than one line");
+  CHECK(res.image.data == NULL && res.restart_measurement == NULL, "a failed solve left allocations in the result");
+  /* the environment's limit, in MiB, for callers that do not set one */
+  o.memory_limit = 0;
+  setenv("GPD_MEMORY_LIMIT_MB", "1", 1);
+  CHECK(gpd_solve(E, &Y, &GI, &GK, &o, &res) != 0, "GPD_MEMORY_LIMIT_MB=1 was not honoured");
+  CHECK(strstr(gpd_last_error(), "1.0 MiB free (GPD_MEMORY_LIMIT_MB)") != NULL, "message: %s", gpd_last_error());
+  setenv("GPD_MEMORY_LIMIT_MB", "lots", 1);
+  CHECK(gpd_solve(E, &Y, &GI, &GK, &o, &res) != 0 && strstr(gpd_last_error(), "GPD_MEMORY_LIMIT_MB: 'lots'"),
+        "a bad GPD_MEMORY_LIMIT_MB: %s", gpd_last_error());
+  unsetenv("GPD_MEMORY_LIMIT_MB");
+  setenv("GPD_SOLVER_THREADS", "0", 1);
+  CHECK(gpd_solve(E, &Y, &GI, &GK, &o, &res) != 0 && strstr(gpd_last_error(), "GPD_SOLVER_THREADS: '0'"),
+        "a bad GPD_SOLVER_THREADS: %s", gpd_last_error());
+  unsetenv("GPD_SOLVER_THREADS");
+  /* and without limits the same call runs */
+  if (gpd_solve(E, &Y, &GI, &GK, &o, &res) == 0) gpd_solve_result_free(&res);
+  else CHECK(0, "unlimited: %s", gpd_last_error());
+}
+
+int main(void) {
+  unsetenv("GPD_MEMORY_LIMIT_MB");
+  unsetenv("GPD_SOLVER_THREADS");
+  CPU = gpd_engine_cpu_create();
+  if (!CPU) {
+    fprintf(stderr, "%s\n", gpd_last_error());
+    return 1;
+  }
+  TRACKED.e = *CPU;
+  TRACKED.e.alloc = tracked_alloc;
+  TRACKED.e.free = tracked_free;
+  E = CPU;
+  CHECK_OK(make_net(&GI, "dcgan_tf", "generator", 8, 3, 32, 8, 1, 5.0f));
+  CHECK_OK(make_compact_kernel_net(&GK, 4, 7, 28, 2));
+  CHECK_OK(normalise_kernels(&GK, NULL, 4));
+  if (check_failures) return check_report("test_solver_groups");
+  /* a blurry image: G_I of a random latent blurred by a kernel of G_K */
+  float zi[8], zk[4], k[28 * 28];
+  gpd_rng r;
+  gpd_rng_seed(&r, 11);
+  gpd_rng_fill_normal(&r, zi, 8, 0.0f, 1.0f);
+  gpd_rng_fill_normal(&r, zk, 4, 0.0f, 1.0f);
+  gpd_image sharp;
+  gpd_image_alloc(&sharp, 3, 32, 32);
+  gpd_net_workspace ws;
+  float *dz = E->alloc(E, 8, "z");
+  CHECK_OK(gpd_net_workspace_alloc(&ws, &GI, 1));
+  CHECK_OK(E->upload(E, dz, zi, 8));
+  const float *x = gpd_net_forward(&GI, &ws, 1, dz);
+  CHECK(x != NULL, "forward: %s", gpd_last_error());
+  if (x) memcpy(sharp.data, x, sizeof(float) * 3 * 32 * 32);
+  gpd_net_workspace_free(&ws, E);
+  CHECK_OK(gpd_net_workspace_alloc(&ws, &GK, 1));
+  CHECK_OK(E->upload(E, dz, zk, 4));
+  const float *kk = gpd_net_forward(&GK, &ws, 1, dz);
+  CHECK(kk != NULL, "forward: %s", gpd_last_error());
+  if (kk) memcpy(k, kk, sizeof k);
+  gpd_net_workspace_free(&ws, E);
+  E->free(E, dz);
+  CHECK_OK(gpd_blur_image(&sharp, k, 28, GPD_BOUNDARY_CIRCULAR, 0.01f, 5, &Y));
+  if (check_failures) return check_report("test_solver_groups");
+
+  test_optim_device();
+  test_fork();
+  test_estimate();
+  test_groups();
+  test_alg3_threads();
+  test_too_small();
+
+  gpd_image_free(&sharp);
+  gpd_image_free(&Y);
+  gpd_net_free(&GI);
+  gpd_net_free(&GK);
+  gpd_engine_destroy(CPU);
+  return check_report("test_solver_groups");
+}
