@@ -77,6 +77,7 @@ static int parse(int argc, char **argv, options *o) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--json")) o->json = 1;
     else if (!strcmp(a, "--no-header")) o->header = 0;
+    else if (!strcmp(a, "--header")) o->header = 1;
     else if (!v) return gpd_error("option %s needs a value (or is unknown)", a);
     else if (!strcmp(a, "--device")) o->device = v, i++;
     else if (!strcmp(a, "--precision")) {

@@ -61,33 +61,46 @@ echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the
 echo "results: $OUT"
 echo
 
+# The cores are shared: other work comes and goes during a run, so ours and
+# PyTorch alternate in short rounds (each round: ours, then PyTorch, at the
+# same batch and thread count) and the tables take the median over rounds
+# of each run's median, with the spread of the rounds beside it.
+ROUNDS=${BENCH_ROUNDS:-3}
+
+# Debian's torch runs its own OpenMP threads around its OpenBLAS calls;
+# with libgomp's default (spinning) wait policy it collapses when anything
+# else runs on the cores, so PyTorch is measured with OMP_WAIT_POLICY=PASSIVE
+# every round and with the default policy once; the tables compare against
+# the faster.
+torch_gen() { # policy threads batch reps [warmup]
+  local policy=$1 t=$2 b=$3 reps=$4 warm=${5:-2} envs=()
+  [ "$policy" = PASSIVE ] && envs=(OMP_WAIT_POLICY=PASSIVE)
+  [ "$t" = 1 ] && envs+=(OPENBLAS_NUM_THREADS=1)
+  env "${envs[@]}" "${PIN[@]}" "$PY" "$ROOT/bench/torch_generator.py" --threads "$t" --batch "$b" --warmup "$warm" \
+    --reps "$reps" --no-header | sed "s/-eager,/-eager-omp-$policy,/"
+}
+
 # ---- 1. generator forward + backward to z ----------------------------------------------
 G="$OUT/generator.csv"
+echo "-- generator (DCGAN-64, forward + backward to z; CPU; $ROUNDS rounds at batch 10, 2 at batch 100)"
 : >"$G"
-echo "-- generator (DCGAN-64, forward + backward to z; CPU)"
-{
-  ours bench_generator --batch 10 --reps 10
-  ours bench_generator --batch 100 --warmup 1 --reps 5 --no-header
-  OPENBLAS_NUM_THREADS=1 ours bench_generator --batch 10 --reps 10 --no-header
-  OPENBLAS_NUM_THREADS=1 ours bench_generator --batch 100 --warmup 1 --reps 5 --no-header
-} >>"$G"
+for round in $(seq "$ROUNDS"); do
+  hdr=--no-header
+  [ "$round" = 1 ] && hdr=--header # the CSV's header line comes with the first row
+  ours bench_generator --batch 10 --reps 10 $hdr >>"$G"
+  [ "$HAVE_TORCH" = 1 ] && torch_gen PASSIVE "$THREADS" 10 10 >>"$G"
+  OPENBLAS_NUM_THREADS=1 ours bench_generator --batch 10 --reps 10 --no-header >>"$G"
+  [ "$HAVE_TORCH" = 1 ] && torch_gen PASSIVE 1 10 10 >>"$G"
+done
+for round in 1 2; do
+  ours bench_generator --batch 100 --warmup 1 --reps 5 --no-header >>"$G"
+  [ "$HAVE_TORCH" = 1 ] && torch_gen PASSIVE "$THREADS" 100 5 1 >>"$G"
+  OPENBLAS_NUM_THREADS=1 ours bench_generator --batch 100 --warmup 1 --reps 5 --no-header >>"$G"
+  [ "$HAVE_TORCH" = 1 ] && torch_gen PASSIVE 1 100 5 1 >>"$G"
+done
 if [ "$HAVE_TORCH" = 1 ]; then
-  # Debian's torch runs its own OpenMP threads around OpenBLAS calls; with
-  # libgomp's default (spinning) wait policy it collapses when anything
-  # else runs on the cores, so both policies are measured and the table
-  # compares against the faster one.
-  for policy in default PASSIVE; do
-    envs=()
-    [ "$policy" = PASSIVE ] && envs=(OMP_WAIT_POLICY=PASSIVE)
-    {
-      env "${envs[@]}" "${PIN[@]}" "$PY" "$ROOT/bench/torch_generator.py" --threads "$THREADS" --batch 10 --reps 10 --no-header
-      env "${envs[@]}" "${PIN[@]}" "$PY" "$ROOT/bench/torch_generator.py" --threads "$THREADS" --batch 100 --warmup 1 --reps 5 --no-header
-    } | sed "s/-eager,/-eager-omp-$policy,/" >>"$G"
-  done
-  {
-    OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE torchpy torch_generator.py --threads 1 --batch 10 --reps 10 --no-header
-    OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE torchpy torch_generator.py --threads 1 --batch 100 --warmup 1 --reps 5 --no-header
-  } | sed "s/-eager,/-eager-omp-PASSIVE,/" >>"$G"
+  torch_gen default "$THREADS" 10 10 >>"$G"
+  torch_gen default "$THREADS" 100 3 1 >>"$G"
 fi
 
 # ---- 2. the solvers --------------------------------------------------------------------------
@@ -97,14 +110,19 @@ ours bench_solver >"$S"
 
 # ---- 3. Algorithm 1's restart throughput -------------------------------------------------
 R="$OUT/restarts.csv"
-COUNTS=1,10,100
-[ "${BENCH_LONG:-0}" = 1 ] && COUNTS=1,10,100,1000
-echo "-- restarts (Algorithm 1 throughput at $COUNTS restarts; CPU)"
-ours bench_restarts --restarts "$COUNTS" >"$R"
-if [ "$HAVE_TORCH" = 1 ]; then
-  OMP_WAIT_POLICY=PASSIVE torchpy torch_restarts.py --threads "$THREADS" --restarts "$COUNTS" --no-header |
-    sed "s/-eager,/-eager-omp-PASSIVE,/" >>"$R"
-fi
+COUNTS="1 10 100"
+[ "${BENCH_LONG:-0}" = 1 ] && COUNTS="1 10 100 1000"
+echo "-- restarts (Algorithm 1 throughput at $COUNTS restarts; CPU; ours and PyTorch alternate)"
+hdr=--header
+: >"$R"
+for n in $COUNTS; do
+  ours bench_restarts --restarts "$n" $hdr >>"$R"
+  hdr=--no-header
+  if [ "$HAVE_TORCH" = 1 ]; then
+    OMP_WAIT_POLICY=PASSIVE torchpy torch_restarts.py --threads "$THREADS" --restarts "$n" --no-header 2>/dev/null |
+      sed "s/-eager,/-eager-omp-PASSIVE,/" >>"$R"
+  fi
+done
 
 # ---- 4. CUDA, when there is a GPU -----------------------------------------------------------------
 if "$BUILD/bench_generator" --device cuda --batch 1 --warmup 0 --reps 1 >/dev/null 2>&1; then
@@ -140,26 +158,39 @@ def table(title, header, rows):
 def key(r, *f):
     return tuple(r[x] for x in f)
 
-# generator: ours against the fastest PyTorch configuration at the same
-# device, precision, threads and batch
-rows = []
+# generator: per (impl, device, precision, threads, batch), the median over
+# rounds of each run's median; ours against the fastest PyTorch
+# configuration at the same device, precision, threads and batch
+import statistics
+groups = {}
 for r in gen:
-    if r["impl"] != "gpdeblur":
+    groups.setdefault(key(r, "impl", "device", "precision", "threads", "batch"), []).append(r)
+agg = {}
+for k, rs in groups.items():
+    ms = [float(x["median_ms"]) for x in rs]
+    agg[k] = dict(ms=statistics.median(ms), lo=min(ms), hi=max(ms), n=len(ms),
+                  gflops=statistics.median(float(x["gflops"]) for x in rs),
+                  load="%.1f-%.1f" % (min(float(x["loadavg"]) for x in rs), max(float(x["loadavg"]) for x in rs)))
+rows = []
+for k, a in agg.items():
+    impl, dev, prec, thr, batch = k
+    if impl != "gpdeblur":
         continue
-    k = key(r, "device", "precision", "threads", "batch")
-    t = [x for x in gen if x["impl"] != "gpdeblur" and key(x, "device", "precision", "threads", "batch") == k]
-    best = min(t, key=lambda x: float(x["median_ms"])) if t else None
-    rows.append([r["device"], r["precision"], r["threads"], r["batch"], r["median_ms"], r["gflops"],
-                 best["median_ms"] if best else "-", best["impl"] if best else "-",
-                 "%.2f" % (float(best["median_ms"]) / float(r["median_ms"])) if best else "-", r["loadavg"]])
-table("generator forward + backward to z: median ms per batch (ratio = PyTorch ms / ours)",
+    t = [(kk, aa) for kk, aa in agg.items() if kk[0] != "gpdeblur" and kk[1:] == k[1:]]
+    best = min(t, key=lambda x: x[1]["ms"]) if t else None
+    span = lambda a: "%.1f (%.1f-%.1f, %d)" % (a["ms"], a["lo"], a["hi"], a["n"])
+    rows.append([dev, prec, thr, batch, span(a), "%.1f" % a["gflops"],
+                 span(best[1]) if best else "-", best[0][0] if best else "-",
+                 "%.2f" % (best[1]["ms"] / a["ms"]) if best else "-", a["load"]])
+table("generator forward + backward to z: median ms per batch over rounds (min-max, rounds); "
+      "ratio = PyTorch ms / ours",
       ["device", "prec", "threads", "batch", "ours_ms", "ours_GFLOP/s", "torch_ms", "torch_config", "ratio", "load"],
       rows)
-other = [[x["impl"], x["device"], x["threads"], x["batch"], x["median_ms"], x["gflops"], x["loadavg"]]
-         for x in gen if x["impl"] != "gpdeblur"]
+other = [[k[0], k[1], k[3], k[4], "%.1f (%.1f-%.1f, %d)" % (a["ms"], a["lo"], a["hi"], a["n"]), "%.1f" % a["gflops"],
+          a["load"]] for k, a in agg.items() if k[0] != "gpdeblur"]
 if other:
     table("every PyTorch configuration measured",
-          ["impl", "device", "threads", "batch", "median_ms", "GFLOP/s", "load"], other)
+          ["impl", "device", "threads", "batch", "median_ms (min-max, rounds)", "GFLOP/s", "load"], other)
 
 table("solver: ms per step of all restarts (alg3: restarts run one after another at batch 1)",
       ["device", "prec", "threads", "algorithm", "phase", "restarts", "step_ms", "restart-iters/s", "load"],

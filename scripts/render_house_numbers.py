@@ -103,7 +103,7 @@ def background(rng, w, h):
 def render(rng, fonts):
     """One 32x32 crop; returns (uint8 (32, 32, 3), centre digit, number)."""
     big = SIZE * SCALE
-    canvas = 3 * big  # room for neighbours and rotation, cropped at the end
+    canvas = 2 * big  # room for neighbours, aspect jitter and rotation, cropped at the end
     n_digits = int(rng.integers(1, 6))
     number = "".join(str(int(d)) for d in rng.integers(0, 10, n_digits))
     if number[0] == "0" and n_digits > 1:

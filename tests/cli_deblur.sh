@@ -128,6 +128,8 @@ expect_fail() { # WHAT EXPECTED-TEXT command...
   -o "$T/rgb32.png" 2>/dev/null || bad "making a 32x32 image"
 "$BIN" blur "$SRC/tests/fixtures/chelsea_64.png" --kernel "$T/one.kernel" --sigma 0 --crop-resize 64:20 \
   -o "$T/rgb20.png" 2>/dev/null || bad "making a 20x20 image"
+expect_fail "kernel picture over the output" "would write its picture $T/x.png over another output" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --steps 1 --kernel-out "$T/x.kernel"
 expect_fail "size the generator cannot make" "image is 32x32x3 but the image generator makes 64x64x3 (circular boundary)" \
   "$BIN" deblur "$T/rgb32.png" -o "$T/x.png" "${G[@]}" --steps 1
 expect_fail "linear size" "linear boundary: the blurry image must be 37x37x3" \

@@ -195,15 +195,24 @@ static void compare_logs(const char *what, const log_rows *a, const log_rows *b)
   }
 }
 
-/* The limit that leaves room for `fit` restarts in one batch (and not
- * fit + 1... up to the next multiple's worth, so exactly 3 groups of 4). */
-static size_t limit_for(const gpd_solve_options *o, gpd_net *gi, gpd_net *gk, double fit) {
+/* A memory limit under which the plan runs 12 restarts as 3 groups of 4:
+ * from fixed + 4 restarts up, in eighths of a restart (the plan sizes
+ * groups with the FFT plans' work areas counted twice, which the public
+ * estimate does not show). 0 when none does. */
+static size_t limit_for_3_groups(const gpd_solve_options *o, gpd_net *gi, gpd_net *gk) {
   gpd_solve_memory m;
   if (gpd_solve_memory_estimate(&Y, gi, gk, o, &m) != 0) {
     CHECK(0, "estimate: %s", gpd_last_error());
     return 0;
   }
-  return m.fixed + (size_t)(fit * (double)m.per_restart);
+  gpd_solve_options t = *o;
+  for (int eighths = 32; eighths < 80; eighths++) {
+    t.memory_limit = m.fixed + (size_t)((double)eighths / 8.0 * (double)m.per_restart);
+    gpd_solve_plan plan;
+    if (gpd_solve_plan_make(E, &Y, gi, gk, &t, &plan) == 0 && plan.groups == 3 && plan.group_size == 4)
+      return t.memory_limit;
+  }
+  return 0;
 }
 
 /* expect_diverged: some but not all restarts must diverge (else none). */
@@ -226,7 +235,8 @@ static void run_grouped(const char *label, gpd_solve_options o, gpd_net *gi, gpd
   else
     CHECK(single.diverged == 0, "%s: %d restarts diverged", label, single.diverged);
   gpd_solve_options og = o;
-  og.memory_limit = limit_for(&o, gi, gk, 4.5);
+  og.memory_limit = limit_for_3_groups(&o, gi, gk);
+  CHECK(og.memory_limit > 0, "%s: no memory limit gives 3 groups of 4", label);
   og.log_ctx = &L3;
   gpd_solve_plan plan;
   CHECK_OK(gpd_solve_plan_make(E, &Y, gi, gk, &og, &plan));
@@ -398,6 +408,13 @@ static void test_too_small(void) {
   CHECK(strstr(msg, need) != NULL, "message '%s' lacks '%s'", msg, need);
   CHECK(!strchr(msg, '\n'), "message has more than one line");
   CHECK(res.image.data == NULL && res.restart_measurement == NULL, "a failed solve left allocations in the result");
+  /* exactly enough for the whole batch: one group */
+  gpd_solve_plan plan;
+  o.memory_limit = m.fixed + 4 * m.per_restart;
+  CHECK_OK(gpd_solve_plan_make(E, &Y, &GI, &GK, &o, &plan));
+  CHECK(plan.groups == 1 && plan.group_size == 4 && plan.need == o.memory_limit && plan.free == o.memory_limit,
+        "a limit of exactly the need: %d groups of %d, need %zu, free %zu (limit %zu)", plan.groups, plan.group_size,
+        plan.need, plan.free, o.memory_limit);
   /* the environment's limit, in MiB, for callers that do not set one */
   o.memory_limit = 0;
   setenv("GPD_MEMORY_LIMIT_MB", "1", 1);

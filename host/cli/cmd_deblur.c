@@ -235,6 +235,16 @@ int gpd_cmd_deblur(int argc, char **argv) {
     gpd_error("--kernel-out: naive deblurring estimates no kernel");
     return gpd_cli_fail(CMD);
   }
+  if (kernel_out) {
+    /* the kernel's picture goes beside it as K.png: never over another output */
+    char kernel_png[4096];
+    gpd_path_with_ext(kernel_out, ".png", kernel_png, sizeof kernel_png);
+    if (!strcmp(kernel_png, out) || (range_out && !strcmp(kernel_png, range_out)) || !strcmp(kernel_out, out)) {
+      gpd_error("--kernel-out %s would write its picture %s over another output; name it differently", kernel_out,
+                kernel_png);
+      return gpd_cli_fail(CMD);
+    }
+  }
   if (image_gen && alg == GPD_ALG_3) {
     gpd_error("--image-gen: Algorithm 3 builds its own untrained generator (see --untrained-arch)");
     return gpd_cli_fail(CMD);

@@ -17,6 +17,7 @@ int gpd_cmd_project(int argc, char **argv);
 int gpd_cmd_eval(int argc, char **argv);
 int gpd_cmd_eval_merge(int argc, char **argv);
 int gpd_cmd_sweep(int argc, char **argv);
+int gpd_cmd_montage(int argc, char **argv);
 
 static const struct {
   const char *name;
@@ -34,6 +35,7 @@ static const struct {
     {"eval", gpd_cmd_eval, "deblur a test set: resumable results CSV, summary, Table V report"},
     {"eval-merge", gpd_cmd_eval_merge, "combine the results CSVs of eval shards"},
     {"sweep", gpd_cmd_sweep, "evaluate over noise sigma, blur length or restarts (Fig. 8, 14, 11)"},
+    {"montage", gpd_cmd_montage, "images and kernels side by side in one PNG"},
 };
 
 static void usage(FILE *f) {

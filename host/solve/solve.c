@@ -221,11 +221,13 @@ void solve_inputs_on(solve_inputs *in, gpd_engine *e, gpd_net *gi_view, gpd_net 
   if (in->gi && gi_view) {
     *gi_view = *in->gi;
     gi_view->engine = e;
+    gi_view->grads = NULL; /* never written: backward runs with accumulate_weights = 0 */
     in->gi = gi_view;
   }
   if (in->gk && gk_view) {
     *gk_view = *in->gk;
     gk_view->engine = e;
+    gk_view->grads = NULL;
     in->gk = gk_view;
   }
 }

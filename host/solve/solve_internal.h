@@ -219,9 +219,12 @@ static inline int solve_inputs_count(const solve_inputs *in) { return in->count 
 int solve_prepare(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk, const gpd_solve_options *o,
                   solve_inputs *in);
 /* in with its generators seen through engine e: copies of *gi / *gk in
- * *gi_view / *gk_view whose engine is e (parameters and batch-norm
- * statistics shared read-only: the solvers neither train nor accumulate
- * weight gradients into pretrained generators), and in->e = e. */
+ * *gi_view / *gk_view whose engine is e (a network's ops run on its
+ * net->engine), parameters and batch-norm statistics shared read-only and
+ * no gradient buffer (grads NULL): with bn_train 0 the forward reads the
+ * running statistics without updating them, and the solvers' backward
+ * passes through trained generators never accumulate weight gradients, so
+ * views on several forked engines can run at once. in->e = e. */
 void solve_inputs_on(solve_inputs *in, gpd_engine *e, gpd_net *gi_view, gpd_net *gk_view);
 
 /* Batched problems: the batch of restarts [in->first, + count), initial

@@ -8,8 +8,8 @@
  * follow the constructors. Two batches give the cost per restart and the
  * fixed rest; Alg 3 is one restart (its untrained network included). On
  * top: the FFT libraries' scratch that engines keep outside alloc() (a copy
- * of the largest c2r input and a plan work area, each one spectrum of the
- * batch), 10%, and a reserve per engine for library workspaces. */
+ * of the largest c2r input, the plans' work areas), 10%, and a reserve per
+ * engine for library workspaces. */
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -114,9 +114,19 @@ static int measure(const solve_inputs *base, int count, size_t *bytes) {
   return rc;
 }
 
+/* The data term's FFTs outside alloc(): cuFFT's copy of the C2R input (C
+ * planes; FFTW keeps one too) and the work areas of its four plans (r2c and
+ * c2r over the C image planes and over the kernel plane), taken as large as
+ * their transforms: (3C + 2) spectra per restart. */
+static size_t fft_bytes_per_restart(const solve_inputs *in) {
+  const gpd_algorithm a = in->o->alg;
+  if (a != GPD_ALG_1 && a != GPD_ALG_2 && a != GPD_ALG_3) return 0;
+  const solve_geom *g = &in->g;
+  return (3 * (size_t)g->c + 2) * g->hx * (g->wx / 2 + 1) * 2 * sizeof(float);
+}
+
 static int solve_memory(const solve_inputs *in, gpd_solve_memory *m) {
   const gpd_solve_options *o = in->o;
-  const solve_geom *g = &in->g;
   memset(m, 0, sizeof *m);
   size_t one = 0, two = 0;
   GPD_TRY(measure(in, 1, &one));
@@ -126,10 +136,7 @@ static int solve_memory(const solve_inputs *in, gpd_solve_memory *m) {
     per = two > one ? two - one : 0;
     fixed = one > per ? one - per : 0;
   }
-  /* cuFFT's C2R input copy and plan work area (FFTW: its c2r copy), one
-   * spectrum of the batch each, for the algorithms with a data term */
-  if (o->alg == GPD_ALG_1 || o->alg == GPD_ALG_2 || o->alg == GPD_ALG_3)
-    per += 2 * (size_t)g->c * g->hx * (g->wx / 2 + 1) * 2 * sizeof(float);
+  per += fft_bytes_per_restart(in);
   m->per_restart = per + per / 10;
   m->fixed = fixed + fixed / 10 + ENGINE_RESERVE;
   return 0;
@@ -221,11 +228,16 @@ int solve_plan(gpd_engine *e, const solve_inputs *in, gpd_solve_plan *plan) {
     return 0;
   }
   plan->need = fixed + (size_t)R * per;
+  /* An engine caches FFT plans by batch size, with their work areas: when
+   * a thread runs several groups, the last (smaller) one plans anew while
+   * the earlier plans stay, so groups are sized with those counted twice. */
+  const size_t per_grouped = per + fft_bytes_per_restart(in);
   /* the most threads (up to those asked for) whose groups fit together */
   for (int t = threads; t >= 1; t--) {
     const size_t share = free_b / (size_t)t;
     if (share < one) continue;
     size_t fit = per ? (share - fixed) / per : (size_t)R;
+    if (fit < (size_t)R && share >= fixed + per_grouped) fit = (share - fixed) / per_grouped;
     if (fit > (size_t)R) fit = (size_t)R;
     size_t groups = div_up((size_t)R, fit);
     if (groups < (size_t)t) groups = (size_t)t;

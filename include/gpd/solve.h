@@ -127,9 +127,12 @@ void gpd_solve_result_free(gpd_solve_result *r);
  * range, y is the sharp image. For linear boundaries the generator's image
  * is (H+K-1, W+K-1) and y is H x W. Trained generators run with batch norm
  * in inference mode (their bn_train is set to 0 during the call and
- * restored). Errors (one line): an image size or channel count the
- * generator cannot produce, a kernel that does not fit, all restarts
- * diverged, an engine failure. res is zeroed first and owns its arrays on
+ * restored). Restarts run as gpd_solve_plan_make plans them (groups that
+ * fit the memory, threads); one iteration is a CUDA graph launch on engines
+ * with graphs (GPD_SOLVER_GRAPHS=0: eager). Errors (one line): an image
+ * size or channel count the generator cannot produce, a kernel that does
+ * not fit, not even one restart fits the memory, all restarts diverged, an
+ * engine failure. res is zeroed first and owns its arrays on
  * success (free with gpd_solve_result_free). */
 int gpd_solve(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk,
               const gpd_solve_options *o, gpd_solve_result *res);
@@ -139,10 +142,12 @@ int gpd_solve(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk,
  * workspaces at the batch, data term scratch, variables, gradients,
  * optimiser moments, the replicated y) for one and for two restarts with
  * host memory standing in for the engine's and counting the bytes, plus the
- * FFT library's scratch (a copy of the largest spectrum and a work area per
- * restart), 10% on top, and a 64 MiB reserve per engine for library
- * workspaces (cuBLAS, cuDNN) and allocator slack. A batch of n restarts
- * needs fixed + n * per_restart bytes; for Alg 3, which runs restarts one
+ * FFT library's scratch (a copy of the largest c2r input and the plans'
+ * work areas: 3C + 2 spectra per restart), 10% on top, and a 64 MiB
+ * reserve per engine for library workspaces (cuBLAS, cuDNN) and allocator
+ * slack. A batch of n restarts needs fixed + n * per_restart bytes (the
+ * plan sizes groups with the FFT part counted twice: an engine keeps the
+ * plans of every batch size it ran); for Alg 3, which runs restarts one
  * at a time, fixed + per_restart is one restart's need (its untrained
  * network included). The trained generators' parameters are not counted:
  * they are allocated already. */
