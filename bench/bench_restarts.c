@@ -23,12 +23,15 @@
  *     ops are not counted;
  *   the fraction of the device's peak: CPU, the sgemm rate OpenBLAS
  *     reaches here at the same thread count (measured at start-up, best of
- *     a few 1024^3 sgemm calls); CUDA, the FP32 (or TF32 with --precision
+ *     20 1024^3 sgemm calls, so that one quiet moment of a shared machine
+ *     is enough); CUDA, the FP32 (or TF32 with --precision
  *     tf32) peak from the GPU's properties (bench_util.h);
  *   memory: engine_mb, the peak of engine memory handed out through the
  *     engine table during the solve (the networks' weights, workspaces,
- *     latents, data-term buffers); rss_or_device_mb: CPU, the process's resident set
- *     sampled at every iteration, peak minus its value before the solve;
+ *     latents, data-term buffers); rss_or_device_mb: CPU, the process's
+ *     resident set at its peak during the solve (the current size, and
+ *     getrusage's peak when the solve raised it, checked at every
+ *     iteration) minus its size before the solve;
  *     CUDA, the largest drop in free device memory seen during
  *     the solve (includes cuDNN / cuFFT workspaces and the allocator's
  *     arena).
@@ -110,7 +113,7 @@ typedef struct marks {
   int cuda;
   double *t;          /* t[0]: before gpd_solve; t[i]: end of iteration i */
   int n, cap;
-  size_t rss0, rss_peak;
+  size_t rss0, rss_peak, max0; /* max0: getrusage's peak before the solve */
   size_t free0, free_min;
 } marks;
 
@@ -128,8 +131,9 @@ static void on_progress(void *ctx, int done, int total) {
     size_t f = m->e->memory_free(m->e);
     if (f < m->free_min) m->free_min = f;
   } else {
-    size_t r = bench_rss_bytes();
+    size_t r = bench_rss_bytes(), mr = bench_max_rss_bytes();
     if (r > m->rss_peak) m->rss_peak = r;
+    if (mr > m->max0 && mr > m->rss_peak) m->rss_peak = mr; /* a new peak of the process, during the solve */
   }
 }
 
@@ -155,7 +159,7 @@ static int run_one(gpd_engine *e, int cuda, gpd_net *gi, gpd_net *gk, const gpd_
   o.steps = warmup + steps;
   o.seed = 1;
   o.threads = 1;
-  marks m = {e, cuda, NULL, 0, o.steps + 1, 0, 0, 0, 0};
+  marks m = {e, cuda, NULL, 0, o.steps + 1, 0, 0, 0, 0, 0};
   if (!(m.t = gpd_malloc(sizeof(double) * (size_t)m.cap, "iteration marks"))) return -1;
   o.progress = on_progress;
   o.progress_ctx = &m;
@@ -167,6 +171,7 @@ static int run_one(gpd_engine *e, int cuda, gpd_net *gi, gpd_net *gk, const gpd_
     m.free0 = m.free_min = e->memory_free(e);
   } else {
     m.rss0 = m.rss_peak = bench_rss_bytes();
+    m.max0 = bench_max_rss_bytes();
   }
   bench_mem_reset_peak();
   gpd_solve_result res;
@@ -236,7 +241,7 @@ int main(int argc, char **argv) {
     }
   } else {
     threads = bench_cpu_threads();
-    peak = bench_cpu_sgemm_peak_gflops(1024, 4);
+    peak = bench_cpu_sgemm_peak_gflops(1024, 20);
     peak_kind = "sgemm-measured";
     char model[256];
     bench_cpu_model(model, sizeof model);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "gpd/blur.h"
@@ -125,6 +126,15 @@ static inline size_t bench_rss_bytes(void) {
   int ok = fscanf(f, "%ld %ld", &size, &resident) == 2;
   fclose(f);
   return ok ? (size_t)resident * (size_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
+/* The process's peak resident set so far (getrusage), bytes. It sees
+ * transient peaks between two samples (an engine's scratch buffers freed
+ * before the sample), but only grows: only a rise during a run says
+ * something about that run. */
+static inline size_t bench_max_rss_bytes(void) {
+  struct rusage u;
+  return getrusage(RUSAGE_SELF, &u) == 0 ? (size_t)u.ru_maxrss * 1024 : 0;
 }
 
 /* The 1-minute load average (other work sharing the cores), -1 if unknown. */

@@ -36,6 +36,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -43,6 +44,7 @@ import time
 
 import torch
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_generator import (blur_vae_decoder, dcgan_tf, forward_macs, impl_name, loadavg,  # noqa: E402
                              randomise, setup_threads, sync)
@@ -98,7 +100,14 @@ def rss_bytes():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def cpu_peak_gflops(n=1024, reps=4):
+def max_rss_bytes():
+    """The process's peak resident set so far (autograd frees its saved
+    tensors before an iteration ends, so sampling between iterations
+    would miss the peak)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def cpu_peak_gflops(n=1024, reps=20):
     a = torch.rand((n, n)) - 0.5
     b = torch.rand((n, n)) - 0.5
     best = 0.0
@@ -199,6 +208,7 @@ def measure(run, mode, warmup, steps):
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
     rss0 = rss_peak = rss_bytes()
+    max0 = max_rss_bytes()  # earlier peaks (imports, the peak measurement) do not count
     times = []
     for t in range(warmup + steps):
         sync(dev)
@@ -208,7 +218,8 @@ def measure(run, mode, warmup, steps):
         if t >= warmup:
             times.append(time.perf_counter() - t0)
         if dev.type == "cpu":
-            rss_peak = max(rss_peak, rss_bytes())
+            m = max_rss_bytes()
+            rss_peak = max(rss_peak, rss_bytes(), m if m > max0 else 0)
     if dev.type == "cuda":
         return times, torch.cuda.max_memory_allocated() / 2 ** 20, torch.cuda.max_memory_reserved() / 2 ** 20
     return times, -1.0, (rss_peak - rss0) / 2 ** 20
