@@ -22,43 +22,34 @@
 
 #define MAX_BATCHES 16
 
+static const char *PROG = "bench_generator";
+
 typedef struct options {
-  const char *device;
-  gpd_precision precision;
+  bench_common c;
   int batch[MAX_BATCHES], n_batch;
-  int warmup, reps, json, header;
+  int warmup, reps;
 } options;
 
-static int usage(void) {
-  fprintf(stderr, "usage: bench_generator [--device cpu|cuda] [--precision fp32|tf32|bf16] [--batch 10,100]\n"
-                  "                       [--warmup 2] [--reps 10] [--json] [--no-header]\n");
-  return 2;
-}
+static const char *USAGE =
+    "usage: bench_generator [--device cpu|cuda] [--precision fp32|tf32|bf16] [--batch 10,100]\n"
+    "                       [--warmup 2] [--reps 10] [--json] [--no-header]\n";
 
 static int parse(int argc, char **argv, options *o) {
-  o->device = "cpu";
-  o->precision = GPD_PRECISION_FP32;
+  bench_common_init(&o->c);
   o->batch[0] = 10, o->batch[1] = 100, o->n_batch = 2;
-  o->warmup = 2, o->reps = 10, o->json = 0, o->header = 1;
+  o->warmup = 2, o->reps = 10;
   for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--json")) o->json = 1;
-    else if (!strcmp(a, "--no-header")) o->header = 0;
-    else if (!strcmp(a, "--header")) o->header = 1;
-    else if (!v) return gpd_error("option %s needs a value (or is unknown)", a);
-    else if (!strcmp(a, "--device")) o->device = v, i++;
-    else if (!strcmp(a, "--precision")) {
-      GPD_TRY(bench_parse_precision(v, &o->precision));
-      i++;
-    } else if (!strcmp(a, "--batch")) {
+    const char *a = argv[i], *v = NULL;
+    const int common = bench_option(&o->c, argc, argv, &i, &v);
+    if (common < 0) return -1;
+    if (common) continue;
+    if (!strcmp(a, "--batch")) {
       if ((o->n_batch = bench_parse_list(v, o->batch, MAX_BATCHES, "--batch")) < 0) return -1;
-      i++;
-    } else if (!strcmp(a, "--warmup")) o->warmup = atoi(v), i++;
-    else if (!strcmp(a, "--reps")) o->reps = atoi(v), i++;
+    } else if (!strcmp(a, "--warmup")) o->warmup = atoi(v);
+    else if (!strcmp(a, "--reps")) o->reps = atoi(v);
     else return gpd_error("unknown option %s", a);
   }
-  if (strcmp(o->device, "cpu") && strcmp(o->device, "cuda"))
-    return gpd_error("--device %s: expected cpu or cuda", o->device);
+  GPD_TRY(bench_common_check(&o->c));
   if (o->warmup < 0 || o->reps < 1 || o->reps > 10000) return gpd_error("--warmup >= 0 and --reps in [1, 10000]");
   return 0;
 }
@@ -93,53 +84,39 @@ done:
 
 int main(int argc, char **argv) {
   options o;
-  if (parse(argc, argv, &o) != 0) {
-    fprintf(stderr, "bench_generator: %s\n", gpd_last_error());
-    return usage();
-  }
-  if (!strcmp(o.device, "cuda") && !gpd_cuda_available()) {
-    fprintf(stderr, "bench_generator: skipped --device cuda: no CUDA engine in this build or no GPU visible\n");
-    return 77;
-  }
-  gpd_engine *e = gpd_engine_create(o.device, o.precision);
-  if (!e) {
-    fprintf(stderr, "bench_generator: %s\n", gpd_last_error());
-    return 1;
-  }
+  int status = 0;
+  gpd_engine *e = bench_start(PROG, USAGE, parse(argc, argv, &o), &o.c, &status);
+  if (!e) return status;
   gpd_net g;
   if (bench_make_net(&g, e, "dcgan_tf", "generator", 1) != 0) {
-    fprintf(stderr, "bench_generator: %s\n", gpd_last_error());
     gpd_engine_destroy(e);
-    return 1;
+    return bench_fail(PROG);
   }
   const double macs = gpd_net_forward_flops(&g);
-  const int threads = !strcmp(o.device, "cpu") ? bench_cpu_threads() : 0;
+  const int threads = !strcmp(o.c.device, "cpu") ? bench_cpu_threads() : 0;
   double *t = malloc(sizeof(double) * (size_t)o.reps);
-  int status = 0;
-  if (o.header && !o.json)
-    printf("bench,impl,device,precision,threads,batch,warmup,reps,median_ms,min_ms,max_ms,gflop_per_rep,gflops,"
-           "loadavg\n");
+  int header_done = 0;
   for (int b = 0; b < o.n_batch && t; b++) {
     const int n = o.batch[b];
     if (time_batch(e, &g, n, o.warmup, o.reps, t) != 0) {
-      fprintf(stderr, "bench_generator: batch %d: %s\n", n, gpd_last_error());
+      fprintf(stderr, "%s: batch %d: %s\n", PROG, n, gpd_last_error());
       status = 1;
       break;
     }
     bench_stats s = bench_summarise(t, o.reps);
     const double gflop = 4.0 * macs * n * 1e-9; /* 2 FLOPs per MAC, forward + backward to the input */
-    const double load = bench_loadavg();
-    if (o.json)
-      printf("{\"bench\": \"generator\", \"impl\": \"gpdeblur\", \"device\": \"%s\", \"precision\": \"%s\", "
-             "\"threads\": %d, \"batch\": %d, \"warmup\": %d, \"reps\": %d, \"median_ms\": %.3f, \"min_ms\": %.3f, "
-             "\"max_ms\": %.3f, \"gflop_per_rep\": %.4f, \"gflops\": %.2f, \"loadavg\": %.2f}\n",
-             o.device, bench_precision_name(e->precision), threads, n, o.warmup, o.reps, 1e3 * s.median, 1e3 * s.min,
-             1e3 * s.max, gflop, gflop / s.median, load);
-    else
-      printf("generator,gpdeblur,%s,%s,%d,%d,%d,%d,%.3f,%.3f,%.3f,%.4f,%.2f,%.2f\n", o.device,
-             bench_precision_name(e->precision), threads, n, o.warmup, o.reps, 1e3 * s.median, 1e3 * s.min,
-             1e3 * s.max, gflop, gflop / s.median, load);
-    fflush(stdout);
+    bench_row r;
+    bench_row_start(&r, "generator", &o.c, e, threads);
+    bench_row_num(&r, "batch", "%d", n);
+    bench_row_num(&r, "warmup", "%d", o.warmup);
+    bench_row_num(&r, "reps", "%d", o.reps);
+    bench_row_num(&r, "median_ms", "%.3f", 1e3 * s.median);
+    bench_row_num(&r, "min_ms", "%.3f", 1e3 * s.min);
+    bench_row_num(&r, "max_ms", "%.3f", 1e3 * s.max);
+    bench_row_num(&r, "gflop_per_rep", "%.4f", gflop);
+    bench_row_num(&r, "gflops", "%.2f", gflop / s.median);
+    bench_row_num(&r, "loadavg", "%.2f", bench_loadavg());
+    bench_row_print(&r, &o.c, &header_done);
   }
   free(t);
   gpd_net_free(&g);

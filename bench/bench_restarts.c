@@ -51,25 +51,23 @@
 
 #define MAX_COUNTS 16
 
+static const char *PROG = "bench_restarts";
+
 typedef struct options {
-  const char *device;
-  gpd_precision precision;
+  bench_common c;
   int restarts[MAX_COUNTS], n_counts;
-  int steps, warmup, json, header;
+  int steps, warmup;
   float lr;
 } options;
 
-static int usage(void) {
-  fprintf(stderr, "usage: bench_restarts [--device cpu|cuda] [--precision fp32|tf32|bf16] [--restarts 1,10,100]\n"
-                  "                      [--steps N] [--warmup 1 (CUDA 2)] [--lr 1e-6] [--json] [--no-header]\n");
-  return 2;
-}
+static const char *USAGE =
+    "usage: bench_restarts [--device cpu|cuda] [--precision fp32|tf32|bf16] [--restarts 1,10,100]\n"
+    "                      [--steps N] [--warmup 1 (CUDA 2)] [--lr 1e-6] [--json] [--no-header]\n";
 
 static int parse(int argc, char **argv, options *o) {
-  o->device = "cpu";
-  o->precision = GPD_PRECISION_FP32;
+  bench_common_init(&o->c);
   o->restarts[0] = 1, o->restarts[1] = 10, o->restarts[2] = 100, o->n_counts = 3;
-  o->steps = 0, o->warmup = 0, o->json = 0, o->header = 1;
+  o->steps = 0, o->warmup = 0;
   /* Random generators make far larger gradients than trained ones (the
    * random blur decoder's kernels are not normalised): the paper's step
    * 0.01 makes every restart diverge within a few iterations, and the
@@ -77,30 +75,23 @@ static int parse(int argc, char **argv, options *o) {
    * iteration, so the benchmark takes one that keeps restarts finite. */
   o->lr = 1e-6f;
   for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--json")) o->json = 1;
-    else if (!strcmp(a, "--no-header")) o->header = 0;
-    else if (!strcmp(a, "--header")) o->header = 1;
-    else if (!v) return gpd_error("option %s needs a value (or is unknown)", a);
-    else if (!strcmp(a, "--device")) o->device = v, i++;
-    else if (!strcmp(a, "--precision")) {
-      GPD_TRY(bench_parse_precision(v, &o->precision));
-      i++;
-    } else if (!strcmp(a, "--restarts")) {
+    const char *a = argv[i], *v = NULL;
+    const int common = bench_option(&o->c, argc, argv, &i, &v);
+    if (common < 0) return -1;
+    if (common) continue;
+    if (!strcmp(a, "--restarts")) {
       if ((o->n_counts = bench_parse_list(v, o->restarts, MAX_COUNTS, "--restarts")) < 0) return -1;
-      i++;
-    } else if (!strcmp(a, "--steps")) o->steps = atoi(v), i++;
-    else if (!strcmp(a, "--warmup")) o->warmup = atoi(v), i++;
-    else if (!strcmp(a, "--lr")) o->lr = (float)atof(v), i++;
+    } else if (!strcmp(a, "--steps")) o->steps = atoi(v);
+    else if (!strcmp(a, "--warmup")) o->warmup = atoi(v);
+    else if (!strcmp(a, "--lr")) o->lr = (float)atof(v);
     else return gpd_error("unknown option %s", a);
   }
-  if (strcmp(o->device, "cpu") && strcmp(o->device, "cuda"))
-    return gpd_error("--device %s: expected cpu or cuda", o->device);
+  GPD_TRY(bench_common_check(&o->c));
   if (!(o->lr > 0.0f)) return gpd_error("--lr must be > 0");
   /* The first iteration includes the solver's setup; on CUDA the second
    * records the iteration as a graph (solve_common.c), replayed from the
    * third on. */
-  if (!o->warmup) o->warmup = strcmp(o->device, "cuda") ? 1 : 2;
+  if (!o->warmup) o->warmup = strcmp(o->c.device, "cuda") ? 1 : 2;
   if (o->warmup < 1 || o->steps < 0 || o->steps > 100000)
     return gpd_error("--warmup must be >= 1 (the first iteration includes the setup) and --steps in [0, 100000]");
   return 0;
@@ -108,11 +99,11 @@ static int parse(int argc, char **argv, options *o) {
 
 /* ---- per-iteration marks from the solver's progress callback ---------------- */
 
+/* The marks and, at each of them, the memory in use. */
 typedef struct marks {
+  bench_marks tm;
   gpd_engine *e;
   int cuda;
-  double *t;          /* t[0]: before gpd_solve; t[i]: end of iteration i */
-  int n, cap;
   size_t rss0, rss_peak, max0; /* max0: getrusage's peak before the solve */
   size_t free0, free_min;
 } marks;
@@ -120,13 +111,7 @@ typedef struct marks {
 static void on_progress(void *ctx, int done, int total) {
   (void)done, (void)total;
   marks *m = ctx;
-  if (m->n == m->cap) { /* more marks than one group's: the restarts ran in groups */
-    double *t = realloc(m->t, sizeof(double) * 2 * (size_t)m->cap);
-    if (!t) return; /* the count check after the solve reports it */
-    m->t = t;
-    m->cap *= 2;
-  }
-  m->t[m->n++] = gpd_seconds();
+  bench_marks_add(&m->tm);
   if (m->cuda) {
     size_t f = m->e->memory_free(m->e);
     if (f < m->free_min) m->free_min = f;
@@ -159,15 +144,11 @@ static int run_one(gpd_engine *e, int cuda, gpd_net *gi, gpd_net *gk, const gpd_
   o.steps = warmup + steps;
   o.seed = 1;
   o.threads = 1;
-  marks m = {e, cuda, NULL, 0, o.steps + 1, 0, 0, 0, 0, 0};
-  if (!(m.t = gpd_malloc(sizeof(double) * (size_t)m.cap, "iteration marks"))) return -1;
+  marks m = {.e = e, .cuda = cuda};
   o.progress = on_progress;
   o.progress_ctx = &m;
   if (cuda) {
-    if (e->sync(e) != 0) {
-      free(m.t);
-      return -1;
-    }
+    if (e->sync(e) != 0) return -1;
     m.free0 = m.free_min = e->memory_free(e);
   } else {
     m.rss0 = m.rss_peak = bench_rss_bytes();
@@ -175,22 +156,18 @@ static int run_one(gpd_engine *e, int cuda, gpd_net *gi, gpd_net *gk, const gpd_
   }
   bench_mem_reset_peak();
   gpd_solve_result res;
-  m.t[m.n++] = gpd_seconds();
+  if (bench_marks_start(&m.tm, o.steps + 1) != 0) return -1;
   int rc = gpd_solve(e, y, gi, gk, &o, &res);
   if (rc == 0) {
     const int groups = res.groups > 0 ? res.groups : 1;
     double *dt = gpd_malloc(sizeof(double) * (size_t)steps * groups, "iteration times");
-    if (!dt || m.n != o.steps * groups + 1) {
-      if (dt) gpd_error("the solver reported %d iterations, expected %d (%d groups of %d)", m.n - 1, o.steps * groups,
-                        groups, o.steps);
+    if (!dt || m.tm.n != o.steps * groups + 1) {
+      if (dt) gpd_error("the solver reported %d iterations, expected %d (%d groups of %d)", m.tm.n - 1,
+                        o.steps * groups, groups, o.steps);
       rc = -1;
     } else {
       int n = 0;
-      for (int g = 0; g < groups; g++)
-        for (int i = warmup; i < o.steps; i++) {
-          const int k = g * o.steps + i;
-          dt[n++] = m.t[k + 1] - m.t[k];
-        }
+      for (int g = 0; g < groups; g++) bench_marks_take(&m.tm, g * o.steps + warmup, (g + 1) * o.steps, dt, &n);
       out->it = bench_summarise(dt, n);
       out->step = out->it.median * groups;
       out->engine_bytes = bench_mem_state.peak;
@@ -203,26 +180,16 @@ static int run_one(gpd_engine *e, int cuda, gpd_net *gi, gpd_net *gk, const gpd_
     free(dt);
     gpd_solve_result_free(&res);
   }
-  free(m.t);
+  bench_marks_free(&m.tm);
   return rc;
 }
 
 int main(int argc, char **argv) {
   options o;
-  if (parse(argc, argv, &o) != 0) {
-    fprintf(stderr, "bench_restarts: %s\n", gpd_last_error());
-    return usage();
-  }
-  const int cuda = !strcmp(o.device, "cuda");
-  if (cuda && !gpd_cuda_available()) {
-    fprintf(stderr, "bench_restarts: skipped --device cuda: no CUDA engine in this build or no GPU visible\n");
-    return 77;
-  }
-  gpd_engine *e = gpd_engine_create(o.device, o.precision);
-  if (!e) {
-    fprintf(stderr, "bench_restarts: %s\n", gpd_last_error());
-    return 1;
-  }
+  int status = 0;
+  gpd_engine *e = bench_start(PROG, USAGE, parse(argc, argv, &o), &o.c, &status);
+  if (!e) return status;
+  const int cuda = !strcmp(o.c.device, "cuda");
   bench_mem_track(e);
 
   /* the device's peak */
@@ -235,7 +202,7 @@ int main(int argc, char **argv) {
       int tf32 = e->precision == GPD_PRECISION_TF32 && g.tf32_tflops > 0;
       peak = 1e3 * (tf32 ? g.tf32_tflops : g.fp32_tflops);
       peak_kind = tf32 ? "tf32-spec" : "fp32-spec";
-      fprintf(stderr, "bench_restarts: %s sm_%d%d, %d SMs, %.2f GHz, %.1f GiB; peak FP32 %.1f TFLOP/s, TF32 %.1f\n",
+      fprintf(stderr, "%s: %s sm_%d%d, %d SMs, %.2f GHz, %.1f GiB; peak FP32 %.1f TFLOP/s, TF32 %.1f\n", PROG,
               g.name, g.sm_major, g.sm_minor, g.sms, g.clock_ghz, g.total_bytes / 1073741824.0, g.fp32_tflops,
               g.tf32_tflops);
     }
@@ -245,27 +212,17 @@ int main(int argc, char **argv) {
     peak_kind = "sgemm-measured";
     char model[256];
     bench_cpu_model(model, sizeof model);
-    fprintf(stderr, "bench_restarts: %s, %d OpenBLAS threads, sgemm 1024^3 best %.1f GFLOP/s\n", model, threads,
-            peak);
+    fprintf(stderr, "%s: %s, %d OpenBLAS threads, sgemm 1024^3 best %.1f GFLOP/s\n", PROG, model, threads, peak);
   }
 
   gpd_net gi, gk;
-  gpd_image y = {0};
-  int status = 1, reported = 0;
-  if (bench_make_net(&gi, e, "dcgan_tf", "generator", 1) != 0) goto fail_nets;
-  if (bench_make_net(&gk, e, "blur_vae", "decoder", 2) != 0) {
-    gpd_net_free(&gi);
-    goto fail_nets;
+  gpd_image y;
+  if (bench_make_problem(e, &gi, &gk, &y) != 0) {
+    gpd_engine_destroy(e);
+    return bench_fail(PROG);
   }
-  if (bench_make_measurement(e, &gi, gk.out_h, &y) != 0) goto fail;
   const double macs = gpd_net_forward_flops(&gi) + gpd_net_forward_flops(&gk);
-
-  if (o.header && !o.json)
-    printf("bench,impl,device,precision,threads,restarts,warmup,steps,median_ms,min_ms,max_ms,restart_iters_per_s,"
-           "gflop_per_iter,gflops,peak_gflops,peak_kind,peak_fraction,engine_mb,rss_or_device_mb,diverged,groups,"
-           "graph_launches,loadavg\n");
-  fflush(stdout);
-  status = 0;
+  int header_done = 0;
   for (int i = 0; i < o.n_counts; i++) {
     const int R = o.restarts[i];
     int steps = o.steps;
@@ -274,42 +231,36 @@ int main(int argc, char **argv) {
       if (steps > 20) steps = 20;
       if (steps < 2) steps = 2;
     }
-    measured r;
-    if (run_one(e, cuda, &gi, &gk, &y, R, o.warmup, steps, o.lr, &r) != 0) {
-      fprintf(stderr, "bench_restarts: %d restarts: %s\n", R, gpd_last_error());
-      status = 1, reported = 1;
+    measured m;
+    if (run_one(e, cuda, &gi, &gk, &y, R, o.warmup, steps, o.lr, &m) != 0) {
+      fprintf(stderr, "%s: %d restarts: %s\n", PROG, R, gpd_last_error());
+      status = 1;
       break;
     }
-    const double gflop = 4.0 * macs * R * 1e-9, med = r.step;
-    const double lo = r.it.min * r.groups, hi = r.it.max * r.groups;
-    const double mem2 = (cuda ? r.device_bytes : r.rss_bytes) / 1048576.0;
-    const double frac = peak > 0 ? gflop / med / peak : NAN;
-    if (o.json)
-      printf("{\"bench\": \"restarts\", \"impl\": \"gpdeblur\", \"device\": \"%s\", \"precision\": \"%s\", "
-             "\"threads\": %d, \"restarts\": %d, \"warmup\": %d, \"steps\": %d, \"median_ms\": %.3f, "
-             "\"min_ms\": %.3f, \"max_ms\": %.3f, \"restart_iters_per_s\": %.2f, \"gflop_per_iter\": %.4f, "
-             "\"gflops\": %.2f, \"peak_gflops\": %.1f, \"peak_kind\": \"%s\", \"peak_fraction\": %.4f, "
-             "\"engine_mb\": %.1f, \"rss_or_device_mb\": %.1f, \"diverged\": %d, \"groups\": %d, "
-             "\"graph_launches\": %ld, \"loadavg\": %.2f}\n",
-             o.device, bench_precision_name(e->precision), threads, R, o.warmup, steps, 1e3 * med, 1e3 * lo,
-             1e3 * hi, R / med, gflop, gflop / med, peak, peak_kind, frac, r.engine_bytes / 1048576.0, mem2,
-             r.diverged, r.groups, r.graph_launches, bench_loadavg());
-    else
-      printf("restarts,gpdeblur,%s,%s,%d,%d,%d,%d,%.3f,%.3f,%.3f,%.2f,%.4f,%.2f,%.1f,%s,%.4f,%.1f,%.1f,%d,%d,%ld,%.2f\n",
-             o.device, bench_precision_name(e->precision), threads, R, o.warmup, steps, 1e3 * med, 1e3 * lo, 1e3 * hi,
-             R / med, gflop, gflop / med, peak, peak_kind, frac, r.engine_bytes / 1048576.0, mem2, r.diverged,
-             r.groups, r.graph_launches, bench_loadavg());
-    fflush(stdout);
+    const double gflop = 4.0 * macs * R * 1e-9, med = m.step;
+    bench_row r;
+    bench_row_start(&r, "restarts", &o.c, e, threads);
+    bench_row_num(&r, "restarts", "%d", R);
+    bench_row_num(&r, "warmup", "%d", o.warmup);
+    bench_row_num(&r, "steps", "%d", steps);
+    bench_row_num(&r, "median_ms", "%.3f", 1e3 * med);
+    bench_row_num(&r, "min_ms", "%.3f", 1e3 * (m.it.min * m.groups));
+    bench_row_num(&r, "max_ms", "%.3f", 1e3 * (m.it.max * m.groups));
+    bench_row_num(&r, "restart_iters_per_s", "%.2f", R / med);
+    bench_row_num(&r, "gflop_per_iter", "%.4f", gflop);
+    bench_row_num(&r, "gflops", "%.2f", gflop / med);
+    bench_row_num(&r, "peak_gflops", "%.1f", peak);
+    bench_row_str(&r, "peak_kind", peak_kind);
+    bench_row_num(&r, "peak_fraction", "%.4f", peak > 0 ? gflop / med / peak : NAN);
+    bench_row_num(&r, "engine_mb", "%.1f", m.engine_bytes / 1048576.0);
+    bench_row_num(&r, "rss_or_device_mb", "%.1f", (cuda ? m.device_bytes : m.rss_bytes) / 1048576.0);
+    bench_row_num(&r, "diverged", "%d", m.diverged);
+    bench_row_num(&r, "groups", "%d", m.groups);
+    bench_row_num(&r, "graph_launches", "%ld", m.graph_launches);
+    bench_row_num(&r, "loadavg", "%.2f", bench_loadavg());
+    bench_row_print(&r, &o.c, &header_done);
   }
-fail:
-  if (status && !reported) fprintf(stderr, "bench_restarts: %s\n", gpd_last_error());
-  gpd_image_free(&y);
-  gpd_net_free(&gk);
-  gpd_net_free(&gi);
+  bench_problem_free(&gi, &gk, &y);
   gpd_engine_destroy(e);
   return status;
-fail_nets:
-  fprintf(stderr, "bench_restarts: %s\n", gpd_last_error());
-  gpd_engine_destroy(e);
-  return 1;
 }

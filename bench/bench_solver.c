@@ -32,12 +32,13 @@
 
 #define MAX_ALGS 8
 
+static const char *PROG = "bench_solver";
+
 typedef struct options {
-  const char *device;
-  gpd_precision precision;
+  bench_common c;
   gpd_algorithm alg[MAX_ALGS];
   int n_alg;
-  int restarts, steps, warmup, json, header;
+  int restarts, steps, warmup;
 } options;
 
 static const char *alg_label(gpd_algorithm a) {
@@ -51,12 +52,10 @@ static const char *alg_label(gpd_algorithm a) {
   return "?";
 }
 
-static int usage(void) {
-  fprintf(stderr, "usage: bench_solver [--device cpu|cuda] [--precision fp32|tf32|bf16]\n"
-                  "                    [--algorithms naive,1,2,3,range] [--restarts 10] [--steps 10]\n"
-                  "                    [--warmup 2] [--json] [--no-header]\n");
-  return 2;
-}
+static const char *USAGE =
+    "usage: bench_solver [--device cpu|cuda] [--precision fp32|tf32|bf16]\n"
+    "                    [--algorithms naive,1,2,3,range] [--restarts 10] [--steps 10]\n"
+    "                    [--warmup 2] [--json] [--no-header]\n";
 
 static int parse_algorithms(const char *s, options *o) {
   o->n_alg = 0;
@@ -77,52 +76,31 @@ static int parse_algorithms(const char *s, options *o) {
 }
 
 static int parse(int argc, char **argv, options *o) {
-  o->device = "cpu";
-  o->precision = GPD_PRECISION_FP32;
-  o->restarts = 10, o->steps = 10, o->warmup = 2, o->json = 0, o->header = 1;
+  bench_common_init(&o->c);
+  o->restarts = 10, o->steps = 10, o->warmup = 2;
   GPD_TRY(parse_algorithms("naive,1,2,3,range", o));
   for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--json")) o->json = 1;
-    else if (!strcmp(a, "--no-header")) o->header = 0;
-    else if (!strcmp(a, "--header")) o->header = 1;
-    else if (!v) return gpd_error("option %s needs a value (or is unknown)", a);
-    else if (!strcmp(a, "--device")) o->device = v, i++;
-    else if (!strcmp(a, "--precision")) {
-      GPD_TRY(bench_parse_precision(v, &o->precision));
-      i++;
-    } else if (!strcmp(a, "--algorithms")) {
-      GPD_TRY(parse_algorithms(v, o));
-      i++;
-    } else if (!strcmp(a, "--restarts")) o->restarts = atoi(v), i++;
-    else if (!strcmp(a, "--steps")) o->steps = atoi(v), i++;
-    else if (!strcmp(a, "--warmup")) o->warmup = atoi(v), i++;
+    const char *a = argv[i], *v = NULL;
+    const int common = bench_option(&o->c, argc, argv, &i, &v);
+    if (common < 0) return -1;
+    if (common) continue;
+    if (!strcmp(a, "--algorithms")) GPD_TRY(parse_algorithms(v, o));
+    else if (!strcmp(a, "--restarts")) o->restarts = atoi(v);
+    else if (!strcmp(a, "--steps")) o->steps = atoi(v);
+    else if (!strcmp(a, "--warmup")) o->warmup = atoi(v);
     else return gpd_error("unknown option %s", a);
   }
-  if (strcmp(o->device, "cpu") && strcmp(o->device, "cuda"))
-    return gpd_error("--device %s: expected cpu or cuda", o->device);
+  GPD_TRY(bench_common_check(&o->c));
   if (o->restarts < 1 || o->restarts > 100000) return gpd_error("--restarts must be in [1, 100000]");
   if (o->warmup < 1 || o->steps < 2 || o->steps > 100000)
     return gpd_error("--warmup must be >= 1 (the first iteration includes the setup) and --steps in [2, 100000]");
   return 0;
 }
 
-typedef struct marks {
-  double *t; /* t[0]: before gpd_solve; t[i]: end of iteration i */
-  int n, cap;
-} marks;
-
 /* Called under the solver's lock when restarts run in several threads. */
 static void on_progress(void *ctx, int done, int total) {
   (void)done, (void)total;
-  marks *m = ctx;
-  if (m->n == m->cap) {
-    double *t = realloc(m->t, sizeof(double) * 2 * (size_t)m->cap);
-    if (!t) return; /* the count check after the solve reports it */
-    m->t = t;
-    m->cap *= 2;
-  }
-  m->t[m->n++] = gpd_seconds();
+  bench_marks_add(ctx);
 }
 
 typedef struct row {
@@ -136,12 +114,6 @@ typedef struct solved {
   int diverged, groups, threads;
   long graph_launches;
 } solved;
-
-/* Intervals [from, to) of the marks (interval i = t[i+1] - t[i]) appended
- * to dt. */
-static void take(const marks *m, int from, int to, double *dt, int *n) {
-  for (int i = from; i < to && i + 1 < m->n; i++) dt[(*n)++] = m->t[i + 1] - m->t[i];
-}
 
 /* Runs one algorithm and fills rows (1 or 2). Batched algorithms: the
  * first `warmup` intervals dropped (of each group, when the memory plan
@@ -161,17 +133,16 @@ static int run_alg(gpd_engine *e, gpd_net *gi, gpd_net *gk, const gpd_image *y, 
   else o.fit_steps = o.steps = op->warmup + op->steps;
   if (alg == GPD_ALG_1) o.lr = 1e-6f;    /* see bench_restarts.c */
   if (alg == GPD_ALG_NAIVE) o.lr = 1e-2f; /* the same: the default 10 diverges with random G_I */
-  marks m = {NULL, 0, 1024};
+  bench_marks m;
   double *dt = NULL;
-  if (!(m.t = gpd_malloc(sizeof(double) * (size_t)m.cap, "iteration marks"))) return -1;
   o.progress = on_progress;
   o.progress_ctx = &m;
   gpd_solve_result res;
-  m.t[m.n++] = gpd_seconds();
+  if (bench_marks_start(&m, 1024) != 0) return -1;
   int rc = gpd_solve(e, y, alg == GPD_ALG_3 ? NULL : gi, (alg == GPD_ALG_NAIVE || alg == GPD_ALG_RANGE) ? NULL : gk, &o,
                      &res);
   if (rc != 0) {
-    free(m.t);
+    bench_marks_free(&m);
     return -1;
   }
   const int groups = res.groups > 0 ? res.groups : 1;
@@ -185,7 +156,7 @@ static int run_alg(gpd_engine *e, gpd_net *gi, gpd_net *gk, const gpd_image *y, 
   else if (!(dt = gpd_malloc(sizeof(double) * (size_t)m.n, "iteration times"))) rc = -1;
   if (rc == 0 && batched) {
     int n = 0;
-    for (int g = 0; g < groups; g++) take(&m, g * o.steps + op->warmup, (g + 1) * o.steps, dt, &n);
+    for (int g = 0; g < groups; g++) bench_marks_take(&m, g * o.steps + op->warmup, (g + 1) * o.steps, dt, &n);
     rows[0].phase = "all";
     rows[0].it = bench_summarise(dt, n);
     rows[0].step_seconds = rows[0].it.median * groups;
@@ -197,7 +168,7 @@ static int run_alg(gpd_engine *e, gpd_net *gi, gpd_net *gk, const gpd_image *y, 
       int n = 0;
       for (int r = 0; r < o.restarts; r++) {
         const int first = r * per + (p ? o.fit_steps : 0); /* mark before the phase's first iteration */
-        take(&m, first + op->warmup, first + (p ? o.steps : o.fit_steps), dt, &n);
+        bench_marks_take(&m, first + op->warmup, first + (p ? o.steps : o.fit_steps), dt, &n);
       }
       rows[p].phase = p ? "main" : "fit";
       rows[p].it = bench_summarise(dt, n);
@@ -216,79 +187,56 @@ static int run_alg(gpd_engine *e, gpd_net *gi, gpd_net *gk, const gpd_image *y, 
     *n_rows = 1;
   }
   free(dt);
-  free(m.t);
+  bench_marks_free(&m);
   return rc;
 }
 
 int main(int argc, char **argv) {
   options o;
-  if (parse(argc, argv, &o) != 0) {
-    fprintf(stderr, "bench_solver: %s\n", gpd_last_error());
-    return usage();
-  }
-  if (!strcmp(o.device, "cuda") && !gpd_cuda_available()) {
-    fprintf(stderr, "bench_solver: skipped --device cuda: no CUDA engine in this build or no GPU visible\n");
-    return 77;
-  }
-  gpd_engine *e = gpd_engine_create(o.device, o.precision);
-  if (!e) {
-    fprintf(stderr, "bench_solver: %s\n", gpd_last_error());
-    return 1;
-  }
-  const int threads = !strcmp(o.device, "cpu") ? bench_cpu_threads() : 0;
+  int status = 0;
+  gpd_engine *e = bench_start(PROG, USAGE, parse(argc, argv, &o), &o.c, &status);
+  if (!e) return status;
+  const int threads = !strcmp(o.c.device, "cpu") ? bench_cpu_threads() : 0;
   gpd_net gi, gk;
-  gpd_image y = {0};
-  int status = 1;
-  memset(&gk, 0, sizeof gk);
-  if (bench_make_net(&gi, e, "dcgan_tf", "generator", 1) != 0) {
-    fprintf(stderr, "bench_solver: %s\n", gpd_last_error());
+  gpd_image y;
+  if (bench_make_problem(e, &gi, &gk, &y) != 0) {
     gpd_engine_destroy(e);
-    return 1;
+    return bench_fail(PROG);
   }
-  if (bench_make_net(&gk, e, "blur_vae", "decoder", 2) != 0 || bench_make_measurement(e, &gi, gk.out_h, &y) != 0) {
-    fprintf(stderr, "bench_solver: %s\n", gpd_last_error());
-    goto done;
-  }
-  if (o.header && !o.json)
-    printf("bench,impl,device,precision,threads,algorithm,phase,restarts,warmup,intervals,step_ms,median_interval_ms,"
-           "min_interval_ms,max_interval_ms,restart_iters_per_s,diverged,groups,solver_threads,graph_launches,"
-           "loadavg\n");
-  fflush(stdout);
-  status = 0;
+  int header_done = 0;
   for (int a = 0; a < o.n_alg; a++) {
     row rows[2];
     int n_rows = 0;
     solved sv = {0};
     if (run_alg(e, &gi, &gk, &y, o.alg[a], &o, rows, &n_rows, &sv) != 0) {
-      fprintf(stderr, "bench_solver: %s: %s\n", alg_label(o.alg[a]), gpd_last_error());
+      fprintf(stderr, "%s: %s: %s\n", PROG, alg_label(o.alg[a]), gpd_last_error());
       status = 1;
       continue;
     }
     for (int i = 0; i < n_rows; i++) {
-      const row *r = &rows[i];
+      const row *rw = &rows[i];
+      bench_row r;
+      bench_row_start(&r, "solver", &o.c, e, threads);
+      bench_row_str(&r, "algorithm", alg_label(o.alg[a]));
+      bench_row_str(&r, "phase", rw->phase);
+      bench_row_num(&r, "restarts", "%d", o.restarts);
+      bench_row_num(&r, "warmup", "%d", o.warmup);
+      bench_row_num(&r, "intervals", "%d", rw->steps);
+      bench_row_num(&r, "step_ms", "%.3f", 1e3 * rw->step_seconds);
+      bench_row_num(&r, "median_interval_ms", "%.3f", 1e3 * rw->it.median);
+      bench_row_num(&r, "min_interval_ms", "%.3f", 1e3 * rw->it.min);
+      bench_row_num(&r, "max_interval_ms", "%.3f", 1e3 * rw->it.max);
       /* restart-iterations per second: all restarts per step */
-      const double rate = o.restarts / r->step_seconds;
-      if (o.json)
-        printf("{\"bench\": \"solver\", \"impl\": \"gpdeblur\", \"device\": \"%s\", \"precision\": \"%s\", "
-               "\"threads\": %d, \"algorithm\": \"%s\", \"phase\": \"%s\", \"restarts\": %d, \"warmup\": %d, "
-               "\"intervals\": %d, \"step_ms\": %.3f, \"median_interval_ms\": %.3f, \"min_interval_ms\": %.3f, "
-               "\"max_interval_ms\": %.3f, \"restart_iters_per_s\": %.2f, \"diverged\": %d, \"groups\": %d, "
-               "\"solver_threads\": %d, \"graph_launches\": %ld, \"loadavg\": %.2f}\n",
-               o.device, bench_precision_name(e->precision), threads, alg_label(o.alg[a]), r->phase, o.restarts,
-               o.warmup, r->steps, 1e3 * r->step_seconds, 1e3 * r->it.median, 1e3 * r->it.min, 1e3 * r->it.max, rate,
-               sv.diverged, sv.groups, sv.threads, sv.graph_launches, bench_loadavg());
-      else
-        printf("solver,gpdeblur,%s,%s,%d,%s,%s,%d,%d,%d,%.3f,%.3f,%.3f,%.3f,%.2f,%d,%d,%d,%ld,%.2f\n", o.device,
-               bench_precision_name(e->precision), threads, alg_label(o.alg[a]), r->phase, o.restarts, o.warmup,
-               r->steps, 1e3 * r->step_seconds, 1e3 * r->it.median, 1e3 * r->it.min, 1e3 * r->it.max, rate,
-               sv.diverged, sv.groups, sv.threads, sv.graph_launches, bench_loadavg());
+      bench_row_num(&r, "restart_iters_per_s", "%.2f", o.restarts / rw->step_seconds);
+      bench_row_num(&r, "diverged", "%d", sv.diverged);
+      bench_row_num(&r, "groups", "%d", sv.groups);
+      bench_row_num(&r, "solver_threads", "%d", sv.threads);
+      bench_row_num(&r, "graph_launches", "%ld", sv.graph_launches);
+      bench_row_num(&r, "loadavg", "%.2f", bench_loadavg());
+      bench_row_print(&r, &o.c, &header_done);
     }
-    fflush(stdout);
   }
-done:
-  gpd_image_free(&y);
-  if (gk.params) gpd_net_free(&gk);
-  gpd_net_free(&gi);
+  bench_problem_free(&gi, &gk, &y);
   gpd_engine_destroy(e);
   return status;
 }

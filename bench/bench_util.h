@@ -1,8 +1,10 @@
 /* Helpers shared by the benchmark programs in bench/ (each bench_*.c is one
  * executable; this header is included by them, not compiled on its own):
- * statistics of repeated timings, an engine-memory tracker, the process's
- * resident memory, the machine's load, the CPU's measured sgemm peak and a
- * GPU's FP32 / TF32 peak, and building a generator with random weights.
+ * the options every bench takes and its engine, statistics of repeated
+ * timings, an engine-memory tracker, the process's resident memory, the
+ * machine's load, the CPU's measured sgemm peak and a GPU's FP32 / TF32
+ * peak, building generators with random weights and a measurement, and
+ * output rows printed as CSV or JSON from one list of fields.
  *
  * Timing: every repetition ends with e->sync(), so wall-clock time around a
  * repetition is the engine's time for it (the engine table has no events;
@@ -13,6 +15,7 @@
 
 #define _GNU_SOURCE
 #include <cblas.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,6 +264,85 @@ static inline const char *bench_precision_name(gpd_precision p) {
   return p == GPD_PRECISION_TF32 ? "tf32" : p == GPD_PRECISION_BF16 ? "bf16" : "fp32";
 }
 
+/* ---- the options every bench takes, and its engine --------------------------- */
+
+typedef struct bench_common {
+  const char *device;    /* "cpu" or "cuda" */
+  gpd_precision precision;
+  int json, header;      /* --json: JSON lines; else CSV, with a header line unless --no-header */
+} bench_common;
+
+static inline void bench_common_init(bench_common *c) {
+  c->device = "cpu";
+  c->precision = GPD_PRECISION_FP32;
+  c->json = 0;
+  c->header = 1;
+}
+
+/* Reads option argv[*i]. The options every bench takes (--device D,
+ * --precision P, --json, --header, --no-header) are parsed here: 1. Any
+ * other takes a value, returned in *value: 0 (the bench parses it, or
+ * calls it unknown). *i is left on the option's last word; -1 with an
+ * error for a missing or bad value. */
+static inline int bench_option(bench_common *c, int argc, char **argv, int *i, const char **value) {
+  const char *a = argv[*i];
+  if (!strcmp(a, "--json")) c->json = 1;
+  else if (!strcmp(a, "--no-header")) c->header = 0;
+  else if (!strcmp(a, "--header")) c->header = 1;
+  else {
+    if (*i + 1 >= argc) return gpd_error("option %s needs a value (or is unknown)", a);
+    const char *v = argv[++*i];
+    if (!strcmp(a, "--device")) c->device = v;
+    else if (!strcmp(a, "--precision")) GPD_TRY(bench_parse_precision(v, &c->precision));
+    else {
+      *value = v;
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* After parsing: --device is cpu or cuda. */
+static inline int bench_common_check(const bench_common *c) {
+  if (strcmp(c->device, "cpu") && strcmp(c->device, "cuda"))
+    return gpd_error("--device %s: expected cpu or cuda", c->device);
+  return 0;
+}
+
+/* Prints "<prog>: <the recorded error>" on stderr; returns 1. */
+static inline int bench_fail(const char *prog) {
+  fprintf(stderr, "%s: %s\n", prog, gpd_last_error());
+  return 1;
+}
+
+/* The engine of --device / --precision, or NULL with *status the exit
+ * status: 77 when --device cuda has no CUDA engine or GPU (so scripts can
+ * skip it), else 1; either way with one line on stderr. */
+static inline gpd_engine *bench_engine_open(const char *prog, const bench_common *c, int *status) {
+  if (!strcmp(c->device, "cuda") && !gpd_cuda_available()) {
+    fprintf(stderr, "%s: skipped --device cuda: no CUDA engine in this build or no GPU visible\n", prog);
+    *status = 77;
+    return NULL;
+  }
+  gpd_engine *e = gpd_engine_create(c->device, c->precision);
+  if (!e) *status = bench_fail(prog);
+  return e;
+}
+
+/* The start of a bench's main, after parse() returned `parsed`: on a
+ * parse error prints it and the usage text, *status 2; else the engine
+ * (bench_engine_open). NULL when the bench cannot run (*status set). */
+static inline gpd_engine *bench_start(const char *prog, const char *usage, int parsed, const bench_common *c,
+                                      int *status) {
+  if (parsed != 0) {
+    bench_fail(prog);
+    fputs(usage, stderr);
+    *status = 2;
+    return NULL;
+  }
+  return bench_engine_open(prog, c, status);
+}
+
 /* Threads the CPU engine uses (OpenBLAS's count; im2col / col2im follow it). */
 static inline int bench_cpu_threads(void) { return openblas_get_num_threads(); }
 
@@ -315,6 +397,131 @@ done:
   if (z) e->free(e, z);
   gpd_net_workspace_free(&ws, e);
   return rc;
+}
+
+/* The solver benches' problem: G_I the DCGAN-64 generator (dcgan_tf, seed
+ * 1), G_K the blur VAE's decoder (seed 2), y their measurement
+ * (bench_make_measurement). On failure nothing is left allocated. */
+static inline int bench_make_problem(gpd_engine *e, gpd_net *gi, gpd_net *gk, gpd_image *y) {
+  *y = (gpd_image){0};
+  GPD_TRY(bench_make_net(gi, e, "dcgan_tf", "generator", 1));
+  if (bench_make_net(gk, e, "blur_vae", "decoder", 2) != 0) {
+    gpd_net_free(gi);
+    return -1;
+  }
+  if (bench_make_measurement(e, gi, gk->out_h, y) != 0) {
+    gpd_net_free(gk);
+    gpd_net_free(gi);
+    return -1;
+  }
+  return 0;
+}
+
+static inline void bench_problem_free(gpd_net *gi, gpd_net *gk, gpd_image *y) {
+  gpd_image_free(y);
+  gpd_net_free(gk);
+  gpd_net_free(gi);
+}
+
+/* ---- per-iteration marks ------------------------------------------------------------ */
+
+/* Wall-clock marks taken from a solver's progress callback: t[0] just
+ * before gpd_solve, t[i] at the end of iteration i. */
+typedef struct bench_marks {
+  double *t;
+  int n, cap;
+} bench_marks;
+
+/* Room for cap marks (it grows when the solver reports more: groups run one
+ * after another), the first taken now. 0 or -1. */
+static inline int bench_marks_start(bench_marks *m, int cap) {
+  m->n = 0;
+  m->cap = cap;
+  if (!(m->t = gpd_malloc(sizeof(double) * (size_t)cap, "iteration marks"))) return -1;
+  m->t[m->n++] = gpd_seconds();
+  return 0;
+}
+
+/* Appends the time now; a mark that finds no memory is dropped (the
+ * caller's count of marks reports it). */
+static inline void bench_marks_add(bench_marks *m) {
+  if (m->n == m->cap) {
+    double *t = realloc(m->t, sizeof(double) * 2 * (size_t)m->cap);
+    if (!t) return;
+    m->t = t;
+    m->cap *= 2;
+  }
+  m->t[m->n++] = gpd_seconds();
+}
+
+/* Intervals [from, to) of the marks (interval i = t[i+1] - t[i]) appended
+ * to dt[*n ...]. */
+static inline void bench_marks_take(const bench_marks *m, int from, int to, double *dt, int *n) {
+  for (int i = from; i < to && i + 1 < m->n; i++) dt[(*n)++] = m->t[i + 1] - m->t[i];
+}
+
+static inline void bench_marks_free(bench_marks *m) {
+  free(m->t);
+  m->t = NULL;
+}
+
+/* ---- output rows ------------------------------------------------------------------ */
+
+/* One result row, printed as a CSV line (after a header line of the keys
+ * before the first row, when wanted) or as one JSON object per line:
+ *   {"key": "text", "key": 1.234, ...}
+ * Fields are added in order; numbers are formatted by the caller's format. */
+#define BENCH_ROW_MAX 32
+typedef struct bench_row {
+  int n;
+  const char *key[BENCH_ROW_MAX];
+  char val[BENCH_ROW_MAX][128];
+  int text[BENCH_ROW_MAX]; /* quoted in JSON */
+} bench_row;
+
+/* A field whose value is printf(fmt, ...); text: a string (quoted in JSON). */
+__attribute__((format(printf, 4, 5))) static inline void bench_row_field(bench_row *r, const char *key, int text,
+                                                                          const char *fmt, ...) {
+  if (r->n == BENCH_ROW_MAX) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(r->val[r->n], sizeof r->val[r->n], fmt, ap);
+  va_end(ap);
+  r->key[r->n] = key;
+  r->text[r->n] = text;
+  r->n++;
+}
+/* A text field; a number printed with fmt ("%d", "%.3f", ...). */
+#define bench_row_str(r, key, v) bench_row_field(r, key, 1, "%s", v)
+#define bench_row_num(r, key, ...) bench_row_field(r, key, 0, __VA_ARGS__)
+
+/* A new row with the fields every bench starts with: bench, impl
+ * (gpdeblur), device, precision (the engine's), threads. */
+static inline void bench_row_start(bench_row *r, const char *bench, const bench_common *c, const gpd_engine *e,
+                                   int threads) {
+  r->n = 0;
+  bench_row_str(r, "bench", bench);
+  bench_row_str(r, "impl", "gpdeblur");
+  bench_row_str(r, "device", c->device);
+  bench_row_str(r, "precision", bench_precision_name(e->precision));
+  bench_row_num(r, "threads", "%d", threads);
+}
+
+/* Prints the row on stdout as JSON (c->json) or CSV; the CSV header line
+ * goes before the first row printed when c->header (*header_done tracks
+ * it). Flushes, so rows appear as they are measured. */
+static inline void bench_row_print(const bench_row *r, const bench_common *c, int *header_done) {
+  if (c->json) {
+    for (int i = 0; i < r->n; i++)
+      printf("%s\"%s\": %s%s%s", i ? ", " : "{", r->key[i], r->text[i] ? "\"" : "", r->val[i], r->text[i] ? "\"" : "");
+    printf("}\n");
+  } else {
+    if (c->header && !*header_done)
+      for (int i = 0; i < r->n; i++) printf("%s%s", r->key[i], i + 1 < r->n ? "," : "\n");
+    for (int i = 0; i < r->n; i++) printf("%s%s", r->val[i], i + 1 < r->n ? "," : "\n");
+  }
+  *header_done = 1;
+  fflush(stdout);
 }
 
 /* Parses a comma-separated list of positive integers into v (at most max);

@@ -269,28 +269,10 @@ gpd_engine *gpd_engine_cuda_create(int device, gpd_precision precision) {
   e->sync = engine_sync;
   e->destroy = engine_destroy;
   e->memory_free = engine_memory_free;
-#define OP(name) e->name = cuda_##name
-  OP(axpby); OP(affine); OP(scale_per_item); OP(multiply);
-  OP(activation_forward); OP(activation_backward);
-  OP(linear_forward); OP(linear_backward_data); OP(linear_backward_weights);
-  OP(conv2d_forward); OP(conv2d_backward_data); OP(conv2d_backward_weights);
-  OP(conv_transpose2d_forward); OP(conv_transpose2d_backward_data); OP(conv_transpose2d_backward_weights);
-  OP(batchnorm_forward_train); OP(batchnorm_backward_train);
-  OP(batchnorm_forward_infer); OP(batchnorm_backward_infer);
-  OP(maxpool2d_forward); OP(maxpool2d_backward);
-  OP(upsample_nearest_forward); OP(upsample_nearest_backward);
-  OP(fft_r2c); OP(fft_c2r);
-  OP(complex_multiply_broadcast); OP(complex_multiply_sum_channels);
-  OP(kernel_to_canvas); OP(kernel_from_canvas); OP(valid_crop); OP(valid_pad);
-  OP(crop2d); OP(crop2d_backward);
-  OP(sum_squares_per_item); OP(squared_distance_per_item); OP(sum_per_item);
-  OP(tv_forward); OP(tv_backward);
-  OP(sgd_step); OP(adam_step);
-  OP(vae_sample); OP(vae_sample_backward); OP(vae_kl_per_item); OP(bce_with_logits);
-  OP(gather_items);
-  OP(sgd_step_device_lr); OP(adam_step_device_t);
-  e->fork = engine_fork;
+#define OP(name, params) e->name = cuda_##name;
+  GPD_ENGINE_OPS(OP)
 #undef OP
+  e->fork = engine_fork;
   if (engine_init(e, device, precision)) {
     char msg[1024];
     snprintf(msg, sizeof msg, "%s", gpd_last_error());

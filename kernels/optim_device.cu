@@ -4,14 +4,15 @@
  * iteration with that iteration's schedule: the host writes the scalars
  * between launches, the graph's kernel arguments never change. Reference:
  * host/cpu/cpu_optim_device.c (the by-value steps of cpu_optim.c); the
- * element updates are those of kernels/optim.cu. */
+ * element updates are those of kernels/optim.cu (optim_math.cuh). */
 #include <math.h>
 
 #include "kernel_util.cuh"
+#include "optim_math.cuh"
 
 static __global__ void sgd_device_lr_kernel(size_t n, const float *lr, const float *g, float *p) {
   const float step = *lr;
-  GRID_STRIDE_LOOP(i, n) p[i] -= step * g[i];
+  GRID_STRIDE_LOOP(i, n) sgd_element(i, step, g, p);
 }
 
 /* Every thread derives the bias corrections itself, in double as the CPU
@@ -22,16 +23,8 @@ static __global__ void adam_device_t_kernel(size_t n, const float *sched, float 
   /* the CPU's step_count(): an integer, below 1 (or NaN) taken as 1 */
   double t = tf >= 1.0f ? floor((double)tf) : 1.0;
   if (t > 2147483647.0) t = 2147483647.0;
-  const double bc1 = 1.0 - pow((double)beta1, t), bc2 = 1.0 - pow((double)beta2, t);
-  const float step_size = (float)((double)lr / bc1), bc2_sqrt = (float)sqrt(bc2);
-  GRID_STRIDE_LOOP(i, n) {
-    const float gi = g[i];
-    const float mi = beta1 * m[i] + one_b1 * gi;
-    const float vi = beta2 * v[i] + one_b2 * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] -= step_size * mi / (sqrtf(vi) / bc2_sqrt + eps);
-  }
+  const adam_scalars s = adam_bias_corrections(lr, beta1, beta2, t);
+  GRID_STRIDE_LOOP(i, n) adam_element(i, beta1, beta2, one_b1, one_b2, s, eps, g, m, v, p);
 }
 
 extern "C" int cuda_sgd_step_device_lr(gpd_engine *e, size_t count, const float *lr, const float *g, float *p) {

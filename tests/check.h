@@ -1,6 +1,7 @@
 /* A tiny test harness: CHECK macros that count failures and print the first
  * few, tolerance comparisons of the form atol + rtol*|ref| that stop after
- * ten mismatches, and helpers to find fixtures and shared data. */
+ * ten mismatches, helpers to find fixtures and shared data, and a
+ * temporary folder for the files a test writes. */
 #ifndef GPD_TESTS_CHECK_H
 #define GPD_TESTS_CHECK_H
 
@@ -75,6 +76,39 @@ static inline const char *source_path(const char *rel) {
   char *b = buf[slot++ & 3];
   snprintf(b, 1024, "%s/%s", src ? src : "..", rel);
   return b;
+}
+
+/* ---- a temporary folder for the test's files ---------------------------------- */
+
+static char check_tmp[256]; /* the folder, after check_tmp_make */
+static char *check_tmp_kept[1024];
+static int check_tmp_n = 0;
+
+/* Makes a fresh folder /tmp/gpd_<name>_XXXXXX; exits 1 when it cannot. */
+static inline const char *check_tmp_make(const char *name) {
+  snprintf(check_tmp, sizeof check_tmp, "/tmp/gpd_%s_XXXXXX", name);
+  if (!mkdtemp(check_tmp)) {
+    fprintf(stderr, "%s: cannot make a temporary folder\n", name);
+    exit(1);
+  }
+  return check_tmp;
+}
+
+/* <folder>/<rel>, valid until check_tmp_remove. */
+static inline const char *check_tmp_path(const char *rel) {
+  size_t n = strlen(check_tmp) + strlen(rel) + 2;
+  char *b = malloc(n);
+  if (!b || check_tmp_n == (int)(sizeof check_tmp_kept / sizeof check_tmp_kept[0])) exit(1);
+  snprintf(b, n, "%s/%s", check_tmp, rel);
+  return check_tmp_kept[check_tmp_n++] = b;
+}
+
+/* Removes the folder and everything in it. */
+static inline void check_tmp_remove(void) {
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", check_tmp);
+  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", check_tmp);
+  while (check_tmp_n > 0) free(check_tmp_kept[--check_tmp_n]);
 }
 
 /* Exit code 77 makes CTest report the test as skipped. */

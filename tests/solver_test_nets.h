@@ -1,5 +1,6 @@
 /* Small random-weight generators for the solver tests (test_solver_grad.c,
- * test_solver_recovery.c, the CLI test's weights writer): built with
+ * test_solver_recovery.c, test_solver_groups.c; test_eval.c's weights
+ * writer uses test_arch): built with
  * gpd_net_build + gpd_net_init on the CPU engine, with two honest
  * adjustments documented where they are made. */
 #ifndef GPD_TESTS_SOLVER_TEST_NETS_H
@@ -18,15 +19,21 @@
 
 static gpd_engine *E; /* the engine the tests run on */
 
-static inline int make_net(gpd_net *net, const char *arch, const char *role, int latent, int channels, int size, int width,
-                    uint64_t seed, float weight_scale) {
+/* The architecture `name` at these sizes (0: the architecture's default). */
+static inline gpd_arch test_arch(const char *name, int latent, int channels, int size, int width) {
   gpd_arch a;
   memset(&a, 0, sizeof a);
-  snprintf(a.name, sizeof a.name, "%s", arch);
+  snprintf(a.name, sizeof a.name, "%s", name);
   a.latent = latent;
   a.channels = channels;
   a.size = size;
   a.width = width;
+  return a;
+}
+
+static inline int make_net(gpd_net *net, const char *arch, const char *role, int latent, int channels, int size, int width,
+                    uint64_t seed, float weight_scale) {
+  const gpd_arch a = test_arch(arch, latent, channels, size, width);
   GPD_TRY(gpd_net_build(net, &a, role));
   GPD_TRY(gpd_net_alloc(net, E));
   GPD_TRY(gpd_net_init(net, seed));

@@ -17,16 +17,6 @@
 
 enum { K = 28 };
 
-static char tmpdir[64];
-
-static const char *tmp_path(const char *name) {
-  static char buf[4][256];
-  static int slot;
-  char *b = buf[slot++ & 3];
-  snprintf(b, 256, "%s/%s", tmpdir, name);
-  return b;
-}
-
 /* Support bounding box of a K x K kernel (values > 0). */
 static void support_box(const float *k, int n, int *y0, int *y1, int *x0, int *x1) {
   *y0 = *x0 = n;
@@ -246,17 +236,17 @@ static void test_kernel_files(void) {
   int n = 0;
   CHECK_OK(gpd_motion_kernel(k, K, 123, 5, 28));
   k[3] = 1.0f / 3.0f; /* digits that %.6g would lose */
-  CHECK_OK(gpd_kernel_save(tmp_path("a.kernel"), k, K));
-  CHECK_OK(gpd_kernel_load(tmp_path("a.kernel"), &got, &n));
+  CHECK_OK(gpd_kernel_save(check_tmp_path("a.kernel"), k, K));
+  CHECK_OK(gpd_kernel_load(check_tmp_path("a.kernel"), &got, &n));
   CHECK(n == K && got && memcmp(got, k, sizeof k) == 0, "kernel file round trip not exact (size %d)", n);
   free(got);
   got = NULL;
 
   /* save_both: the PNG beside it loads back as an 8-bit kernel */
   CHECK_OK(gpd_motion_kernel(k, K, 124, 5, 28));
-  CHECK_OK(gpd_kernel_save_both(tmp_path("b.kernel"), k, K));
-  CHECK(access(tmp_path("b.png"), R_OK) == 0, "save_both did not write b.png");
-  CHECK_OK(gpd_kernel_load(tmp_path("b.png"), &got, &n));
+  CHECK_OK(gpd_kernel_save_both(check_tmp_path("b.kernel"), k, K));
+  CHECK(access(check_tmp_path("b.png"), R_OK) == 0, "save_both did not write b.png");
+  CHECK_OK(gpd_kernel_load(check_tmp_path("b.png"), &got, &n));
   if (got && n == K) {
     double sum = 0, kmax = 0, gmax = 0;
     for (int i = 0; i < K * K; i++) sum += got[i], kmax = fmax(kmax, k[i]), gmax = fmax(gmax, got[i]);
@@ -271,10 +261,10 @@ static void test_kernel_files(void) {
   got = NULL;
 
   /* Levin-style rows of numbers */
-  FILE *f = fopen(tmp_path("levin.txt"), "w");
+  FILE *f = fopen(check_tmp_path("levin.txt"), "w");
   fprintf(f, "0 0.25 0\n0.125 0.25 0.125\n\n0 0.25e0 0\n");
   fclose(f);
-  CHECK_OK(gpd_kernel_load(tmp_path("levin.txt"), &got, &n));
+  CHECK_OK(gpd_kernel_load(check_tmp_path("levin.txt"), &got, &n));
   float want[9] = {0, 0.25f, 0, 0.125f, 0.25f, 0.125f, 0, 0.25f, 0};
   CHECK(n == 3 && got && memcmp(got, want, sizeof want) == 0, "Levin text kernel (size %d)", n);
   free(got);
@@ -306,17 +296,17 @@ static void test_kernel_files(void) {
       {"nan.txt", "nan 1\n1 1\n", "not a finite"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-    f = fopen(tmp_path(bad[i].name), "w");
+    f = fopen(check_tmp_path(bad[i].name), "w");
     fputs(bad[i].text, f);
     fclose(f);
     gpd_clear_error();
-    int rc = gpd_kernel_load(tmp_path(bad[i].name), &got, &n);
+    int rc = gpd_kernel_load(check_tmp_path(bad[i].name), &got, &n);
     CHECK(rc == -1 && got == NULL, "%s should fail", bad[i].name);
     CHECK(strstr(gpd_last_error(), bad[i].name) && strstr(gpd_last_error(), bad[i].expect), "%s: message '%s'",
           bad[i].name, gpd_last_error());
   }
   gpd_clear_error();
-  CHECK(gpd_kernel_load(tmp_path("missing.kernel"), &got, &n) == -1 && strstr(gpd_last_error(), "missing.kernel"),
+  CHECK(gpd_kernel_load(check_tmp_path("missing.kernel"), &got, &n) == -1 && strstr(gpd_last_error(), "missing.kernel"),
         "missing file: '%s'", gpd_last_error());
 }
 
@@ -389,18 +379,12 @@ static void test_resize_pil(void) {
 }
 
 int main(void) {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/gpd_test_blur_XXXXXX");
-  if (!mkdtemp(tmpdir)) {
-    fprintf(stderr, "cannot create a temporary folder\n");
-    return 1;
-  }
+  check_tmp_make("test_blur");
   test_motion_kernels();
   test_gaussian_kernel();
   test_forward();
   test_kernel_files();
   test_resize_pil();
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+  check_tmp_remove();
   return check_report("test_blur");
 }

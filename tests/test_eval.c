@@ -26,26 +26,12 @@
 #include "gpd/net.h"
 #include "gpd/solve.h"
 #include "gpd/weights.h"
+#include "solver_test_nets.h"
 
 int gpd_cmd_eval(int argc, char **argv);
 int gpd_cmd_eval_merge(int argc, char **argv);
 int gpd_cmd_sweep(int argc, char **argv);
 
-static char T[256]; /* the test's temporary folder */
-
-/* A path in the temporary folder, kept until tp_free_all() at the end. */
-static char *tp_kept[1024];
-static int tp_n = 0;
-static const char *tp(const char *rel) {
-  size_t n = strlen(T) + strlen(rel) + 2;
-  char *b = malloc(n);
-  if (!b || tp_n == 1024) exit(1);
-  snprintf(b, n, "%s/%s", T, rel);
-  return tp_kept[tp_n++] = b;
-}
-static void tp_free_all(void) {
-  while (tp_n > 0) free(tp_kept[--tp_n]);
-}
 
 static void write_text(const char *path, const char *text) {
   FILE *f = fopen(path, "w");
@@ -165,7 +151,7 @@ static void test_rows(void) {
   }
 
   /* a file whose last write was cut short */
-  const char *path = tp("partial.csv");
+  const char *path = check_tmp_path("partial.csv");
   FILE *f = fopen(path, "w");
   fprintf(f, "%s\n", GPD_EVAL_CSV_HEADER);
   r.index = 0;
@@ -185,27 +171,28 @@ static void test_rows(void) {
   CHECK(rows.n == 2 && rows.rows[1].index == 1, "rows kept");
   gpd_eval_rows_free(&rows);
 
-  write_text(tp("notcsv.csv"), "a,b,c\n1,2,3\n");
-  CHECK(gpd_eval_csv_read(tp("notcsv.csv"), 0, &rows, NULL) != 0 && strstr(gpd_last_error(), "not a gpdeblur"),
+  write_text(check_tmp_path("notcsv.csv"), "a,b,c\n1,2,3\n");
+  CHECK(gpd_eval_csv_read(check_tmp_path("notcsv.csv"), 0, &rows, NULL) != 0 &&
+            strstr(gpd_last_error(), "not a gpdeblur"),
         "a foreign CSV is refused: %s", gpd_last_error());
-  f = fopen(tp("badline.csv"), "w");
+  f = fopen(check_tmp_path("badline.csv"), "w");
   fprintf(f, "%s\n1,2\n", GPD_EVAL_CSV_HEADER);
   fclose(f);
-  CHECK(gpd_eval_csv_read(tp("badline.csv"), 1, &rows, NULL) != 0 && strstr(gpd_last_error(), "line 2"),
+  CHECK(gpd_eval_csv_read(check_tmp_path("badline.csv"), 1, &rows, NULL) != 0 && strstr(gpd_last_error(), "line 2"),
         "a complete malformed line is an error naming it: %s", gpd_last_error());
 }
 
 /* ---- selection and kernels ------------------------------------------------------------ */
 
 static void test_selection(void) {
-  mkdir(tp("sel"), 0777);
+  mkdir(check_tmp_path("sel"), 0777);
   const char *names[] = {"000003.png", "000001.jpg", "000002.PNG", "000010.png", "abc.png", "notes.txt"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     char p[512];
-    snprintf(p, sizeof p, "%s/sel/%s", T, names[i]);
+    snprintf(p, sizeof p, "%s/sel/%s", check_tmp, names[i]);
     write_text(p, "x");
   }
-  gpd_eval_selection s = {.dir = tp("sel"), .partition = 2, .first = -1, .last = -1};
+  gpd_eval_selection s = {.dir = check_tmp_path("sel"), .partition = 2, .first = -1, .last = -1};
   gpd_eval_list l;
   CHECK_OK(gpd_eval_select(&s, &l));
   CHECK(l.n == 5, "5 images (notes.txt is not one), got %ld", l.n);
@@ -213,7 +200,7 @@ static void test_selection(void) {
     CHECK(!strcmp(l.items[0].name, "000001.jpg") && !strcmp(l.items[2].name, "000003.png") &&
               !strcmp(l.items[4].name, "abc.png") && l.items[4].index == 4,
           "sorted by name: %s %s %s", l.items[0].name, l.items[2].name, l.items[4].name);
-    CHECK(!strcmp(l.items[1].path, tp("sel/000002.PNG")), "path %s", l.items[1].path);
+    CHECK(!strcmp(l.items[1].path, check_tmp_path("sel/000002.PNG")), "path %s", l.items[1].path);
   }
   gpd_eval_list_free(&l);
   s.first = 2;
@@ -230,8 +217,8 @@ static void test_selection(void) {
   CHECK(gpd_eval_select(&s, &l) != 0 && strstr(gpd_last_error(), "11:20"), "empty range: %s", gpd_last_error());
 
   /* CelebA's partition file: only the test split, in the file's order sorted */
-  write_text(tp("sel/list_eval_partition.txt"), "000001.jpg 0\n000010.png 2\n000002.PNG 1\n000003.png 2\n");
-  gpd_eval_selection sp = {.dir = tp("sel"), .partition = 2, .first = -1, .last = -1};
+  write_text(check_tmp_path("sel/list_eval_partition.txt"), "000001.jpg 0\n000010.png 2\n000002.PNG 1\n000003.png 2\n");
+  gpd_eval_selection sp = {.dir = check_tmp_path("sel"), .partition = 2, .first = -1, .last = -1};
   CHECK_OK(gpd_eval_select(&sp, &l));
   CHECK(l.n == 2 && !strcmp(l.items[0].name, "000003.png") && !strcmp(l.items[1].name, "000010.png"),
         "partition 2: %ld", l.n);
@@ -295,17 +282,9 @@ static void test_kernels(void) {
 
 /* ---- end to end --------------------------------------------------------------------------- */
 
-static gpd_engine *E;
-
 static int write_net(const char *path, const char *arch, const char *role, int latent, int channels, int size,
                      int width, uint64_t seed) {
-  gpd_arch a;
-  memset(&a, 0, sizeof a);
-  snprintf(a.name, sizeof a.name, "%s", arch);
-  a.latent = latent;
-  a.channels = channels;
-  a.size = size;
-  a.width = width;
+  const gpd_arch a = test_arch(arch, latent, channels, size, width);
   gpd_net net;
   GPD_TRY(gpd_net_build(&net, &a, role));
   GPD_TRY(gpd_net_alloc(&net, E));
@@ -393,7 +372,7 @@ static void check_row_by_hand(const char *csv, const char *gen, const char *blur
   gpd_net gi, gk;
   float k[28 * 28];
   gpd_solve_result res = {0};
-  CHECK_OK(gpd_image_load(&raw, tp("faces/000002.png"), 3));
+  CHECK_OK(gpd_image_load(&raw, check_tmp_path("faces/000002.png"), 3));
   CHECK_OK(gpd_image_crop_resize(&raw, 30, 32, &sharp));
   CHECK_OK(gpd_motion_kernel(k, 28, GPD_EVAL_KERNEL_SEED0 + 1, 5, 28));
   CHECK_OK(gpd_blur_image(&sharp, k, 28, GPD_BOUNDARY_CIRCULAR, 0.01f, 1, &y));
@@ -435,18 +414,18 @@ static void check_row_by_hand(const char *csv, const char *gen, const char *blur
 
 static void test_end_to_end(void) {
   char gen[512], blur[512], faces[512];
-  snprintf(gen, sizeof gen, "%s", tp("gen.safetensors"));
-  snprintf(blur, sizeof blur, "%s", tp("blur.safetensors"));
-  snprintf(faces, sizeof faces, "%s", tp("faces"));
+  snprintf(gen, sizeof gen, "%s", check_tmp_path("gen.safetensors"));
+  snprintf(blur, sizeof blur, "%s", check_tmp_path("blur.safetensors"));
+  snprintf(faces, sizeof faces, "%s", check_tmp_path("faces"));
   CHECK_OK(write_net(gen, "dcgan_tf", "generator", 8, 3, 32, 4, 11));
   CHECK_OK(write_net(blur, "blur_vae", "decoder", 5, 1, 28, 4, 12));
   write_images(faces, 7, 4); /* 000004.png is a truncated PNG */
-  write_text(tp("faces/readme.txt"), "not an image");
+  write_text(check_tmp_path("faces/readme.txt"), "not an image");
 
   /* the uninterrupted run */
-  const char *full = tp("full.csv");
-  CHECK(run(gpd_cmd_eval, "eval", faces, "-o", full, GEN_OPTS, "--report", tp("full.md"), "--grid", tp("grid.png"),
-            "--grid-count", "2", NULL) == 0,
+  const char *full = check_tmp_path("full.csv");
+  CHECK(run(gpd_cmd_eval, "eval", faces, "-o", full, GEN_OPTS, "--report", check_tmp_path("full.md"), "--grid",
+            check_tmp_path("grid.png"), "--grid-count", "2", NULL) == 0,
         "eval: %s", gpd_last_error());
   gpd_eval_rows rows;
   if (gpd_eval_csv_read(full, 0, &rows, NULL) == 0) {
@@ -460,14 +439,16 @@ static void test_end_to_end(void) {
     CHECK(s.psnr.n == 6 && isfinite(s.psnr.mean) && isfinite(s.ssim.mean), "finite PSNR / SSIM over the 6 ok images");
     char mean[64];
     snprintf(mean, sizeof mean, "| %.2f | %.3f |", s.psnr.mean, s.ssim.mean);
-    CHECK(file_contains(tp("full.md"), "| î1 (Algorithm 1) |") && file_contains(tp("full.md"), mean),
+    CHECK(file_contains(check_tmp_path("full.md"), "| î1 (Algorithm 1) |") &&
+              file_contains(check_tmp_path("full.md"), mean),
           "report with the method row and '%s'", mean);
-    CHECK(file_contains(tp("full.md"), "| î1 (Algorithm 1) | faces | 6 | 1 | 0 |"), "report details counts");
+    CHECK(file_contains(check_tmp_path("full.md"), "| î1 (Algorithm 1) | faces | 6 | 1 | 0 |"),
+          "report details counts");
     gpd_eval_rows_free(&rows);
   } else CHECK(0, "reading %s: %s", full, gpd_last_error());
   check_row_by_hand(full, gen, blur);
   gpd_image grid = {0};
-  if (gpd_image_load(&grid, tp("grid.png"), 0) == 0) {
+  if (gpd_image_load(&grid, check_tmp_path("grid.png"), 0) == 0) {
     /* two rows of 32 | 32 | 32 | 28 | 28 with gaps of 2, rows 4 apart */
     CHECK(grid.c == 3 && grid.h == 32 + 4 + 32 && grid.w == 3 * 32 + 2 * 28 + 4 * 2, "grid %dx%dx%d", grid.c, grid.h,
           grid.w);
@@ -479,16 +460,16 @@ static void test_end_to_end(void) {
         "refuses an existing CSV: %s", gpd_last_error());
 
   /* a CSV with a header and no results is started again; a foreign file is not touched */
-  write_text(tp("header.csv"), GPD_EVAL_CSV_HEADER "\n");
-  CHECK(run(gpd_cmd_eval, "eval", faces, "-o", tp("header.csv"), GEN_OPTS, "--limit", "1", NULL) == 0,
+  write_text(check_tmp_path("header.csv"), GPD_EVAL_CSV_HEADER "\n");
+  CHECK(run(gpd_cmd_eval, "eval", faces, "-o", check_tmp_path("header.csv"), GEN_OPTS, "--limit", "1", NULL) == 0,
         "header-only CSV: %s", gpd_last_error());
-  write_text(tp("foreign.csv"), "a,b\n1,2\n");
-  CHECK(run(gpd_cmd_eval, "eval", faces, "-o", tp("foreign.csv"), GEN_OPTS, "--limit", "1", NULL) != 0 &&
-            strstr(gpd_last_error(), "not a results CSV") && size_of(tp("foreign.csv")) == 8,
+  write_text(check_tmp_path("foreign.csv"), "a,b\n1,2\n");
+  CHECK(run(gpd_cmd_eval, "eval", faces, "-o", check_tmp_path("foreign.csv"), GEN_OPTS, "--limit", "1", NULL) != 0 &&
+            strstr(gpd_last_error(), "not a results CSV") && size_of(check_tmp_path("foreign.csv")) == 8,
         "a foreign file is refused: %s", gpd_last_error());
 
   /* killed after 3 images (and a row cut short), then resumed */
-  const char *part = tp("part.csv");
+  const char *part = check_tmp_path("part.csv");
   CHECK(run(gpd_cmd_eval, "eval", faces, "-o", part, GEN_OPTS, "--stop-after", "3", NULL) == 0, "stop-after");
   if (gpd_eval_csv_read(part, 0, &rows, NULL) == 0) {
     CHECK(rows.n == 3, "3 rows before the kill, got %ld", rows.n);
@@ -505,7 +486,7 @@ static void test_end_to_end(void) {
   CHECK(same_rows(part, full), "killed and resumed == uninterrupted");
 
   /* two shards merged == the unsharded run */
-  const char *s1 = tp("s1.csv"), *s2 = tp("s2.csv"), *merged = tp("merged.csv");
+  const char *s1 = check_tmp_path("s1.csv"), *s2 = check_tmp_path("s2.csv"), *merged = check_tmp_path("merged.csv");
   CHECK(run(gpd_cmd_eval, "eval", faces, "-o", s1, GEN_OPTS, "--shard", "1/2", NULL) == 0, "shard 1/2");
   CHECK(run(gpd_cmd_eval, "eval", faces, "-o", s2, GEN_OPTS, "--shard", "2/2", NULL) == 0, "shard 2/2");
   if (gpd_eval_csv_read(s1, 0, &rows, NULL) == 0) {
@@ -516,24 +497,24 @@ static void test_end_to_end(void) {
   CHECK(same_rows(merged, full), "merged shards == unsharded");
 
   /* overlapping, missing and mismatched shards are refused */
-  const char *s1b = tp("s1b.csv");
+  const char *s1b = check_tmp_path("s1b.csv");
   CHECK(run(gpd_cmd_eval, "eval", faces, "-o", s1b, GEN_OPTS, "--shard", "1/2", NULL) == 0, "shard 1/2 again");
-  CHECK(run(gpd_cmd_eval_merge, "eval-merge", s1, s1b, s2, "-o", tp("bad.csv"), NULL) != 0 &&
+  CHECK(run(gpd_cmd_eval_merge, "eval-merge", s1, s1b, s2, "-o", check_tmp_path("bad.csv"), NULL) != 0 &&
             strstr(gpd_last_error(), "overlapping"),
         "overlap refused: %s", gpd_last_error());
-  CHECK(run(gpd_cmd_eval_merge, "eval-merge", s1, "-o", tp("bad.csv"), NULL) != 0 &&
+  CHECK(run(gpd_cmd_eval_merge, "eval-merge", s1, "-o", check_tmp_path("bad.csv"), NULL) != 0 &&
             strstr(gpd_last_error(), "3 of the 7") && strstr(gpd_last_error(), "shard 2/2"),
         "missing shard refused: %s", gpd_last_error());
-  CHECK(size_of(tp("bad.csv")) < 0, "a refused merge writes nothing");
-  const char *s2x = tp("s2x.csv");
+  CHECK(size_of(check_tmp_path("bad.csv")) < 0, "a refused merge writes nothing");
+  const char *s2x = check_tmp_path("s2x.csv");
   CHECK(run(gpd_cmd_eval, "eval", faces, "-o", s2x, GEN_OPTS, "--shard", "2/2", "--noise-seed", "9", NULL) == 0,
         "shard 2/2 with other noise");
-  CHECK(run(gpd_cmd_eval_merge, "eval-merge", s1, s2x, "-o", tp("bad.csv"), NULL) != 0 &&
+  CHECK(run(gpd_cmd_eval_merge, "eval-merge", s1, s2x, "-o", check_tmp_path("bad.csv"), NULL) != 0 &&
             strstr(gpd_last_error(), "noise_seed"),
         "different settings refused: %s", gpd_last_error());
 
   /* every restart diverging is a row, not a failure */
-  const char *dv = tp("diverged.csv");
+  const char *dv = check_tmp_path("diverged.csv");
   CHECK(run(gpd_cmd_eval, "eval", faces, "-o", dv, "--image-gen", gen, "--blur-gen", blur, "--device", "cpu",
             "--crop-resize", "30:32", "-r", "2", "-n", "3", "--lr", "1e9", "--limit", "2", NULL) == 0,
         "diverging run: %s", gpd_last_error());
@@ -546,7 +527,7 @@ static void test_end_to_end(void) {
   }
 
   /* the range target: i_range first, then deblurred and compared with it */
-  const char *rg = tp("range.csv");
+  const char *rg = check_tmp_path("range.csv");
   CHECK(run(gpd_cmd_eval, "eval", faces, "-o", rg, GEN_OPTS, "--range", "--range-steps", "3", "--range-restarts", "2",
             "--limit", "2", NULL) == 0,
         "range: %s", gpd_last_error());
@@ -555,22 +536,22 @@ static void test_end_to_end(void) {
           "range rows carry the range PSNR");
     gpd_eval_rows_free(&rows);
   }
-  CHECK(run(gpd_cmd_eval, "eval", "--summarize", full, rg, "--report", tp("table.md"), NULL) == 0, "summarize: %s",
-        gpd_last_error());
-  CHECK(file_contains(tp("table.md"), "| î1 (Algorithm 1) |") &&
-            file_contains(tp("table.md"), "| îrange (Algorithm 1 on i_range) |"),
+  CHECK(run(gpd_cmd_eval, "eval", "--summarize", full, rg, "--report", check_tmp_path("table.md"), NULL) == 0,
+        "summarize: %s", gpd_last_error());
+  CHECK(file_contains(check_tmp_path("table.md"), "| î1 (Algorithm 1) |") &&
+            file_contains(check_tmp_path("table.md"), "| îrange (Algorithm 1 on i_range) |"),
         "Table V rows for î1 and îrange");
 
   /* a restarts sweep: one CSV per value, sweep.csv with their summaries */
-  CHECK(run(gpd_cmd_sweep, "sweep", faces, "--param", "restarts", "--values", "1,2", "--out-dir", tp("sweep"),
-            "--image-gen", gen, "--blur-gen", blur, "--device", "cpu", "--crop-resize", "30:32", "-n", "3", "--lr",
-            "1e-5", "--seed", "5", "--limit", "3", NULL) == 0,
+  CHECK(run(gpd_cmd_sweep, "sweep", faces, "--param", "restarts", "--values", "1,2", "--out-dir",
+            check_tmp_path("sweep"), "--image-gen", gen, "--blur-gen", blur, "--device", "cpu", "--crop-resize",
+            "30:32", "-n", "3", "--lr", "1e-5", "--seed", "5", "--limit", "3", NULL) == 0,
         "sweep: %s", gpd_last_error());
-  CHECK(file_contains(tp("sweep/sweep.csv"), "\nrestarts,1,1,î1 (Algorithm 1),faces,3,3,0,0,") &&
-            file_contains(tp("sweep/sweep.csv"), "\nrestarts,2,2,î1 (Algorithm 1),faces,3,3,0,0,"),
+  CHECK(file_contains(check_tmp_path("sweep/sweep.csv"), "\nrestarts,1,1,î1 (Algorithm 1),faces,3,3,0,0,") &&
+            file_contains(check_tmp_path("sweep/sweep.csv"), "\nrestarts,2,2,î1 (Algorithm 1),faces,3,3,0,0,"),
         "sweep.csv rows");
   /* restarts 2 of the sweep is the main run's first 3 images */
-  if (gpd_eval_csv_read(tp("sweep/restarts_2.csv"), 0, &rows, NULL) == 0) {
+  if (gpd_eval_csv_read(check_tmp_path("sweep/restarts_2.csv"), 0, &rows, NULL) == 0) {
     gpd_eval_rows ref;
     if (gpd_eval_csv_read(full, 0, &ref, NULL) == 0) {
       for (int i = 0; i < 3 && rows.n == 3; i++)
@@ -583,11 +564,7 @@ static void test_end_to_end(void) {
 }
 
 int main(void) {
-  snprintf(T, sizeof T, "/tmp/gpd_test_eval_XXXXXX");
-  if (!mkdtemp(T)) {
-    fprintf(stderr, "cannot make a temporary folder\n");
-    return 1;
-  }
+  check_tmp_make("test_eval");
   E = gpd_engine_create("cpu", GPD_PRECISION_FP32);
   if (!E) {
     fprintf(stderr, "no CPU engine: %s\n", gpd_last_error());
@@ -599,9 +576,6 @@ int main(void) {
   test_kernels();
   test_end_to_end();
   gpd_engine_destroy(E);
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", T);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", T);
-  tp_free_all();
+  check_tmp_remove();
   return check_report("test_eval");
 }

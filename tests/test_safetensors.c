@@ -21,16 +21,6 @@
 #include "gpd/common.h"
 #include "gpd/weights.h"
 
-static char tmpdir[256];
-
-static const char *tmp_path(const char *name) {
-  static char buf[4][512];
-  static int slot;
-  char *b = buf[slot++ & 3];
-  snprintf(b, 512, "%s/%s", tmpdir, name);
-  return b;
-}
-
 /* Writes 8-byte length + header + data exactly as given (hlen may lie). */
 static void write_raw(const char *path, uint64_t hlen, const char *header, const void *data, size_t data_size) {
   FILE *f = fopen(path, "wb");
@@ -80,7 +70,7 @@ static void test_round_trip(void) {
   CHECK(gpd_st_writer_add(w, "bad\"name", 1, sa, a) != 0, "a name that would break the JSON was accepted");
   CHECK_OK(gpd_st_writer_meta(w, "zeta", "last"));
   CHECK_OK(gpd_st_writer_meta(w, "arch", "blur_vae"));
-  const char *path = tmp_path("round.safetensors");
+  const char *path = check_tmp_path("round.safetensors");
   CHECK_OK(gpd_st_writer_save(w, path));
   gpd_st_writer_free(w);
 
@@ -104,7 +94,7 @@ static void test_round_trip(void) {
   CHECK(!strncmp(header, expect, strlen(expect)), "header differs from the reference layout:\n%s\nexpected\n%s", header,
         expect);
   for (size_t i = strlen(expect); i < hlen; i++) CHECK(header[i] == ' ', "header padding byte %zu is 0x%02x", i, header[i]);
-  DIR *dir = opendir(tmpdir);
+  DIR *dir = opendir(check_tmp);
   for (struct dirent *de; dir && (de = readdir(dir));)
     CHECK(!strstr(de->d_name, "tmp"), "temporary file %s left behind", de->d_name);
   if (dir) closedir(dir);
@@ -137,7 +127,7 @@ static void test_round_trip(void) {
 
 static void test_damaged_files(void) {
   float data[4] = {1, 2, 3, 4};
-  const char *p = tmp_path("bad.safetensors");
+  const char *p = check_tmp_path("bad.safetensors");
 
   write_raw(p, 123456789ULL, "{}", NULL, 0);
   expect_refused(p, "lying header length", "header length 123456789 exceeds file size 10", NULL);
@@ -180,7 +170,7 @@ static void test_damaged_files(void) {
   write_file(p, "[1,2]", data, 0);
   expect_refused(p, "array header", "expected an object", NULL);
 
-  expect_refused(tmp_path("does-not-exist.safetensors"), "missing file", "cannot open", NULL);
+  expect_refused(check_tmp_path("does-not-exist.safetensors"), "missing file", "cannot open", NULL);
 }
 
 static void test_half_types(void) {
@@ -193,7 +183,7 @@ static void test_half_types(void) {
   memcpy(data, h, 14);
   memcpy(data + 14, bf, 6);
   memcpy(data + 20, i64, 8);
-  const char *p = tmp_path("half.safetensors");
+  const char *p = check_tmp_path("half.safetensors");
   write_file(p,
              "{\"__metadata__\":{\"format\":\"pt\"},"
              "\"h\":{\"dtype\":\"F16\",\"shape\":[7],\"data_offsets\":[0,14]},"
@@ -236,7 +226,7 @@ static int save_net_file(gpd_engine *e, const char *path, const gpd_arch *save_a
   if (!rc) rc = gpd_weights_add_arch(w, label_as);
   if (!rc && skip_tensor) {
     /* Rebuild without one tensor: write, read, copy all but it. */
-    const char *tmp = tmp_path("skip.safetensors");
+    const char *tmp = check_tmp_path("skip.safetensors");
     rc = gpd_st_writer_save(w, tmp);
     gpd_st_writer_free(w);
     w = gpd_st_writer_create();
@@ -263,7 +253,7 @@ static int save_net_file(gpd_engine *e, const char *path, const gpd_arch *save_a
 static void test_networks(gpd_engine *e) {
   /* svhn_vae (with batch norm buffers) saved and loaded keeps every number. */
   gpd_arch arch = {"svhn_vae", 16, 3, 32, 4};
-  const char *p = tmp_path("svhn.safetensors");
+  const char *p = check_tmp_path("svhn.safetensors");
   CHECK_OK(save_net_file(e, p, &arch, &arch, NULL));
   const char *roles[2] = {"encoder", "decoder"};
   for (int r = 0; r < 2; r++) {
@@ -302,7 +292,7 @@ static void test_networks(gpd_engine *e) {
     gpd_st_writer *w = gpd_st_writer_create();
     CHECK_OK(gpd_weights_add_net(w, &net));
     CHECK_OK(gpd_weights_add_arch(w, &d));
-    const char *pg = tmp_path("gen.safetensors");
+    const char *pg = check_tmp_path("gen.safetensors");
     CHECK_OK(gpd_st_writer_save(w, pg));
     gpd_st_writer_free(w);
     if (gpd_weights_load_net(&got, e, pg, "generator") == 0) {
@@ -320,7 +310,7 @@ static void test_networks(gpd_engine *e) {
 
   /* A decoder written for latent 49 in a file that says latent 50. */
   gpd_arch a49 = {"blur_vae", 49, 1, 28, 0}, a50 = {"blur_vae", 50, 1, 28, 0};
-  p = tmp_path("blur_wrong.safetensors");
+  p = check_tmp_path("blur_wrong.safetensors");
   CHECK_OK(save_net_file(e, p, &a49, &a50, NULL));
   gpd_net net;
   CHECK(gpd_weights_load_net(&net, e, p, "decoder") != 0, "a decoder with the wrong latent size loaded");
@@ -334,7 +324,7 @@ static void test_networks(gpd_engine *e) {
   CHECK(strstr(gpd_last_error(), "generator"), "role message: %s", gpd_last_error());
 
   /* A missing tensor. */
-  p = tmp_path("blur_missing.safetensors");
+  p = check_tmp_path("blur_missing.safetensors");
   CHECK_OK(save_net_file(e, p, &a50, &a50, "decoder.4.bias"));
   CHECK(gpd_weights_load_net(&net, e, p, "decoder") != 0, "a decoder with a missing tensor loaded");
   CHECK(strstr(gpd_last_error(), "missing tensor decoder.4.bias") != NULL, "message: %s", gpd_last_error());
@@ -343,7 +333,7 @@ static void test_networks(gpd_engine *e) {
 
   /* A generator file for a wider network than its metadata says. */
   gpd_arch w8 = {"dcgan_torch", 8, 3, 16, 8}, w4 = {"dcgan_torch", 8, 3, 16, 4};
-  p = tmp_path("dcgan_wide.safetensors");
+  p = check_tmp_path("dcgan_wide.safetensors");
   CHECK_OK(save_net_file(e, p, &w8, &w4, NULL));
   CHECK(gpd_weights_load_net(&net, e, p, "generator") != 0, "a wider generator loaded");
   CHECK(strstr(gpd_last_error(), "tensor generator.0.weight has shape [8, 64, 4, 4], expected [8, 32, 4, 4]"),
@@ -354,7 +344,7 @@ static void test_networks(gpd_engine *e) {
   int64_t one[1] = {1};
   gpd_st_writer *w = gpd_st_writer_create();
   CHECK_OK(gpd_st_writer_add(w, "generator.0.weight", 1, one, x));
-  p = tmp_path("noarch.safetensors");
+  p = check_tmp_path("noarch.safetensors");
   CHECK_OK(gpd_st_writer_save(w, p));
   gpd_st_writer_free(w);
   CHECK(gpd_weights_load_net(&net, e, p, "generator") != 0, "a file without arch loaded");
@@ -383,10 +373,7 @@ static void test_pytorch_file(gpd_engine *e) {
 }
 
 int main(void) {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/gpd_test_safetensors_%ld", (long)getpid());
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "mkdir -p %s", tmpdir);
-  if (system(cmd) != 0) SKIP("cannot create %s", tmpdir);
+  check_tmp_make("test_safetensors");
   gpd_engine *e = gpd_engine_cpu_create();
   test_round_trip();
   test_damaged_files();
@@ -394,7 +381,6 @@ int main(void) {
   test_networks(e);
   test_pytorch_file(e);
   gpd_engine_destroy(e);
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+  check_tmp_remove();
   return check_report("test_safetensors");
 }

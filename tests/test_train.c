@@ -284,14 +284,14 @@ static void test_evaluate(void) {
   gpd_trainer t;
   CHECK_OK(gpd_trainer_init(&t, &c, E));
   CHECK_OK(gpd_train_run(&t, &ds));
-  gpd_vae_eval_options o;
-  gpd_vae_eval_defaults(&o);
+  gpd_gen_eval_options o;
+  gpd_gen_eval_defaults(&o);
   o.batch = 5; /* three passes, the last one short */
   o.range_steps = 30;
   o.range_lr = 0.05f;
   o.peak_is_max = 1;
-  gpd_vae_eval r;
-  CHECK_OK(gpd_vae_evaluate(&t.nets[0], &t.nets[1], &ds, &o, &r));
+  gpd_gen_eval r;
+  CHECK_OK(gpd_generator_evaluate(&t.nets[0], &t.nets[1], &ds, &o, &r));
   double rel = 0, psnr = 0;
   float k[12 * 784], stats[12 * 12], z[12 * 6], y[12 * 784];
   for (int i = 0; i < 12; i++) CHECK_OK(gpd_dataset_get(&ds, i, k + i * 784));
@@ -317,6 +317,12 @@ static void test_evaluate(void) {
   CHECK(r.count == 12, "evaluated %ld items", r.count);
   CHECK(fabs(r.recon_rel_l2 - rel) < 1e-5 && fabs(r.recon_psnr - psnr) < 1e-3, "reconstruction error differs from the direct one");
   CHECK(r.range_rel_l2 < r.recon_rel_l2 && r.range_psnr > r.recon_psnr, "the range projection did not get closer");
+  /* Without the encoder (a GAN's case): random starts only, still finite
+   * and no closer than with the encoder's start added. */
+  gpd_gen_eval g;
+  CHECK_OK(gpd_generator_evaluate(NULL, &t.nets[1], &ds, &o, &g));
+  CHECK(isnan(g.recon_rel_l2) && isfinite(g.range_rel_l2) && g.range_rel_l2 >= r.range_rel_l2 * (1 - 1e-4),
+        "generator-only evaluation: recon %g, range %g (with encoder %g)", g.recon_rel_l2, g.range_rel_l2, r.range_rel_l2);
   E->free(E, x);
   E->free(E, zd);
   gpd_trainer_free(&t);

@@ -293,7 +293,7 @@ static const char *base_name(const char *dir, char *buf, size_t size) {
 
 /* The shipped image generator for the prepared images' size: the recipe's
  * size, else the first selected image's. */
-static int default_image_gen(const gpd_cli_eval_args *a, gpd_cli_eval_session *s) {
+static int default_image_gen(const gpd_cli_eval_args *a, const gpd_cli_eval_session *s, const char **file) {
   int size = a->size, h = a->size, w = a->size;
   if (!size) {
     gpd_image im = {0};
@@ -306,12 +306,11 @@ static int default_image_gen(const gpd_cli_eval_args *a, gpd_cli_eval_session *s
     w = im.w;
     gpd_image_free(&im);
   }
-  const char *file = gpd_cli_default_image_generator(3, h, w);
-  if (!file)
+  if (!(*file = gpd_cli_default_image_generator(3, h, w)))
     return gpd_error("no shipped image generator makes %dx%d images (the shipped ones make 64x64 and 32x32; see "
                      "--crop-resize); pass --image-gen FILE",
                      h, w);
-  return gpd_cli_default_weights(file, "image generator", s->gi_path, sizeof s->gi_path);
+  return 0;
 }
 
 int gpd_cli_eval_open(const gpd_cli_eval_args *a, gpd_cli_eval_session *s) {
@@ -320,15 +319,14 @@ int gpd_cli_eval_open(const gpd_cli_eval_args *a, gpd_cli_eval_session *s) {
   GPD_TRY(gpd_eval_select(&a->sel, &s->full));
   if (!(s->e = gpd_engine_create(a->device, a->precision))) return -1;
   if (alg != GPD_ALG_NAIVE) {
-    if (a->blur_gen) snprintf(s->gk_path, sizeof s->gk_path, "%s", a->blur_gen);
-    else GPD_TRY(gpd_cli_default_weights("blur_vae.safetensors", "blur generator", s->gk_path, sizeof s->gk_path));
-    GPD_TRY(gpd_cli_load_generator(&s->gk, s->e, s->gk_path, 1));
+    GPD_TRY(gpd_cli_open_generator(&s->gk, s->e, a->blur_gen, "blur_vae.safetensors", 1, s->gk_path,
+                                   sizeof s->gk_path));
     s->have_gk = 1;
   }
   if (alg != GPD_ALG_3) {
-    if (a->image_gen) snprintf(s->gi_path, sizeof s->gi_path, "%s", a->image_gen);
-    else GPD_TRY(default_image_gen(a, s));
-    GPD_TRY(gpd_cli_load_generator(&s->gi, s->e, s->gi_path, 0));
+    const char *file = NULL;
+    if (!a->image_gen) GPD_TRY(default_image_gen(a, s, &file));
+    GPD_TRY(gpd_cli_open_generator(&s->gi, s->e, a->image_gen, file, 0, s->gi_path, sizeof s->gi_path));
     s->have_gi = 1;
   }
 

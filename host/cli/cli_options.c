@@ -1,6 +1,7 @@
-/* One-line reports of getopt_long failures (gpd/cli.h): getopt's own
- * messages are off (opterr = 0) so each bad option costs the user exactly
- * one line on stderr. */
+/* One-line reports of getopt_long failures and of a wrong number of
+ * positional arguments (gpd/cli.h): getopt's own messages are off
+ * (opterr = 0) so each bad option costs the user exactly one line on
+ * stderr. */
 #include <getopt.h>
 #include <stdio.h>
 
@@ -16,5 +17,15 @@ int gpd_cli_bad_option(const char *cmd, int opt, char **argv) {
     fprintf(stderr, "gpdeblur %s: option '%s' needs a value; see 'gpdeblur %s --help'\n", cmd, what, cmd);
   else
     fprintf(stderr, "gpdeblur %s: unknown option '%s'; see 'gpdeblur %s --help'\n", cmd, what, cmd);
+  return 2;
+}
+
+int gpd_cli_one_positional(const char *cmd, int argc, char **argv, const char *what) {
+  const int n = argc - optind;
+  if (n == 1) return 0;
+  if (n > 1)
+    fprintf(stderr, "gpdeblur %s: one %s expected, got '%s' and '%s'; see 'gpdeblur %s --help'\n", cmd, what,
+            argv[optind], argv[optind + 1], cmd);
+  else fprintf(stderr, "gpdeblur %s: missing the %s; see 'gpdeblur %s --help'\n", cmd, what, cmd);
   return 2;
 }

@@ -79,6 +79,21 @@ const char *gpd_cli_default_image_generator(int c, int h, int w) {
   return NULL;
 }
 
+int gpd_cli_pick_image_generator(int c, int h, int w, const char *boundary, const char **file) {
+  if ((*file = gpd_cli_default_image_generator(c, h, w))) return 0;
+  return gpd_error("no shipped image generator makes %dx%dx%d images%s%s%s: the shipped ones make 64x64x3 "
+                   "(dcgan_celeba64) and 32x32x3 (svhn_vae); pass --image-gen FILE",
+                   h, w, c, boundary ? " (" : "", boundary ? boundary : "", boundary ? " boundary)" : "");
+}
+
+int gpd_cli_open_generator(gpd_net *net, gpd_engine *e, const char *path, const char *default_file, int blur,
+                           char *used, size_t size) {
+  memset(net, 0, sizeof *net);
+  if (path) snprintf(used, size, "%s", path);
+  else GPD_TRY(gpd_cli_default_weights(default_file, blur ? "blur generator" : "image generator", used, size));
+  return gpd_cli_load_generator(net, e, used, blur);
+}
+
 /* ---- monitor -------------------------------------------------------------- */
 
 static void monitor_log(void *ctx, int step, int restarts, const float *m, const float *t) {
@@ -137,7 +152,37 @@ int gpd_cli_report_plan(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net 
   return 0;
 }
 
+int gpd_cli_solve_logged(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk, gpd_solve_options *o,
+                         const char *label, const char *log_path, int log_every, gpd_solve_result *res) {
+  FILE *csv = NULL;
+  if (log_path && !(csv = fopen(log_path, "w"))) return gpd_error("cannot write the log %s", log_path);
+  int rc = gpd_cli_report_plan(e, y, gi, gk, o);
+  if (rc == 0) {
+    gpd_cli_monitor mon;
+    gpd_cli_monitor_attach(&mon, o, label, csv, log_path ? log_every : 0);
+    rc = gpd_solve(e, y, gi, gk, o, res);
+    gpd_cli_monitor_finish(&mon);
+  }
+  if (csv && fclose(csv) != 0 && rc == 0) rc = gpd_error("cannot write the log %s", log_path);
+  return rc;
+}
+
 void gpd_cli_json_number(FILE *f, double v) {
   if (isfinite(v)) fprintf(f, "%.6g", v);
   else fputs("null", f);
+}
+
+void gpd_cli_json_field(FILE *f, const char *key, double v) {
+  fprintf(f, ",\"%s\":", key);
+  gpd_cli_json_number(f, v);
+}
+
+void gpd_cli_json_diverged(FILE *f, const gpd_solve_result *res) {
+  fputs(",\"diverged\":[", f);
+  for (int r = 0, first = 1; r < res->restarts; r++)
+    if (res->diverged_at[r] != -1) {
+      fprintf(f, "%s%d", first ? "" : ",", r);
+      first = 0;
+    }
+  fputc(']', f);
 }

@@ -1,7 +1,8 @@
-/* Shared by the solver subcommands (`deblur`, `project`): loading
- * generators by the architecture their weights file names, the shipped
- * default weights, and a monitor that draws the progress bar and writes the
- * per-restart loss log. */
+/* Shared by the solver subcommands (`deblur`, `project`; eval and sweep
+ * load their generators with it too): loading generators by the
+ * architecture their weights file names, the shipped default weights, a
+ * monitor that draws the progress bar and writes the per-restart loss log,
+ * the solve run with both, and the result's JSON fields. */
 #ifndef GPD_CLI_SOLVE_H
 #define GPD_CLI_SOLVE_H
 
@@ -29,6 +30,15 @@ int gpd_cli_default_weights(const char *file, const char *what, char *buf, size_
  * size, so y's size for the circular boundary): dcgan_celeba64.safetensors
  * for 64x64x3, svhn_vae.safetensors for 32x32x3, NULL otherwise. */
 const char *gpd_cli_default_image_generator(int c, int h, int w);
+/* The same, with an error when none fits: "no shipped image generator
+ * makes HxWxC images (<boundary> boundary): ...; pass --image-gen FILE"
+ * (boundary NULL: no such note). */
+int gpd_cli_pick_image_generator(int c, int h, int w, const char *boundary, const char **file);
+/* gpd_cli_load_generator from `path`, or when path is NULL from the shipped
+ * `default_file` in the weights folder (gpd_cli_default_weights: an error
+ * when it is missing). `used` (size bytes) receives the path loaded. */
+int gpd_cli_open_generator(gpd_net *net, gpd_engine *e, const char *path, const char *default_file, int blur,
+                           char *used, size_t size);
 
 /* Progress bar and optional CSV log (step, m0..m{R-1}, t0..t{R-1}: the
  * per-restart measurement and total losses; NaN once a restart diverged). */
@@ -57,7 +67,17 @@ int gpd_cli_parse_precision(const char *text, gpd_precision *out);
  * not fit, a bad GPD_MEMORY_LIMIT_MB / GPD_SOLVER_THREADS, the sizes). */
 int gpd_cli_report_plan(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk, const gpd_solve_options *o);
 
+/* The solve of a subcommand: opens the loss log (log_path; NULL for none)
+ * written every log_every steps, says the plan (gpd_cli_report_plan), runs
+ * gpd_solve with the progress bar `label` and closes the log. 0 or -1. */
+int gpd_cli_solve_logged(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk, gpd_solve_options *o,
+                         const char *label, const char *log_path, int log_every, gpd_solve_result *res);
+
 /* Prints a float for JSON: %.6g, or null when not finite. */
 void gpd_cli_json_number(FILE *f, double v);
+/* ,"key":<gpd_cli_json_number(v)>: a field after the first of an object. */
+void gpd_cli_json_field(FILE *f, const char *key, double v);
+/* ,"diverged":[r, ...]: the restarts of res that diverged. */
+void gpd_cli_json_diverged(FILE *f, const gpd_solve_result *res);
 
 #endif

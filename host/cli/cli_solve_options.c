@@ -40,7 +40,15 @@ void gpd_cli_solve_args_init(gpd_cli_solve_args *a, gpd_algorithm alg) {
   a->restarts = a->steps = a->fit_steps = a->untrained_width = a->untrained_latent = -1;
 }
 
-void gpd_cli_solve_options_add(struct option *opts, int *n) {
+/* name is in the NULL-terminated list names (every name when names is NULL) */
+static int wanted(const char *const *names, const char *name) {
+  if (!names) return 1;
+  for (; *names; names++)
+    if (!strcmp(*names, name)) return 1;
+  return 0;
+}
+
+void gpd_cli_solve_options_add_only(struct option *opts, int *n, const char *const *names) {
   static const struct option fixed[] = {
       {"alg", required_argument, 0, 'a'},
       {"boundary", required_argument, 0, 'b'},
@@ -52,10 +60,14 @@ void gpd_cli_solve_options_add(struct option *opts, int *n) {
       {"untrained-width", required_argument, 0, OPT_UNTRAINED_WIDTH},
       {"untrained-latent", required_argument, 0, OPT_UNTRAINED_LATENT},
   };
-  for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) opts[(*n)++] = fixed[i];
+  for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+    if (wanted(names, fixed[i].name)) opts[(*n)++] = fixed[i];
   for (int i = 0; i < N_FLOAT_OPTS; i++)
-    opts[(*n)++] = (struct option){FLOAT_OPTS[i].name, required_argument, 0, OPT_FLOAT + i};
+    if (wanted(names, FLOAT_OPTS[i].name))
+      opts[(*n)++] = (struct option){FLOAT_OPTS[i].name, required_argument, 0, OPT_FLOAT + i};
 }
+
+void gpd_cli_solve_options_add(struct option *opts, int *n) { gpd_cli_solve_options_add_only(opts, n, NULL); }
 
 int gpd_cli_parse_alg(const char *text, gpd_algorithm *alg) {
   if (!strcmp(text, "naive")) *alg = GPD_ALG_NAIVE;
@@ -63,6 +75,13 @@ int gpd_cli_parse_alg(const char *text, gpd_algorithm *alg) {
   else if (!strcmp(text, "2")) *alg = GPD_ALG_2;
   else if (!strcmp(text, "3")) *alg = GPD_ALG_3;
   else return gpd_error("--alg: '%s' is not naive, 1, 2 or 3", text);
+  return 0;
+}
+
+int gpd_cli_parse_boundary(const char *text, gpd_boundary *boundary) {
+  if (!strcmp(text, "circular")) *boundary = GPD_BOUNDARY_CIRCULAR;
+  else if (!strcmp(text, "linear")) *boundary = GPD_BOUNDARY_LINEAR;
+  else return gpd_error("--boundary: '%s' is not circular or linear", text);
   return 0;
 }
 
@@ -79,9 +98,7 @@ int gpd_cli_solve_option(gpd_cli_solve_args *a, int opt, const char *arg) {
     a->alg_set = 1;
     return 1;
   case 'b':
-    if (!strcmp(arg, "circular")) a->boundary = GPD_BOUNDARY_CIRCULAR;
-    else if (!strcmp(arg, "linear")) a->boundary = GPD_BOUNDARY_LINEAR;
-    else return gpd_error("--boundary: '%s' is not circular or linear", arg);
+    GPD_TRY(gpd_cli_parse_boundary(arg, &a->boundary));
     a->boundary_set = 1;
     return 1;
   case 'r': GPD_TRY(gpd_parse_int("restarts", arg, 1, 1000000, &a->restarts)); return 1;
@@ -125,11 +142,16 @@ void gpd_cli_solve_usage(FILE *f) {
           "  -b, --boundary MODE    circular (the paper's) or linear (the blurry image is the valid part)\n"
           "  -r, --restarts N       random restarts, run as one batch (default 10)\n"
           "  -n, --steps N          iterations (default: naive 10000, 1 10000, 2 10000, 3 20000)\n"
-          "  -s, --seed S           seed of latents, free image and Alg 3 weights (default 0)\n"
+          "  -s, --seed S           seed of latents, free image and Alg 3 weights (default 0)\n");
+  gpd_cli_solve_usage_weights(f);
+}
+
+void gpd_cli_solve_usage_weights(FILE *f) {
+  fprintf(f,
           "naive and Algorithm 1 (gradient descent, step lr * exp(-t / lr-decay)):\n"
           "      --gamma G          |z_i|^2 weight (default 0.01; naive 0)\n"
           "      --lambda L         |z_k|^2 weight (default 0.01)\n"
-          "      --lr X             step (default 0.01; naive 10)\n"
+          "      --lr X             step (default 0.01; naive 10: its loss is a mean over pixels)\n"
           "      --lr-decay T       (default 1000; 0 = constant)\n"
           "Algorithm 2 (Adam):\n"
           "      --tau T            range error weight, mean over pixels (default 100)\n"

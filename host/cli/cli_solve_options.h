@@ -1,9 +1,10 @@
-/* The solver's options (gpd_solve_options) as getopt_long entries, parsed
- * once for every subcommand that runs gpd_solve (eval and sweep; deblur's
- * own table in cmd_deblur.c predates it): --alg, --boundary, --restarts,
- * --steps, --seed, each weight and step of each algorithm. Values are
- * written over gpd_solve_defaults() of the chosen algorithm, so an option
- * given keeps its value whichever --alg comes after it. */
+/* The solver's options (gpd_solve_options) as getopt_long entries: the one
+ * table of them, parsed here for every subcommand that runs gpd_solve
+ * (deblur, eval, sweep; project takes the few that apply to range
+ * projection): --alg, --boundary, --restarts, --steps, --seed, each weight
+ * and step of each algorithm. Values are written over gpd_solve_defaults()
+ * of the chosen algorithm, so an option given keeps its value whichever
+ * --alg comes after it. */
 #ifndef GPD_CLI_SOLVE_OPTIONS_H
 #define GPD_CLI_SOLVE_OPTIONS_H
 
@@ -36,14 +37,23 @@ typedef struct gpd_cli_solve_args {
 void gpd_cli_solve_args_init(gpd_cli_solve_args *a, gpd_algorithm alg);
 /* Appends the entries to opts[*n ...] (at most GPD_CLI_SOLVE_MAX_OPTS). */
 void gpd_cli_solve_options_add(struct option *opts, int *n);
+/* Appends only the entries named in `names` (NULL-terminated, long names
+ * without the dashes, e.g. "restarts"), for a command that takes a few. */
+void gpd_cli_solve_options_add_only(struct option *opts, int *n, const char *const *names);
 /* Handles one getopt_long result: 1 when it was a solver option (parsed),
  * 0 when it is not one, -1 on a bad value (error recorded). */
 int gpd_cli_solve_option(gpd_cli_solve_args *a, int opt, const char *arg);
 /* gpd_solve_defaults(a->alg), then every option given. */
 void gpd_cli_solve_apply(const gpd_cli_solve_args *a, gpd_solve_options *o);
-/* The help text of these options. */
+/* The help text of these options: gpd_cli_solve_usage_weights after the
+ * algorithm's own lines (--alg, --boundary, --restarts, --steps, --seed). */
 void gpd_cli_solve_usage(FILE *f);
+/* The help text of each algorithm's weights and steps ("naive and
+ * Algorithm 1 ...", "Algorithm 2 ...", "Algorithm 3 ..."). */
+void gpd_cli_solve_usage_weights(FILE *f);
 /* "naive", "1", "2", "3" -> algorithm; error naming --alg otherwise. */
 int gpd_cli_parse_alg(const char *text, gpd_algorithm *alg);
+/* "circular", "linear" -> boundary; error naming --boundary otherwise. */
+int gpd_cli_parse_boundary(const char *text, gpd_boundary *boundary);
 
 #endif

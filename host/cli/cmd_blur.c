@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_solve_options.h"
 #include "gpd/blur.h"
 #include "gpd/cli.h"
 #include "gpd/common.h"
@@ -76,11 +77,7 @@ int gpd_cmd_blur(int argc, char **argv) {
     case 'A': bad = gpd_parse_int("max-length", optarg, 1, 4096, &len_max); break;
     case 'n': bad = gpd_parse_float("sigma", optarg, 0.0, 1.0, &sigma); break;
     case 'N': bad = gpd_parse_u64("noise-seed", optarg, &noise_seed); have_noise_seed = 1; break;
-    case 'b':
-      if (!strcmp(optarg, "circular")) boundary = GPD_BOUNDARY_CIRCULAR;
-      else if (!strcmp(optarg, "linear")) boundary = GPD_BOUNDARY_LINEAR;
-      else bad = gpd_error("--boundary: '%s' is not circular or linear", optarg);
-      break;
+    case 'b': bad = gpd_cli_parse_boundary(optarg, &boundary); break;
     case 'g': gray = 1; break;
     case 'c': bad = parse_crop_resize(optarg, &crop, &size); break;
     case 'S': sharp_out = optarg; break;
@@ -90,14 +87,8 @@ int gpd_cmd_blur(int argc, char **argv) {
     }
     if (bad) return gpd_cli_fail(CMD);
   }
-  if (argc - optind != 1) {
-    if (argc - optind > 1)
-      fprintf(stderr, "gpdeblur %s: one sharp image expected, got '%s' and '%s'; see 'gpdeblur %s --help'\n", CMD,
-              argv[optind], argv[optind + 1], CMD);
-    else
-      fprintf(stderr, "gpdeblur %s: missing the sharp image; see 'gpdeblur %s --help'\n", CMD, CMD);
-    return 2;
-  }
+  const int npos = gpd_cli_one_positional(CMD, argc, argv, "sharp image");
+  if (npos) return npos;
   const char *sharp_path = argv[optind];
   if (!out) {
     gpd_error("-o OUT.png is required");

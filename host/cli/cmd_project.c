@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli_solve.h"
+#include "cli_solve_options.h"
 #include "gpd/common.h"
 #include "gpd/image.h"
 #include "gpd/solve.h"
@@ -39,34 +40,42 @@ static void usage(FILE *f) {
           gpd_cli_weights_dir());
 }
 
-enum { OPT_IMAGE_GEN = 1000, OPT_LR, OPT_LR_DECAY, OPT_LOG, OPT_LOG_EVERY, OPT_PRECISION };
+enum { OPT_IMAGE_GEN = 1000, OPT_LR, OPT_LOG, OPT_LOG_EVERY, OPT_PRECISION };
+
+/* The solver's options that apply to range projection (cli_solve_options.c);
+ * its --lr is Adam's step here (adam_lr), so it is project's own. */
+static const char *const SOLVE_OPTS[] = {"restarts", "steps", "lr-decay", "seed", NULL};
 
 int gpd_cmd_project(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"image-gen", required_argument, 0, OPT_IMAGE_GEN}, {"restarts", required_argument, 0, 'r'},
-      {"steps", required_argument, 0, 'n'},               {"lr", required_argument, 0, OPT_LR},
-      {"lr-decay", required_argument, 0, OPT_LR_DECAY},   {"seed", required_argument, 0, 's'},
+  static const struct option own[] = {
+      {"image-gen", required_argument, 0, OPT_IMAGE_GEN}, {"lr", required_argument, 0, OPT_LR},
       {"device", required_argument, 0, 'd'},              {"log", required_argument, 0, OPT_LOG},
       {"log-every", required_argument, 0, OPT_LOG_EVERY}, {"output", required_argument, 0, 'o'},
-      {"precision", required_argument, 0, OPT_PRECISION},
-      {"help", no_argument, 0, 'h'},                      {0, 0, 0, 0}};
+      {"precision", required_argument, 0, OPT_PRECISION}, {"help", no_argument, 0, 'h'}};
+  const int n_own = (int)(sizeof own / sizeof own[0]);
+  struct option opts[sizeof own / sizeof own[0] + GPD_CLI_SOLVE_MAX_OPTS + 1];
+  int no = 0;
+  for (int i = 0; i < n_own; i++) opts[no++] = own[i];
+  gpd_cli_solve_options_add_only(opts, &no, SOLVE_OPTS);
+  opts[no] = (struct option){0, 0, 0, 0};
+
+  gpd_cli_solve_args sa;
+  gpd_cli_solve_args_init(&sa, GPD_ALG_RANGE);
   const char *image_gen = NULL, *out = NULL, *device = "auto", *log_path = NULL;
-  long restarts = -1, steps = -1, log_every = 100;
-  double lr = -1, lr_decay = -1;
-  uint64_t seed = 0;
+  long log_every = 100;
+  double lr = -1;
   gpd_precision precision = GPD_PRECISION_FP32;
   int opt;
   optind = 1;
   opterr = 0;
   while ((opt = getopt_long(argc, argv, ":r:n:s:d:o:h", opts, NULL)) != -1) {
+    const int solver = gpd_cli_solve_option(&sa, opt, optarg);
+    if (solver < 0) return gpd_cli_fail(CMD);
+    if (solver > 0) continue;
     int bad = 0;
     switch (opt) {
     case OPT_IMAGE_GEN: image_gen = optarg; break;
-    case 'r': bad = gpd_parse_int("restarts", optarg, 1, 1000000, &restarts); break;
-    case 'n': bad = gpd_parse_int("steps", optarg, 0, 100000000, &steps); break;
     case OPT_LR: bad = gpd_parse_float("lr", optarg, 1e-30, 1e9, &lr); break;
-    case OPT_LR_DECAY: bad = gpd_parse_float("lr-decay", optarg, 0, 1e12, &lr_decay); break;
-    case 's': bad = gpd_parse_u64("seed", optarg, &seed); break;
     case 'd': device = optarg; break;
     case OPT_LOG: log_path = optarg; break;
     case OPT_LOG_EVERY: bad = gpd_parse_int("log-every", optarg, 1, 100000000, &log_every); break;
@@ -77,77 +86,42 @@ int gpd_cmd_project(int argc, char **argv) {
     }
     if (bad) return gpd_cli_fail(CMD);
   }
-  if (argc - optind != 1) {
-    if (argc - optind > 1)
-      fprintf(stderr, "gpdeblur %s: one sharp image expected, got '%s' and '%s'; see 'gpdeblur %s --help'\n", CMD,
-              argv[optind], argv[optind + 1], CMD);
-    else fprintf(stderr, "gpdeblur %s: missing the sharp image; see 'gpdeblur %s --help'\n", CMD, CMD);
-    return 2;
-  }
+  const int npos = gpd_cli_one_positional(CMD, argc, argv, "sharp image");
+  if (npos) return npos;
   if (!out) {
     gpd_error("-o RANGE.png is required");
     return gpd_cli_fail(CMD);
   }
   gpd_solve_options o;
-  gpd_solve_defaults(&o, GPD_ALG_RANGE);
-  o.seed = seed;
-  if (restarts > 0) o.restarts = (int)restarts;
-  if (steps >= 0) o.steps = (int)steps;
+  gpd_cli_solve_apply(&sa, &o);
   if (lr > 0) o.adam_lr = (float)lr;
-  if (lr_decay >= 0) o.lr_decay = (float)lr_decay;
 
   gpd_image sharp = {0};
   gpd_net gi = {0};
   int have_gi = 0, rc = 1;
   gpd_engine *e = NULL;
-  FILE *csv = NULL;
   gpd_solve_result res = {0};
   char path[4096];
+  const char *file = NULL;
   if (gpd_image_load(&sharp, argv[optind], 0) != 0) goto fail;
   if (!(e = gpd_engine_create(device, precision))) goto fail;
-  if (!image_gen) {
-    const char *file = gpd_cli_default_image_generator(sharp.c, sharp.h, sharp.w);
-    if (!file) {
-      gpd_error("no shipped image generator makes %dx%dx%d images: the shipped ones make 64x64x3 (dcgan_celeba64) "
-                "and 32x32x3 (svhn_vae); pass --image-gen FILE",
-                sharp.h, sharp.w, sharp.c);
-      goto fail;
-    }
-    if (gpd_cli_default_weights(file, "image generator", path, sizeof path) != 0) goto fail;
-    image_gen = path;
-  }
-  if (gpd_cli_load_generator(&gi, e, image_gen, 0) != 0) goto fail;
+  if (!image_gen && gpd_cli_pick_image_generator(sharp.c, sharp.h, sharp.w, NULL, &file) != 0) goto fail;
+  if (gpd_cli_open_generator(&gi, e, image_gen, file, 0, path, sizeof path) != 0) goto fail;
   have_gi = 1;
-  if (log_path && !(csv = fopen(log_path, "w"))) {
-    gpd_error("cannot write the log %s", log_path);
-    goto fail;
-  }
-  if (gpd_cli_report_plan(e, &sharp, &gi, NULL, &o) != 0) goto fail;
-  gpd_cli_monitor mon;
-  gpd_cli_monitor_attach(&mon, &o, "project", csv, log_path ? (int)log_every : 0);
-  int solved = gpd_solve(e, &sharp, &gi, NULL, &o, &res);
-  gpd_cli_monitor_finish(&mon);
-  if (solved != 0) goto fail;
+  if (gpd_cli_solve_logged(e, &sharp, &gi, NULL, &o, "project", log_path, (int)log_every, &res) != 0) goto fail;
   if (gpd_image_save_png(&res.range_image, out) != 0) goto fail;
   fprintf(stderr, "range error: PSNR %.2f dB (mean squared error %.6g), restart %d of %d\n", res.range_psnr,
           res.measurement, res.chosen, res.restarts);
   printf("{\"psnr\":");
   gpd_cli_json_number(stdout, res.range_psnr);
-  printf(",\"range_error\":");
-  gpd_cli_json_number(stdout, res.measurement);
-  printf(",\"chosen\":%d,\"diverged\":[", res.chosen);
-  for (int r = 0, first = 1; r < res.restarts; r++)
-    if (res.diverged_at[r] != -1) {
-      printf("%s%d", first ? "" : ",", r);
-      first = 0;
-    }
-  printf("],\"seconds\":");
-  gpd_cli_json_number(stdout, res.seconds);
+  gpd_cli_json_field(stdout, "range_error", res.measurement);
+  printf(",\"chosen\":%d", res.chosen);
+  gpd_cli_json_diverged(stdout, &res);
+  gpd_cli_json_field(stdout, "seconds", res.seconds);
   printf("}\n");
   rc = 0;
 fail:
   if (rc) gpd_cli_fail(CMD);
-  if (csv && fclose(csv) != 0 && !rc) rc = 1;
   gpd_solve_result_free(&res);
   if (have_gi) gpd_net_free(&gi);
   gpd_image_free(&sharp);

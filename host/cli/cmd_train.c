@@ -174,8 +174,9 @@ int gpd_cmd_train(int argc, char **argv) {
   uint64_t u;
   cfg.checkpoint_seconds = 600;
   optind = 1;
+  opterr = 0;
   int c;
-  while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
     int bad = 0;
     switch (c) {
     case OPT_ARCH: break;
@@ -211,7 +212,7 @@ int gpd_cmd_train(int argc, char **argv) {
     case OPT_LEAK: bad = gpd_parse_float("relu-leak", optarg, 0, 1, &f); cfg.relu_leak = (float)f; break;
     case OPT_SCALE: bad = gpd_parse_float("data-scale", optarg, 1e-6, 1e6, &f); cfg.data_scale = (float)f; break;
     case 'o': out = optarg; break;
-    default: return gpd_cli_usage_error(CMD);
+    default: return gpd_cli_bad_option(CMD, c, argv);
     }
     if (bad) return gpd_cli_fail(CMD);
   }

@@ -11,7 +11,7 @@ int gpd_cmd_kernels(int argc, char **argv);
 int gpd_cmd_blur(int argc, char **argv);
 int gpd_cmd_metrics(int argc, char **argv);
 int gpd_cmd_train(int argc, char **argv);
-int gpd_cmd_evalvae(int argc, char **argv);
+int gpd_cmd_evalgen(int argc, char **argv);
 int gpd_cmd_deblur(int argc, char **argv);
 int gpd_cmd_project(int argc, char **argv);
 int gpd_cmd_eval(int argc, char **argv);
@@ -29,7 +29,7 @@ static const struct {
     {"metrics", gpd_cmd_metrics, "PSNR and SSIM between two images"},
     {"info", gpd_cmd_info, "architecture, tensors and parameter count of a weights file"},
     {"train", gpd_cmd_train, "train a generator (blur VAE, SVHN VAE, DCGAN) with checkpoints"},
-    {"evalvae", gpd_cmd_evalvae, "reconstruction and range error of a VAE on held-out data"},
+    {"evalgen", gpd_cmd_evalgen, "reconstruction / range error of a generator on held-out data"},
     {"deblur", gpd_cmd_deblur, "blind deblurring with generative priors (naive, Algorithm 1, 2, 3)"},
     {"project", gpd_cmd_project, "closest image to a sharp image in a generator's range"},
     {"eval", gpd_cmd_eval, "deblur a test set: resumable results CSV, summary, Table V report"},

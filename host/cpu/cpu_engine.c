@@ -1,5 +1,6 @@
 /* The CPU engine: host memory, OpenBLAS and FFTW. Builds the op table from
- * the cpu_* functions (one family per file in host/cpu/). */
+ * the cpu_* functions (one family per file in host/cpu/) for every op of
+ * gpd/engine_ops.h. */
 #define _DEFAULT_SOURCE
 #include <stdlib.h>
 #include <string.h>
@@ -72,27 +73,9 @@ gpd_engine *gpd_engine_cpu_create(void) {
   e->sync = cpu_sync;
   e->destroy = cpu_destroy;
   e->memory_free = cpu_memory_free;
-#define OP(name) e->name = cpu_##name
-  OP(axpby); OP(affine); OP(scale_per_item); OP(multiply);
-  OP(activation_forward); OP(activation_backward);
-  OP(linear_forward); OP(linear_backward_data); OP(linear_backward_weights);
-  OP(conv2d_forward); OP(conv2d_backward_data); OP(conv2d_backward_weights);
-  OP(conv_transpose2d_forward); OP(conv_transpose2d_backward_data); OP(conv_transpose2d_backward_weights);
-  OP(batchnorm_forward_train); OP(batchnorm_backward_train);
-  OP(batchnorm_forward_infer); OP(batchnorm_backward_infer);
-  OP(maxpool2d_forward); OP(maxpool2d_backward);
-  OP(upsample_nearest_forward); OP(upsample_nearest_backward);
-  OP(fft_r2c); OP(fft_c2r);
-  OP(complex_multiply_broadcast); OP(complex_multiply_sum_channels);
-  OP(kernel_to_canvas); OP(kernel_from_canvas); OP(valid_crop); OP(valid_pad);
-  OP(crop2d); OP(crop2d_backward);
-  OP(sum_squares_per_item); OP(squared_distance_per_item); OP(sum_per_item);
-  OP(tv_forward); OP(tv_backward);
-  OP(sgd_step); OP(adam_step);
-  OP(vae_sample); OP(vae_sample_backward); OP(vae_kl_per_item); OP(bce_with_logits);
-  OP(gather_items);
-  OP(sgd_step_device_lr); OP(adam_step_device_t);
-  e->fork = cpu_fork;
+#define OP(name, params) e->name = cpu_##name;
+  GPD_ENGINE_OPS(OP)
 #undef OP
+  e->fork = cpu_fork;
   return e;
 }

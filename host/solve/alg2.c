@@ -14,15 +14,11 @@
 
 typedef struct alg2_state {
   solve_inputs in;
-  gpd_net_workspace wsi, wsk;
-  int have_wsi, have_wsk;
-  gpd_data_term *data;
+  solve_gen_pair gen;    /* G_I, G_K, the data term, y */
   size_t pixels;         /* C * Hx * Wx */
-  float *y;              /* (R, C, H, W): y for every restart (no copies per step) */
   float *dxi;            /* (R, C, Hx, Wx): dL/dG_I(z_i) */
   float *diff;           /* (R, C, Hx, Wx): i - G_I(z_i) */
   float *dk, *dk2;       /* (R, K, K): dL/dG_K(z_k) from the two data terms */
-  const float *xi, *xk;
 } alg2_state;
 
 static int alg2_compute(solve_problem *p, int want_grad) {
@@ -34,18 +30,19 @@ static int alg2_compute(solve_problem *p, int want_grad) {
   const size_t count = (size_t)R * s->pixels;
   solve_group *zi = &p->group[0], *zk = &p->group[1], *im = &p->group[2];
   float *loss = p->loss_dev;
+  solve_gen_pair *gen = &s->gen;
 
-  if (!(s->xi = gpd_net_forward(s->in.gi, &s->wsi, R, zi->p))) return -1;
-  if (!(s->xk = gpd_net_forward(s->in.gk, &s->wsk, R, zk->p))) return -1;
+  if (!(gen->xi = gpd_net_forward(s->in.gi, &gen->wsi, R, zi->p))) return -1;
+  if (!(gen->xk = gpd_net_forward(s->in.gk, &gen->wsk, R, zk->p))) return -1;
   /* free image: writes dL/di (weighted) straight into i's gradient */
-  GPD_TRY(gpd_data_term_eval(s->data, im->p, s->xk, s->y, R, o->free_weight, loss, want_grad ? im->g : NULL,
+  GPD_TRY(gpd_data_term_eval(gen->data, im->p, gen->xk, gen->y, R, o->free_weight, loss, want_grad ? im->g : NULL,
                              want_grad ? s->dk : NULL));
   /* in-range image */
-  GPD_TRY(gpd_data_term_eval(s->data, s->xi, s->xk, s->y, R, o->zeta, loss + R, want_grad ? s->dxi : NULL,
+  GPD_TRY(gpd_data_term_eval(gen->data, gen->xi, gen->xk, gen->y, R, o->zeta, loss + R, want_grad ? s->dxi : NULL,
                              want_grad ? s->dk2 : NULL));
   /* range error and TV */
   GPD_TRY(e->copy(e, s->diff, im->p, count));
-  GPD_TRY(e->axpby(e, count, -1.0f, s->xi, 1.0f, s->diff));
+  GPD_TRY(e->axpby(e, count, -1.0f, gen->xi, 1.0f, s->diff));
   GPD_TRY(e->sum_squares_per_item(e, R, s->pixels, s->diff, loss + 2 * R));
   GPD_TRY(e->tv_forward(e, R, g->c, g->hx, g->wx, im->p, loss + 3 * R));
   if (want_grad) {
@@ -54,8 +51,8 @@ static int alg2_compute(solve_problem *p, int want_grad) {
     GPD_TRY(e->tv_backward(e, R, g->c, g->hx, g->wx, o->rho, im->p, im->g));
     GPD_TRY(e->axpby(e, count, -range_scale, s->diff, 1.0f, s->dxi));
     GPD_TRY(e->axpby(e, (size_t)R * g->k * g->k, 1.0f, s->dk2, 1.0f, s->dk));
-    GPD_TRY(gpd_net_backward(s->in.gi, &s->wsi, R, s->dxi, zi->g, 0));
-    GPD_TRY(gpd_net_backward(s->in.gk, &s->wsk, R, s->dk, zk->g, 0));
+    GPD_TRY(gpd_net_backward(s->in.gi, &gen->wsi, R, s->dxi, zi->g, 0));
+    GPD_TRY(gpd_net_backward(s->in.gk, &gen->wsk, R, s->dk, zk->g, 0));
   }
   return 0;
 }
@@ -72,23 +69,17 @@ static void alg2_read(solve_problem *p) {
   }
 }
 
+/* the image is the free image i; G_I(z_i) is the range image */
 static int alg2_result(solve_problem *p, int chosen, gpd_solve_result *res) {
   alg2_state *s = p->state;
-  const solve_geom *g = &s->in.g;
-  const size_t at = (size_t)chosen * s->pixels;
-  GPD_TRY(solve_download_image(p->e, p->group[2].p + at, g->c, g->hx, g->wx, &res->image));
-  GPD_TRY(solve_download_image(p->e, s->xi + at, g->c, g->hx, g->wx, &res->range_image));
-  return solve_download_kernel(p->e, s->xk + (size_t)chosen * g->k * g->k, g->k, res);
+  return solve_gen_pair_result(&s->gen, p->e, &s->in.g, p->group[2].p, chosen, res);
 }
 
 static void alg2_destroy(solve_problem *p) {
   alg2_state *s = p->state;
   if (!s) return;
   gpd_engine *e = p->e;
-  if (s->have_wsi) gpd_net_workspace_free(&s->wsi, e);
-  if (s->have_wsk) gpd_net_workspace_free(&s->wsk, e);
-  if (s->data) gpd_data_term_free(s->data);
-  e->free(e, s->y);
+  solve_gen_pair_free(&s->gen, e);
   e->free(e, s->dxi);
   e->free(e, s->diff);
   e->free(e, s->dk);
@@ -97,35 +88,25 @@ static void alg2_destroy(solve_problem *p) {
   p->state = NULL;
 }
 
+static const solve_problem_ops ALG2_OPS = {alg2_compute, alg2_read, alg2_result, alg2_destroy};
+
 int alg2_create(const solve_inputs *in, solve_problem **out) {
   *out = NULL;
   gpd_engine *e = in->e;
   const gpd_solve_options *o = in->o;
   const solve_geom *g = &in->g;
   const int R = solve_inputs_count(in);
-  solve_problem *p = gpd_calloc(1, sizeof *p, "solver problem");
+  solve_problem *p = solve_problem_new(e, R, in->first, 4, &ALG2_OPS, sizeof(alg2_state));
   if (!p) return -1;
-  alg2_state *s;
-  if (solve_problem_init(p, e, R, 4) != 0) goto fail;
-  p->first = in->first;
-  p->compute = alg2_compute;
-  p->read = alg2_read;
-  p->result = alg2_result;
-  p->destroy = alg2_destroy;
-  if (!(s = p->state = gpd_calloc(1, sizeof *s, "solver state"))) goto fail;
+  alg2_state *s = p->state;
   s->in = *in;
   s->pixels = (size_t)g->c * g->hx * g->wx;
-  if (gpd_net_workspace_alloc(&s->wsi, in->gi, R) != 0) goto fail;
-  s->have_wsi = 1;
-  if (gpd_net_workspace_alloc(&s->wsk, in->gk, R) != 0) goto fail;
-  s->have_wsk = 1;
-  if (!(s->data = gpd_data_term_create(e, R, g->c, g->hx, g->wx, g->k, g->boundary))) goto fail;
-  s->y = solve_upload_replicated(e, in->y, R, "the blurry image");
+  if (solve_gen_pair_init(&s->gen, in, R) != 0) goto fail;
   s->dxi = e->alloc(e, (size_t)R * s->pixels, "image gradient");
   s->diff = e->alloc(e, (size_t)R * s->pixels, "range error");
   s->dk = e->alloc(e, (size_t)R * g->k * g->k, "kernel gradient");
   s->dk2 = e->alloc(e, (size_t)R * g->k * g->k, "kernel gradient");
-  if (!s->y || !s->dxi || !s->diff || !s->dk || !s->dk2) goto fail;
+  if (!s->dxi || !s->diff || !s->dk || !s->dk2) goto fail;
   solve_group *zi = solve_group_add(p, "z_i", gpd_net_in_size(in->gi), SOLVE_ADAM, o->adam_lr, 0.0f, 0.0f);
   if (!zi || solve_group_init_normal(p, zi, o->seed, SOLVE_STREAM_ZI, 0.0f, 1.0f) != 0) goto fail;
   solve_group *zk = solve_group_add(p, "z_k", gpd_net_in_size(in->gk), SOLVE_ADAM, o->adam_lr, 0.0f, 0.0f);

@@ -127,8 +127,6 @@ static int main_result(solve_problem *p, int chosen, gpd_solve_result *res) {
   alg3_restart *a = p->state;
   const solve_geom *g = &a->in.g;
   (void)chosen; /* batch of one */
-  gpd_image_free(&res->image);
-  gpd_image_free(&res->range_image);
   GPD_TRY(solve_download_image(p->e, a->ximg, g->c, g->hx, g->wx, &res->image));
   GPD_TRY(solve_download_image(p->e, a->ximg, g->c, g->hx, g->wx, &res->range_image));
   return solve_download_kernel(p->e, a->xk, g->k, res);
@@ -192,6 +190,10 @@ static int init_row(solve_problem *p, solve_group *grp, const gpd_solve_options 
   return rc;
 }
 
+/* Both problems' state is the restart (freed by alg3_restart_free). */
+static const solve_problem_ops MAIN_OPS = {main_compute, main_read, main_result, main_destroy};
+static const solve_problem_ops FIT_OPS = {fit_compute, fit_read, NULL, fit_destroy};
+
 int alg3_restart_create(const solve_inputs *in, int restart, alg3_restart **out) {
   *out = NULL;
   gpd_engine *e = in->e;
@@ -231,13 +233,7 @@ int alg3_restart_create(const solve_inputs *in, int restart, alg3_restart **out)
   if (a->fit_crop && !(a->fitwin = e->alloc(e, a->fit_pixels, "fit window"))) goto fail;
 
   /* eq. 11's problem owns z_i and z_k; eq. 12's reads z_i from it */
-  if (!(a->main = gpd_calloc(1, sizeof *a->main, "solver problem"))) goto fail;
-  if (solve_problem_init(a->main, e, 1, 3) != 0) goto fail;
-  a->main->first = restart;
-  a->main->compute = main_compute;
-  a->main->read = main_read;
-  a->main->result = main_result;
-  a->main->destroy = main_destroy;
+  if (!(a->main = solve_problem_new(e, 1, restart, 3, &MAIN_OPS, 0))) goto fail;
   a->main->state = a;
   solve_group *zi = solve_group_add(a->main, "z_i", gpd_net_in_size(&a->net), SOLVE_ADAM, o->lr_z, 0.0f, 0.0f);
   if (!zi || init_row(a->main, zi, o, SOLVE_STREAM_ZI, restart) != 0) goto fail;
@@ -246,13 +242,7 @@ int alg3_restart_create(const solve_inputs *in, int restart, alg3_restart **out)
   if (!solve_group_add_external(a->main, "W", a->net.params, a->net.grads, a->net.n_params, SOLVE_ADAM, o->lr_w, 0.0f))
     goto fail;
 
-  if (!(a->fit = gpd_calloc(1, sizeof *a->fit, "solver problem"))) goto fail;
-  if (solve_problem_init(a->fit, e, 1, 1) != 0) goto fail;
-  a->fit->first = restart;
-  a->fit->compute = fit_compute;
-  a->fit->read = fit_read;
-  a->fit->result = NULL;
-  a->fit->destroy = fit_destroy;
+  if (!(a->fit = solve_problem_new(e, 1, restart, 1, &FIT_OPS, 0))) goto fail;
   a->fit->state = a;
   if (!solve_group_add_external(a->fit, "W", a->net.params, a->net.grads, a->net.n_params, SOLVE_ADAM, o->fit_lr, 0.0f))
     goto fail;
@@ -275,51 +265,38 @@ gpd_net *alg3_network(alg3_restart *a) { return &a->net; }
  * lock, ties going to the lower restart index as in a sequential run. */
 typedef struct alg3_run {
   const solve_inputs *in;
-  gpd_solve_result *res;
-  solve_progress_sum *progress;
-  solve_log_table *log;
-  pthread_mutex_t lock;
-  int best;
-  long graph_launches;
+  solve_tasks t;
 } alg3_run;
 
 static int alg3_task(void *ctx, gpd_engine *e, int r) {
   alg3_run *run = ctx;
   const gpd_solve_options *o = run->in->o;
-  gpd_solve_result *res = run->res;
+  solve_tasks *t = &run->t;
+  gpd_solve_result *res = t->res;
   solve_inputs in = *run->in;
   gpd_net gk_view;
   solve_inputs_on(&in, e, NULL, &gk_view);
   alg3_restart *a = NULL;
   GPD_TRY(alg3_restart_create(&in, r, &a));
   solve_hooks hfit = {0};
-  solve_progress_sum_hook(run->progress, r, &hfit);
+  solve_progress_sum_hook(t->progress, r, &hfit);
   int rc = solve_run(a->fit, o->fit_steps, &hfit);
   if (rc == 1) res->diverged_at[r] = -(a->fit->diverged_at[0] + 2);
   solve_hooks hmain = {0};
   if (rc == 0) {
-    solve_progress_sum_hook(run->progress, r, &hmain);
+    solve_progress_sum_hook(t->progress, r, &hmain);
     hmain.progress_offset = o->fit_steps;
-    if (run->log) solve_log_table_hook(run->log, r, r, &hmain);
+    if (t->log) solve_log_table_hook(t->log, r, r, &hmain);
     rc = solve_run(a->main, o->steps, &hmain);
     if (rc == 1) res->diverged_at[r] = a->main->diverged_at[0];
   }
+  pthread_mutex_lock(&t->lock);
   if (rc == 0) {
-    const float m = a->main->measurement[0];
-    res->restart_measurement[r] = m;
-    pthread_mutex_lock(&run->lock);
-    if (run->best < 0 || m < res->measurement || (m == res->measurement && r < run->best)) {
-      if ((rc = main_result(a->main, 0, res)) == 0) {
-        run->best = r;
-        res->measurement = m;
-        res->total = a->main->total[0];
-      }
-    }
-    pthread_mutex_unlock(&run->lock);
+    res->restart_measurement[r] = a->main->measurement[0];
+    rc = solve_tasks_offer(t, a->main, 0);
   }
-  pthread_mutex_lock(&run->lock);
-  run->graph_launches += a->fit->graph_launches + a->main->graph_launches;
-  pthread_mutex_unlock(&run->lock);
+  t->graph_launches += a->fit->graph_launches + a->main->graph_launches;
+  pthread_mutex_unlock(&t->lock);
   alg3_restart_free(a);
   return rc < 0 ? -1 : 0;
 }
@@ -327,15 +304,15 @@ static int alg3_task(void *ctx, gpd_engine *e, int r) {
 int alg3_solve(const solve_inputs *in, const gpd_solve_plan *plan, gpd_solve_result *res) {
   const gpd_solve_options *o = in->o;
   const int R = o->restarts;
-  alg3_run run = {.in = in, .res = res, .best = -1};
+  alg3_run run = {.in = in};
+  solve_tasks *t = &run.t;
   int rc = -1;
-  if (pthread_mutex_init(&run.lock, NULL) != 0) return gpd_error("Algorithm 3: cannot create a mutex");
-  run.progress = solve_progress_sum_new(o, R, ((long)o->fit_steps + o->steps) * R);
-  if (!run.progress) goto done;
-  if (o->log && o->log_every > 0 && !(run.log = solve_log_table_new(o, R, R))) goto done;
+  GPD_TRY(solve_tasks_init(t, res, "Algorithm 3"));
+  t->progress = solve_progress_sum_new(o, R, ((long)o->fit_steps + o->steps) * R);
+  if (!t->progress) goto done;
+  if (o->log && o->log_every > 0 && !(t->log = solve_log_table_new(o, R, R))) goto done;
   if (solve_parallel_run(in->e, R, plan->threads, alg3_task, &run) != 0) goto done;
-  res->graph_launches = run.graph_launches;
-  if (run.log) solve_log_table_emit(run.log, o);
+  solve_tasks_finish(t, o);
   /* the first restart (in order) that diverged names the step */
   int first_step = -1, first_in_fit = 0;
   for (int r = 0; r < R; r++) {
@@ -346,16 +323,8 @@ int alg3_solve(const solve_inputs *in, const gpd_solve_plan *plan, gpd_solve_res
       first_step = first_in_fit ? -(res->diverged_at[r] + 2) : res->diverged_at[r];
     }
   }
-  if (run.best < 0) {
-    gpd_error("all %d restarts diverged (NaN loss at step %d%s); try a smaller step size", R, first_step,
-              first_in_fit ? " of the W fit" : "");
-    goto done;
-  }
-  res->chosen = run.best;
-  rc = 0;
+  rc = solve_tasks_choose(t, R, first_step, first_in_fit ? " of the W fit" : "");
 done:
-  solve_progress_sum_free(run.progress);
-  solve_log_table_free(run.log);
-  pthread_mutex_destroy(&run.lock);
+  solve_tasks_free(t);
   return rc;
 }

@@ -68,12 +68,13 @@ static void naive_read(solve_problem *p) {
   }
 }
 
+/* G_I(z) is both the image and the range image */
 static int naive_result(solve_problem *p, int chosen, gpd_solve_result *res) {
   naive_state *s = p->state;
   const solve_geom *g = &s->in.g;
-  const size_t per = (size_t)g->c * g->hx * g->wx;
-  GPD_TRY(solve_download_image(p->e, s->xi + (size_t)chosen * per, g->c, g->hx, g->wx, &res->image));
-  return solve_download_image(p->e, s->xi + (size_t)chosen * per, g->c, g->hx, g->wx, &res->range_image);
+  const float *x = s->xi + (size_t)chosen * g->c * g->hx * g->wx;
+  GPD_TRY(solve_download_image(p->e, x, g->c, g->hx, g->wx, &res->image));
+  return solve_download_image(p->e, x, g->c, g->hx, g->wx, &res->range_image);
 }
 
 static void naive_destroy(solve_problem *p) {
@@ -89,23 +90,17 @@ static void naive_destroy(solve_problem *p) {
   p->state = NULL;
 }
 
+static const solve_problem_ops NAIVE_OPS = {naive_compute, naive_read, naive_result, naive_destroy};
+
 int naive_create(const solve_inputs *in, int adam, solve_problem **out) {
   *out = NULL;
   gpd_engine *e = in->e;
   const gpd_solve_options *o = in->o;
   const solve_geom *g = &in->g;
   const int R = solve_inputs_count(in);
-  solve_problem *p = gpd_calloc(1, sizeof *p, "solver problem");
+  solve_problem *p = solve_problem_new(e, R, in->first, 2, &NAIVE_OPS, sizeof(naive_state));
   if (!p) return -1;
-  naive_state *s = NULL;
-  if (solve_problem_init(p, e, R, 2) != 0) goto fail;
-  p->first = in->first;
-  p->compute = naive_compute;
-  p->read = naive_read;
-  p->result = naive_result;
-  p->destroy = naive_destroy;
-  s = p->state = gpd_calloc(1, sizeof *s, "solver state");
-  if (!s) goto fail;
+  naive_state *s = p->state;
   s->in = *in;
   s->pixels = (size_t)g->c * g->h * g->w;
   s->crop = g->hx != g->h || g->wx != g->w;

@@ -53,6 +53,23 @@ void solve_problem_free(solve_problem *p) {
   free(p);
 }
 
+solve_problem *solve_problem_new(gpd_engine *e, int restarts, int first, int n_terms, const solve_problem_ops *ops,
+                                 size_t state_size) {
+  solve_problem *p = gpd_calloc(1, sizeof *p, "solver problem");
+  if (!p) return NULL;
+  if (solve_problem_init(p, e, restarts, n_terms) != 0) goto fail;
+  p->first = first;
+  p->compute = ops->compute;
+  p->read = ops->read;
+  p->result = ops->result;
+  p->destroy = ops->destroy;
+  if (state_size && !(p->state = gpd_calloc(1, state_size, "solver state"))) goto fail;
+  return p;
+fail:
+  solve_problem_free(p);
+  return NULL;
+}
+
 static solve_group *group_new(solve_problem *p, const char *name, solve_optimizer opt, float lr, float decay) {
   if (p->n_groups >= SOLVE_MAX_GROUPS) {
     gpd_error("solver: too many variable groups (adding '%s')", name);
@@ -103,6 +120,34 @@ solve_group *solve_group_add_external(solve_problem *p, const char *name, float 
 
 int solve_group_upload(solve_problem *p, solve_group *g, const float *host) {
   return p->e->upload(p->e, g->p, host, g->count);
+}
+
+/* ---- the generator pair of Algorithms 1 and 2 ------------------------------------ */
+
+int solve_gen_pair_init(solve_gen_pair *s, const solve_inputs *in, int restarts) {
+  const solve_geom *g = &in->g;
+  GPD_TRY(gpd_net_workspace_alloc(&s->wsi, in->gi, restarts));
+  s->have_wsi = 1;
+  GPD_TRY(gpd_net_workspace_alloc(&s->wsk, in->gk, restarts));
+  s->have_wsk = 1;
+  if (!(s->data = gpd_data_term_create(in->e, restarts, g->c, g->hx, g->wx, g->k, g->boundary))) return -1;
+  s->y = solve_upload_replicated(in->e, in->y, restarts, "the blurry image");
+  return s->y ? 0 : -1;
+}
+
+void solve_gen_pair_free(solve_gen_pair *s, gpd_engine *e) {
+  if (s->have_wsi) gpd_net_workspace_free(&s->wsi, e);
+  if (s->have_wsk) gpd_net_workspace_free(&s->wsk, e);
+  if (s->data) gpd_data_term_free(s->data);
+  e->free(e, s->y);
+}
+
+int solve_gen_pair_result(const solve_gen_pair *s, gpd_engine *e, const solve_geom *g, const float *image, int chosen,
+                          gpd_solve_result *res) {
+  const size_t at = (size_t)chosen * g->c * g->hx * g->wx;
+  GPD_TRY(solve_download_image(e, image + at, g->c, g->hx, g->wx, &res->image));
+  GPD_TRY(solve_download_image(e, s->xi + at, g->c, g->hx, g->wx, &res->range_image));
+  return solve_download_kernel(e, s->xk + (size_t)chosen * g->k * g->k, g->k, res);
 }
 
 /* ---- optimiser steps ------------------------------------------------------------- */

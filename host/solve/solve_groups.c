@@ -7,7 +7,8 @@
  * several at once on forked engines (solve_parallel_run). Each group's
  * per-restart results land in their slots of the result; the best restart
  * over all groups (lowest measurement, ties to the lower index as within a
- * batch) has its outputs downloaded when its group finishes.
+ * batch: solve_tasks_offer) has its outputs downloaded when its group
+ * finishes.
  *
  * One group: the options' log and progress callbacks are called live from
  * the loop, as before groups existed. Several: progress is summed over the
@@ -24,33 +25,13 @@ typedef struct batch_run {
   const solve_inputs *in;
   solve_create_fn create;
   int groups, size;
-  gpd_solve_result *res;        /* per-restart arrays; the best restart's outputs */
-  solve_progress_sum *progress; /* several groups only */
-  solve_log_table *log;         /* several groups with a log only */
-  pthread_mutex_t lock;
-  int best;                     /* restart index, -1 */
+  solve_tasks t;                /* progress and log: several groups only */
   int first_divergence;         /* earliest step any restart diverged at, -1 */
-  long graph_launches;
 } batch_run;
-
-/* Keeps group restart `chosen` (restart index r) if it beats the best so
- * far. Caller holds the lock. */
-static int merge_best(batch_run *b, solve_problem *p, int chosen) {
-  gpd_solve_result *res = b->res;
-  const int r = p->first + chosen;
-  const float m = p->measurement[chosen];
-  if (b->best >= 0 && !(m < res->measurement || (m == res->measurement && r < b->best))) return 0;
-  gpd_image_free(&res->image); /* an earlier group's best */
-  gpd_image_free(&res->range_image);
-  GPD_TRY(p->result(p, chosen, res));
-  b->best = r;
-  res->measurement = m;
-  res->total = p->total[chosen];
-  return 0;
-}
 
 static int group_task(void *ctx, gpd_engine *e, int group) {
   batch_run *b = ctx;
+  solve_tasks *t = &b->t;
   const gpd_solve_options *o = b->in->o;
   solve_inputs in = *b->in;
   gpd_net gi_view, gk_view;
@@ -62,24 +43,24 @@ static int group_task(void *ctx, gpd_engine *e, int group) {
   solve_hooks h = solve_hooks_from_options(o, 0, o->steps);
   if (b->groups > 1) {
     h = (solve_hooks){0};
-    if (b->progress) solve_progress_sum_hook(b->progress, group, &h);
-    if (b->log) solve_log_table_hook(b->log, group, in.first, &h);
+    if (t->progress) solve_progress_sum_hook(t->progress, group, &h);
+    if (t->log) solve_log_table_hook(t->log, group, in.first, &h);
   }
   int rc = solve_run(p, o->steps, &h);
   if (rc >= 0) {
-    gpd_solve_result *res = b->res;
+    gpd_solve_result *res = t->res;
     for (int j = 0; j < p->restarts; j++) {
       const int r = p->first + j;
       res->restart_measurement[r] = p->diverged_at[j] >= 0 ? NAN : p->measurement[j];
       res->diverged_at[r] = p->diverged_at[j];
     }
     const int chosen = rc == 1 ? -1 : solve_choose(p);
-    pthread_mutex_lock(&b->lock);
+    pthread_mutex_lock(&t->lock);
     if (p->first_divergence >= 0 && (b->first_divergence < 0 || p->first_divergence < b->first_divergence))
       b->first_divergence = p->first_divergence;
-    b->graph_launches += p->graph_launches;
-    rc = chosen >= 0 ? merge_best(b, p, chosen) : 0;
-    pthread_mutex_unlock(&b->lock);
+    t->graph_launches += p->graph_launches;
+    rc = chosen >= 0 ? solve_tasks_offer(t, p, chosen) : 0;
+    pthread_mutex_unlock(&t->lock);
   }
   solve_problem_free(p);
   return rc < 0 ? -1 : 0;
@@ -87,31 +68,22 @@ static int group_task(void *ctx, gpd_engine *e, int group) {
 
 int solve_batched(const solve_inputs *in, solve_create_fn create, const gpd_solve_plan *plan, gpd_solve_result *res) {
   const gpd_solve_options *o = in->o;
-  batch_run b = {.in = in, .create = create, .groups = plan->groups, .size = plan->group_size, .res = res,
-                 .best = -1, .first_divergence = -1};
+  batch_run b = {.in = in, .create = create, .groups = plan->groups, .size = plan->group_size, .first_divergence = -1};
+  solve_tasks *t = &b.t;
   if (b.groups < 1 || b.size < 1 || (long)b.groups * b.size < o->restarts)
     return gpd_error("solver: a plan of %d groups of %d does not cover %d restarts", b.groups, b.size, o->restarts);
   int rc = -1;
-  if (pthread_mutex_init(&b.lock, NULL) != 0) return gpd_error("solver: cannot create a mutex");
+  GPD_TRY(solve_tasks_init(t, res, "solver"));
   if (b.groups > 1) {
-    if (o->progress && !(b.progress = solve_progress_sum_new(o, b.groups, (long)o->steps * b.groups))) goto done;
-    if (o->log && o->log_every > 0 && !(b.log = solve_log_table_new(o, o->restarts, b.groups))) goto done;
+    if (o->progress && !(t->progress = solve_progress_sum_new(o, b.groups, (long)o->steps * b.groups))) goto done;
+    if (o->log && o->log_every > 0 && !(t->log = solve_log_table_new(o, o->restarts, b.groups))) goto done;
   }
   if (solve_parallel_run(in->e, b.groups, plan->threads, group_task, &b) != 0) goto done;
-  if (b.log) solve_log_table_emit(b.log, o);
-  res->graph_launches = b.graph_launches;
+  solve_tasks_finish(t, o);
   for (int r = 0; r < o->restarts; r++)
     if (res->diverged_at[r] >= 0) res->diverged++;
-  if (b.best < 0) {
-    gpd_error("all %d restarts diverged (NaN loss at step %d); try a smaller step size", o->restarts,
-              b.first_divergence);
-    goto done;
-  }
-  res->chosen = b.best;
-  rc = 0;
+  rc = solve_tasks_choose(t, o->restarts, b.first_divergence, "");
 done:
-  solve_progress_sum_free(b.progress);
-  solve_log_table_free(b.log);
-  pthread_mutex_destroy(&b.lock);
+  solve_tasks_free(t);
   return rc;
 }

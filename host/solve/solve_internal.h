@@ -23,6 +23,8 @@
 #ifndef GPD_SOLVE_INTERNAL_H
 #define GPD_SOLVE_INTERNAL_H
 
+#include <pthread.h>
+
 #include "gpd/common.h"
 #include "gpd/rng.h"
 #include "gpd/solve.h"
@@ -103,6 +105,19 @@ struct solve_problem {
 /* Zeroed problem with loss buffers for n_terms x restarts, the schedule
  * buffer, and objective = solve_objective. */
 int solve_problem_init(solve_problem *p, gpd_engine *e, int restarts, int n_terms);
+/* An algorithm's callbacks (solve_problem's compute, read, result, destroy). */
+typedef struct solve_problem_ops {
+  int (*compute)(solve_problem *p, int want_grad);
+  void (*read)(solve_problem *p);
+  int (*result)(solve_problem *p, int chosen, gpd_solve_result *res);
+  void (*destroy)(solve_problem *p);
+} solve_problem_ops;
+/* A problem (malloc'd, solve_problem_init) over `restarts` restarts from
+ * restart `first` with ops' callbacks and, when state_size > 0, a zeroed
+ * state of that many bytes at p->state (freed by ops->destroy). NULL with
+ * the error recorded; nothing is left allocated. */
+solve_problem *solve_problem_new(gpd_engine *e, int restarts, int first, int n_terms, const solve_problem_ops *ops,
+                                 size_t state_size);
 /* p->compute, download of the losses, p->read. */
 int solve_objective(solve_problem *p, int want_grad);
 /* Calls destroy, frees owned groups, loss buffers and p itself (p from malloc). */
@@ -227,6 +242,23 @@ int solve_prepare(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk, c
  * views on several forked engines can run at once. in->e = e. */
 void solve_inputs_on(solve_inputs *in, gpd_engine *e, gpd_net *gi_view, gpd_net *gk_view);
 
+/* What Algorithms 1 and 2 share: both trained generators at the problem's
+ * batch, the data term over their outputs and y for every restart. */
+typedef struct solve_gen_pair {
+  gpd_net_workspace wsi, wsk;
+  int have_wsi, have_wsk;
+  gpd_data_term *data;
+  float *y;              /* (R, C, H, W): y for every restart (no copies per step) */
+  const float *xi, *xk;  /* G_I(z_i) (R, C, Hx, Wx) and G_K(z_k) (R, K, K) of the last objective call */
+} solve_gen_pair;
+/* Workspaces of in->gi and in->gk at batch `restarts`, the data term and y. */
+int solve_gen_pair_init(solve_gen_pair *s, const solve_inputs *in, int restarts);
+void solve_gen_pair_free(solve_gen_pair *s, gpd_engine *e);
+/* The result of restart `chosen`: the image from `image` (R, C, Hx, Wx) (xi,
+ * or Alg 2's free image), the range image from xi and the kernel from xk. */
+int solve_gen_pair_result(const solve_gen_pair *s, gpd_engine *e, const solve_geom *g, const float *image, int chosen,
+                          gpd_solve_result *res);
+
 /* Batched problems: the batch of restarts [in->first, + count), initial
  * point drawn from o->seed. naive_create serves both naive (gradient
  * descent, o->lr) and range projection (adam != 0: Adam, o->adam_lr
@@ -281,6 +313,35 @@ void solve_log_table_free(solve_log_table *t);
 void solve_log_table_hook(solve_log_table *t, int task, int first, solve_hooks *h);
 /* Calls o->log for every row some task reached, in step order. */
 void solve_log_table_emit(const solve_log_table *t, const gpd_solve_options *o);
+
+/* The best restart over problems that run as separate tasks (the groups of
+ * the batched algorithms, Alg 3's restarts), possibly at once: the shared
+ * state of a driver, with the summed progress and the gathered log. */
+typedef struct solve_tasks {
+  gpd_solve_result *res;        /* per-restart arrays; the best restart's outputs */
+  solve_progress_sum *progress; /* NULL where the driver needs none */
+  solve_log_table *log;         /* NULL without a log (or where the driver needs none) */
+  pthread_mutex_t lock;
+  int best;                     /* restart index of the best so far, -1 */
+  long graph_launches;
+} solve_tasks;
+/* Zeroed, best -1, the lock made (error naming `who` when it cannot be). */
+int solve_tasks_init(solve_tasks *t, gpd_solve_result *res, const char *who);
+/* Frees the progress, the log and the lock. */
+void solve_tasks_free(solve_tasks *t);
+/* With t->lock held: restart `chosen` of p (restart p->first + chosen)
+ * becomes the best if its measurement is lower than the best's so far
+ * (ties to the lower restart index, as within a batch); its outputs are
+ * downloaded into res (p->result, earlier ones freed), with its
+ * measurement and total. 0 or -1. */
+int solve_tasks_offer(solve_tasks *t, solve_problem *p, int chosen);
+/* After all tasks ran: emits the gathered log and sets res's graph
+ * launches. */
+void solve_tasks_finish(solve_tasks *t, const gpd_solve_options *o);
+/* res->chosen = the best restart; -1 when every one of the `restarts`
+ * diverged, with the error "all R restarts diverged (NaN loss at step
+ * <step><where>); try a smaller step size". */
+int solve_tasks_choose(solve_tasks *t, int restarts, int step, const char *where);
 
 /* Drivers called by gpd_solve (res zeroed, restarts arrays allocated). */
 int solve_batched(const solve_inputs *in, solve_create_fn create, const gpd_solve_plan *plan, gpd_solve_result *res);

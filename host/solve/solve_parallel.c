@@ -1,6 +1,7 @@
 /* Running independent solver tasks (groups of restarts, Alg 3's restarts)
  * one after another or concurrently, and gathering what they report: the
- * summed progress and one log table over all restarts (solve_internal.h).
+ * summed progress, one log table over all restarts and the best restart
+ * (solve_internal.h).
  *
  * Concurrency is host threads, each driving its own fork of the engine
  * (e->fork: on CUDA an engine with its own stream on the same device), so
@@ -243,4 +244,46 @@ void solve_log_table_emit(const solve_log_table *T, const gpd_solve_options *o) 
     const int step = row == T->rows - 1 ? T->steps : row * T->every;
     o->log(o->log_ctx, step, T->restarts, T->m + (size_t)row * T->restarts, T->t + (size_t)row * T->restarts);
   }
+}
+
+/* ---- the best restart over tasks ------------------------------------------------------------- */
+
+int solve_tasks_init(solve_tasks *t, gpd_solve_result *res, const char *who) {
+  memset(t, 0, sizeof *t);
+  t->res = res;
+  t->best = -1;
+  if (pthread_mutex_init(&t->lock, NULL) != 0) return gpd_error("%s: cannot create a mutex", who);
+  return 0;
+}
+
+void solve_tasks_free(solve_tasks *t) {
+  solve_progress_sum_free(t->progress);
+  solve_log_table_free(t->log);
+  pthread_mutex_destroy(&t->lock);
+}
+
+int solve_tasks_offer(solve_tasks *t, solve_problem *p, int chosen) {
+  gpd_solve_result *res = t->res;
+  const int r = p->first + chosen;
+  const float m = p->measurement[chosen];
+  if (t->best >= 0 && !(m < res->measurement || (m == res->measurement && r < t->best))) return 0;
+  gpd_image_free(&res->image); /* an earlier task's best */
+  gpd_image_free(&res->range_image);
+  GPD_TRY(p->result(p, chosen, res));
+  t->best = r;
+  res->measurement = m;
+  res->total = p->total[chosen];
+  return 0;
+}
+
+void solve_tasks_finish(solve_tasks *t, const gpd_solve_options *o) {
+  if (t->log) solve_log_table_emit(t->log, o);
+  t->res->graph_launches = t->graph_launches;
+}
+
+int solve_tasks_choose(solve_tasks *t, int restarts, int step, const char *where) {
+  if (t->best < 0)
+    return gpd_error("all %d restarts diverged (NaN loss at step %d%s); try a smaller step size", restarts, step, where);
+  t->res->chosen = t->best;
+  return 0;
 }

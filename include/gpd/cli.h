@@ -19,6 +19,10 @@ int gpd_cli_usage_error(const char *cmd);
  * one line "gpdeblur NAME: unknown option '--x'; see 'gpdeblur NAME --help'"
  * (or "option '--x' needs a value; ...") and returns 2. */
 int gpd_cli_bad_option(const char *cmd, int opt, char **argv);
+/* After getopt_long: exactly one positional argument left (argv[optind]).
+ * Else prints one line ("gpdeblur NAME: one WHAT expected, got 'a' and
+ * 'b'; ..." or "gpdeblur NAME: missing the WHAT; ...") and returns 2. */
+int gpd_cli_one_positional(const char *cmd, int argc, char **argv, const char *what);
 
 /* Progress bar on stderr, drawn only when stderr is a terminal or
  * GPD_PROGRESS=1, redrawn at most 10 times a second:

@@ -243,9 +243,9 @@ void gpd_train_log_close(gpd_train_log *log);
  * with the final parameters. */
 int gpd_train_run(gpd_trainer *t, const gpd_dataset *ds);
 
-/* ---- evaluating a VAE ------------------------------------------------------- */
+/* ---- evaluating a generator ------------------------------------------------ */
 
-typedef struct gpd_vae_eval_options {
+typedef struct gpd_gen_eval_options {
   int batch;              /* items per pass, 200 */
   int range_steps;        /* Adam steps on z for the range projection, 1000 */
   float range_lr;         /* 0.01 */
@@ -254,21 +254,25 @@ typedef struct gpd_vae_eval_options {
   int peak_is_max;        /* PSNR peak = each item's maximum (kernels) instead of 1 */
   void (*progress)(void *ctx, long done, long total);
   void *progress_ctx;
-} gpd_vae_eval_options;
+} gpd_gen_eval_options;
 
-typedef struct gpd_vae_eval {
+typedef struct gpd_gen_eval {
   long count;
-  /* Reconstruction: decoder(encoder mean). */
+  /* Reconstruction (VAEs): decoder(encoder mean); NaN without an encoder. */
   double recon_rel_l2;    /* mean ||x - x_hat|| / ||x|| */
   double recon_psnr;      /* mean PSNR */
-  /* Range: closest decoder(z) found by Adam on z from the encoder mean and
-   * from the random restarts; the best start per item. */
+  /* Range: the closest generator output found by Adam on z from the
+   * encoder's mean (when there is an encoder) and from the random restarts,
+   * the best start per item (the paper's range error, eq. 13). */
   double range_rel_l2;
   double range_psnr;
-} gpd_vae_eval;
+} gpd_gen_eval;
 
-void gpd_vae_eval_defaults(gpd_vae_eval_options *o);
-int gpd_vae_evaluate(gpd_net *encoder, gpd_net *decoder, const gpd_dataset *ds, const gpd_vae_eval_options *o, gpd_vae_eval *out);
+void gpd_gen_eval_defaults(gpd_gen_eval_options *o);
+/* encoder may be NULL (a GAN's generator); then range_restarts must be >= 1.
+ * Both nets run in inference mode (bn_train is set to 0). */
+int gpd_generator_evaluate(gpd_net *encoder, gpd_net *generator, const gpd_dataset *ds, const gpd_gen_eval_options *o,
+                           gpd_gen_eval *out);
 
 #ifdef __cplusplus
 }
