@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../io/json.h"
+#include "../io/json_parse.h"
 #include "gpd/common.h"
 #include "gpd/eval.h"
 

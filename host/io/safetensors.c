@@ -20,7 +20,7 @@
 
 #include "gpd/common.h"
 #include "gpd/weights.h"
-#include "json.h"
+#include "json_parse.h"
 
 /* The reference implementation refuses headers above 100 MB. */
 #define ST_MAX_HEADER 100000000ULL

@@ -1,7 +1,7 @@
-/* Strict recursive-descent JSON parser (see json.h). Headers come from
+/* Strict recursive-descent JSON parser (see json_parse.h). Headers come from
  * files we did not write, so every malformed input is an error with its
  * byte position, never a crash. */
-#include "json.h"
+#include "json_parse.h"
 
 #include <stdarg.h>
 #include <stdio.h>
