@@ -130,6 +130,14 @@ static void unpack_images(int m, int c, size_t hw, const float *src, float *dst)
 
 /* Scratch for one call: the column matrix and, when chunks hold several
  * images, a packed (C_out, chunk*HW) matrix. */
+/* The output-side operand of a chunk of m images as one (C, m*HW) matrix:
+ * the images themselves when m == 1, else packed into `packed`. */
+static const float *output_chunk(int m, int c, size_t hw, const float *src, float *packed) {
+  if (m == 1) return src;
+  pack_images(m, c, hw, src, packed);
+  return packed;
+}
+
 static int scratch(const char *op, size_t col_floats, size_t packed_floats, float **col, float **packed) {
   *col = gpd_malloc(col_floats * sizeof(float), op);
   *packed = packed_floats ? gpd_malloc(packed_floats * sizeof(float), op) : NULL;
@@ -173,11 +181,7 @@ int cpu_conv_gemm_adjoint(const gpd_conv_geom *g, const float *y, const float *w
   for (int i0 = 0; i0 < g->n; i0 += nb) {
     const int m = g->n - i0 < nb ? g->n - i0 : nb;
     const size_t ld = (size_t)m * hwo;
-    const float *src = y + i0 * ys;
-    if (m > 1) {
-      pack_images(m, g->c_out, hwo, src, in);
-      src = in;
-    }
+    const float *src = output_chunk(m, g->c_out, hwo, y + i0 * ys, in);
     /* col (rows, m*HWo) = w^T (rows, C_out) y (C_out, m*HWo) */
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)ld, g->c_out, 1.0f, w, (int)rows, src,
                 (int)ld, 0.0f, col, (int)ld);
@@ -198,11 +202,7 @@ int cpu_conv_gemm_weights(const gpd_conv_geom *g, const float *x, const float *d
   for (int i0 = 0; i0 < g->n; i0 += nb) {
     const int m = g->n - i0 < nb ? g->n - i0 : nb;
     const size_t ld = (size_t)m * hwo;
-    const float *src = dy + i0 * ys;
-    if (m > 1) {
-      pack_images(m, g->c_out, hwo, src, grad);
-      src = grad;
-    }
+    const float *src = output_chunk(m, g->c_out, hwo, dy + i0 * ys, grad);
     im2col_chunk(g, m, x + i0 * xs, xs, col, ld);
     /* dw (C_out, rows) += dy (C_out, m*HWo) col^T (m*HWo, rows) */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->c_out, (int)rows, (int)ld, 1.0f, src, (int)ld, col,
