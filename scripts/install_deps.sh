@@ -5,7 +5,7 @@
 set -euo pipefail
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in cmake gcc make libopenblas-dev libfftw3-dev libstb-dev; do
+for p in cmake gcc make libopenblas-dev libfftw3-dev libstb-dev libdnnl-dev; do
   have_pkg "$p" || need+=("$p")
 done
 if [ "${GPD_PYTHON_DEPS:-0}" = 1 ]; then
