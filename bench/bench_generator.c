@@ -12,7 +12,7 @@
  * sizes transposed), so 4 x MACs x batch per repetition. Batch norm,
  * activations, bias and the (x+1)/2 are not counted (under 1% of it).
  *
- *   bench_generator [--device cpu|cuda] [--precision fp32|tf32|bf16]
+ *   bench_generator [--device ref|cpu|cuda] [--precision fp32|tf32|bf16]
  *                   [--batch 10,100] [--warmup 2] [--reps 10] [--json]
  *                   [--no-header]
  * Prints one CSV line per batch (after a header line), or one JSON object
@@ -31,7 +31,7 @@ typedef struct options {
 } options;
 
 static const char *USAGE =
-    "usage: bench_generator [--device cpu|cuda] [--precision fp32|tf32|bf16] [--batch 10,100]\n"
+    "usage: bench_generator [--device ref|cpu|cuda] [--precision fp32|tf32|bf16] [--batch 10,100]\n"
     "                       [--warmup 2] [--reps 10] [--json] [--no-header]\n";
 
 static int parse(int argc, char **argv, options *o) {
@@ -93,7 +93,7 @@ int main(int argc, char **argv) {
     return bench_fail(PROG);
   }
   const double macs = gpd_net_forward_flops(&g);
-  const int threads = !strcmp(o.c.device, "cpu") ? bench_cpu_threads() : 0;
+  const int threads = strcmp(o.c.device, "cuda") ? bench_cpu_threads() : 0;
   double *t = malloc(sizeof(double) * (size_t)o.reps);
   int header_done = 0;
   for (int b = 0; b < o.n_batch && t; b++) {

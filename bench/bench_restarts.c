@@ -36,7 +36,7 @@
  *     the solve (includes cuDNN / cuFFT workspaces and the allocator's
  *     arena).
  *
- *   bench_restarts [--device cpu|cuda] [--precision fp32|tf32|bf16]
+ *   bench_restarts [--device ref|cpu|cuda] [--precision fp32|tf32|bf16]
  *                  [--restarts 1,10,100] [--steps N] [--warmup 1 (CUDA 2)] [--lr 1e-6]
  *                  [--json] [--no-header]
  * --steps is the number of timed iterations per restart count (default
@@ -61,7 +61,7 @@ typedef struct options {
 } options;
 
 static const char *USAGE =
-    "usage: bench_restarts [--device cpu|cuda] [--precision fp32|tf32|bf16] [--restarts 1,10,100]\n"
+    "usage: bench_restarts [--device ref|cpu|cuda] [--precision fp32|tf32|bf16] [--restarts 1,10,100]\n"
     "                      [--steps N] [--warmup 1 (CUDA 2)] [--lr 1e-6] [--json] [--no-header]\n";
 
 static int parse(int argc, char **argv, options *o) {

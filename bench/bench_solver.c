@@ -21,7 +21,7 @@
  * marks interleave and the row is the whole run's wall time per step,
  * setups included ("all-with-setup").
  *
- *   bench_solver [--device cpu|cuda] [--precision fp32|tf32|bf16]
+ *   bench_solver [--device ref|cpu|cuda] [--precision fp32|tf32|bf16]
  *                [--algorithms naive,1,2,3,range] [--restarts 10]
  *                [--steps 10] [--warmup 2] [--json] [--no-header]
  * Exit 77 when --device cuda has no CUDA engine or GPU. */
@@ -53,7 +53,7 @@ static const char *alg_label(gpd_algorithm a) {
 }
 
 static const char *USAGE =
-    "usage: bench_solver [--device cpu|cuda] [--precision fp32|tf32|bf16]\n"
+    "usage: bench_solver [--device ref|cpu|cuda] [--precision fp32|tf32|bf16]\n"
     "                    [--algorithms naive,1,2,3,range] [--restarts 10] [--steps 10]\n"
     "                    [--warmup 2] [--json] [--no-header]\n";
 
@@ -196,7 +196,7 @@ int main(int argc, char **argv) {
   int status = 0;
   gpd_engine *e = bench_start(PROG, USAGE, parse(argc, argv, &o), &o.c, &status);
   if (!e) return status;
-  const int threads = !strcmp(o.c.device, "cpu") ? bench_cpu_threads() : 0;
+  const int threads = strcmp(o.c.device, "cuda") ? bench_cpu_threads() : 0;
   gpd_net gi, gk;
   gpd_image y;
   if (bench_make_problem(e, &gi, &gk, &y) != 0) {

@@ -267,7 +267,7 @@ static inline const char *bench_precision_name(gpd_precision p) {
 /* ---- the options every bench takes, and its engine --------------------------- */
 
 typedef struct bench_common {
-  const char *device;    /* "cpu" or "cuda" */
+  const char *device;    /* "ref", "cpu" or "cuda" */
   gpd_precision precision;
   int json, header;      /* --json: JSON lines; else CSV, with a header line unless --no-header */
 } bench_common;
@@ -302,10 +302,10 @@ static inline int bench_option(bench_common *c, int argc, char **argv, int *i, c
   return 1;
 }
 
-/* After parsing: --device is cpu or cuda. */
+/* After parsing: --device is ref, cpu or cuda. */
 static inline int bench_common_check(const bench_common *c) {
-  if (strcmp(c->device, "cpu") && strcmp(c->device, "cuda"))
-    return gpd_error("--device %s: expected cpu or cuda", c->device);
+  if (strcmp(c->device, "ref") && strcmp(c->device, "cpu") && strcmp(c->device, "cuda"))
+    return gpd_error("--device %s: expected ref, cpu or cuda", c->device);
   return 0;
 }
 

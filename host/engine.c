@@ -6,10 +6,17 @@
 
 gpd_engine *gpd_engine_create(const char *name, gpd_precision precision) {
   if (!name || !strcmp(name, "auto"))
-    return gpd_cuda_available() ? gpd_engine_cuda_create(0, precision) : gpd_engine_cpu_create();
-  if (!strcmp(name, "cpu")) return gpd_engine_cpu_create();
+    return gpd_cuda_available() ? gpd_engine_cuda_create(0, precision) : gpd_engine_cpu_create_precision(precision);
+  if (!strcmp(name, "cpu")) return gpd_engine_cpu_create_precision(precision);
+  if (!strcmp(name, "ref")) {
+    if (precision != GPD_PRECISION_FP32) {
+      gpd_error("the ref engine computes in fp32 only (use --device cpu for bf16)");
+      return NULL;
+    }
+    return gpd_engine_ref_create();
+  }
   if (!strcmp(name, "cuda")) return gpd_engine_cuda_create(0, precision);
-  gpd_error("unknown device '%s' (expected cpu, cuda or auto)", name);
+  gpd_error("unknown device '%s' (expected ref, cpu, cuda or auto)", name);
   return NULL;
 }
 

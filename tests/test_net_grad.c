@@ -17,7 +17,14 @@
  * Also checked: weight gradients accumulate (a second backward doubles
  * them), accumulate_weights = 0 leaves net->grads alone, dx = NULL gives
  * the same weight gradients, and a forward at a batch above the workspace's
- * is refused. */
+ * is refused.
+ *
+ * The finite differences run on the reference engine `ref`, whose float
+ * sums are plain loops; the `cpu` engine (oneDNN) is then held to ref's
+ * analytic output, input gradient and weight gradients on the same
+ * networks (|cpu - ref| <= 1e-4 * rms(ref tensor) + 1e-4 * |ref|): its
+ * blocked sums round differently, which makes its own finite differences
+ * too noisy at the smallest steps. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -307,9 +314,74 @@ static void check_shapes(void) {
         gpd_last_error());
 }
 
+/* Output, dx and weight gradients of one network on engine e (same seed,
+ * same inputs on every engine); host arrays the caller frees. */
+typedef struct net_result {
+  float *y, *dx, *g;
+  size_t ny, nx, np;
+} net_result;
+
+static int net_run(gpd_engine *e, const gpd_arch *arch, const char *role, int bn_train, uint64_t seed, net_result *out) {
+  gpd_net net;
+  gpd_net_workspace ws;
+  const int n = 3;
+  if (gpd_net_build(&net, arch, role) || gpd_net_alloc(&net, e) || gpd_net_init(&net, seed) ||
+      gpd_net_workspace_alloc(&ws, &net, n))
+    return -1;
+  net.bn_train = bn_train;
+  out->nx = (size_t)n * gpd_net_in_size(&net), out->ny = (size_t)n * gpd_net_out_size(&net), out->np = net.n_params;
+  gpd_rng r;
+  gpd_rng_seed(&r, seed + 1);
+  float *x = malloc(out->nx * sizeof(float)), *dy = malloc(out->ny * sizeof(float));
+  gpd_rng_fill_normal(&r, x, out->nx, 0.5f, 0.5f);
+  gpd_rng_fill_normal(&r, dy, out->ny, 0.0f, 1.0f);
+  float *xd = e->alloc(e, out->nx, "x"), *dyd = e->alloc(e, out->ny, "dy"), *dxd = e->alloc(e, out->nx, "dx");
+  out->y = malloc(out->ny * sizeof(float)), out->dx = malloc(out->nx * sizeof(float));
+  out->g = malloc(out->np * sizeof(float));
+  int rc = !xd || !dyd || !dxd || e->upload(e, xd, x, out->nx) || e->upload(e, dyd, dy, out->ny) ||
+           e->fill(e, net.grads, 0.0f, out->np);
+  const float *yd = rc ? NULL : gpd_net_forward(&net, &ws, n, xd);
+  rc = rc || !yd || e->download(e, out->y, yd, out->ny) || gpd_net_backward(&net, &ws, n, dyd, dxd, 1) ||
+       e->download(e, out->dx, dxd, out->nx) || e->download(e, out->g, net.grads, out->np);
+  e->free(e, xd), e->free(e, dyd), e->free(e, dxd);
+  free(x), free(dy);
+  gpd_net_workspace_free(&ws, e);
+  gpd_net_free(&net);
+  return rc ? -1 : 0;
+}
+
+static void close_to_ref(const char *what, const float *got, const float *want, size_t n) {
+  double ss = 0;
+  for (size_t i = 0; i < n; i++) ss += (double)want[i] * want[i];
+  const double rms = sqrt(ss / (double)(n ? n : 1));
+  check_close(what, got, want, n, 1e-4 * rms, 1e-4);
+}
+
+static void check_engine_vs_ref(gpd_engine *ref, gpd_engine *e, const gpd_arch *arch, const char *role, int bn_train,
+                                uint64_t seed) {
+  net_result a = {0}, b = {0};
+  if (net_run(ref, arch, role, bn_train, seed, &a) || net_run(e, arch, role, bn_train, seed, &b)) {
+    CHECK(0, "%s %s on %s: %s", arch->name, role, e->name, gpd_last_error());
+  } else {
+    char what[128];
+    snprintf(what, sizeof what, "%s %s bn_train %d: %s output vs ref", arch->name, role, bn_train, e->name);
+    close_to_ref(what, b.y, a.y, a.ny);
+    snprintf(what, sizeof what, "%s %s bn_train %d: %s dx vs ref", arch->name, role, bn_train, e->name);
+    close_to_ref(what, b.dx, a.dx, a.nx);
+    snprintf(what, sizeof what, "%s %s bn_train %d: %s weight gradients vs ref", arch->name, role, bn_train, e->name);
+    close_to_ref(what, b.g, a.g, a.np);
+  }
+  free(a.y), free(a.dx), free(a.g), free(b.y), free(b.dx), free(b.g);
+}
+
 int main(void) {
   check_shapes();
-  gpd_engine *e = gpd_engine_cpu_create();
+  gpd_engine *ref = gpd_engine_ref_create(), *cpu = gpd_engine_cpu_create();
+  if (!ref || !cpu) {
+    fprintf(stderr, "engines: %s\n", gpd_last_error());
+    return 1;
+  }
+  gpd_engine *e = ref;
   /* Small widths and sizes keep the number of ReLU units, and so of kinks
    * a finite-difference step can cross, low; the layer lists are the same
    * at every size (check_shapes covers the full-size arithmetic). */
@@ -328,6 +400,14 @@ int main(void) {
   /* Sizes above 64 add doubling stages of width w. */
   gpd_arch tf128 = {"dcgan_tf", 8, 1, 128, 1};
   check_arch(e, &tf128, "generator", 1, 60);
-  gpd_engine_destroy(e);
+  /* the cpu engine against ref, at the shipped sizes */
+  const gpd_arch full[] = {{"blur_vae", 50, 1, 28, 20}, {"svhn_vae", 100, 3, 32, 32}, {"dcgan_tf", 100, 3, 64, 16},
+                           {"dcgan_torch", 100, 3, 64, 16}, {"dcgan_disc", 100, 3, 64, 16}};
+  const char *roles[] = {"decoder", "decoder", "generator", "generator", "discriminator"};
+  for (int a = 0; a < 5; a++)
+    for (int bn = 0; bn <= 1; bn++) check_engine_vs_ref(ref, cpu, &full[a], roles[a], bn, 70 + a);
+  check_engine_vs_ref(ref, cpu, &full[0], "encoder", 0, 80);
+  gpd_engine_destroy(cpu);
+  gpd_engine_destroy(ref);
   return check_report("test_net_grad");
 }

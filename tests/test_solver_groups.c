@@ -13,7 +13,7 @@
  *  - Algorithm 3's restarts on 2 threads give the sequential result;
  *  - when not even one restart fits, a one-line error naming the need and
  *    the free memory (from the options' limit and from GPD_MEMORY_LIMIT_MB).
- * The CUDA graph path itself needs a GPU (tests/test_cuda_ops.c captures
+ * The CUDA graph path itself needs a GPU (tests/test_engine_ops.c captures
  * and replays the device-scalar optimiser steps there); here the eager
  * path runs the same iteration function. */
 #define _POSIX_C_SOURCE 200809L

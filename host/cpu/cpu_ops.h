@@ -23,6 +23,10 @@ GPD_ENGINE_OPS(GPD_CPU_OP_DECLARE)
 void cpu_im2col(const gpd_conv_geom *g, const float *x, float *col);
 void cpu_col2im(const gpd_conv_geom *g, const float *col, float *x);
 
+/* Fills e's table with the reference ops and host memory (everything but
+ * name, destroy and fork). */
+void cpu_engine_fill_reference(gpd_engine *e);
+
 /* FFTW plan cache, freed with the engine. */
 void cpu_fft_cleanup(gpd_engine *e);
 

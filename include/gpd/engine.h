@@ -54,8 +54,9 @@ typedef enum gpd_activation {
   GPD_ACT_SIGMOID
 } gpd_activation;
 
-/* Precision of the generator math (conv / linear). The CPU engine always
- * computes in fp32; CUDA may use TF32 or BF16 tensor cores when asked. */
+/* Precision of the generator math (conv / linear). fp32 everywhere; bf16 on
+ * the cpu engine (oneDNN, fp32 accumulation) and CUDA; tf32 on CUDA only.
+ * Latents, the data term and optimisers are fp32 in every mode. */
 typedef enum gpd_precision {
   GPD_PRECISION_FP32 = 0,
   GPD_PRECISION_TF32,
@@ -65,7 +66,7 @@ typedef enum gpd_precision {
 typedef struct gpd_engine gpd_engine;
 
 struct gpd_engine {
-  const char *name; /* "cpu" or "cuda" */
+  const char *name; /* "ref", "cpu" or "cuda" */
   void *impl;       /* engine-private state (plan caches, handles, arena) */
   gpd_precision precision;
 
@@ -236,14 +237,21 @@ struct gpd_engine {
   gpd_engine *(*fork)(gpd_engine *e);
 };
 
-/* The CPU engine (always available). */
+/* The reference engine: plain loops + OpenBLAS + FFTW, the oracle. */
+gpd_engine *gpd_engine_ref_create(void);
+/* The CPU engine: oneDNN for conv / dense / batch norm, FFTW, in fp32
+ * (gpd_engine_cpu_create) or bf16; NULL with an error for tf32. */
 gpd_engine *gpd_engine_cpu_create(void);
+gpd_engine *gpd_engine_cpu_create_precision(gpd_precision precision);
+/* Threads of the cpu engine's oneDNN (OpenMP) pool; <= 0 leaves
+ * OMP_NUM_THREADS (or all cores) in charge. */
+void gpd_cpu_set_threads(int threads);
 /* The CUDA engine on device `device`; NULL with an error when built without
  * CUDA or no GPU is present. */
 gpd_engine *gpd_engine_cuda_create(int device, gpd_precision precision);
 /* 1 when the build has the CUDA engine and a GPU is visible. */
 int gpd_cuda_available(void);
-/* "cpu", "cuda" or "auto" (cuda when available). */
+/* "ref", "cpu", "cuda" or "auto" (cuda when available, else cpu). */
 gpd_engine *gpd_engine_create(const char *name, gpd_precision precision);
 void gpd_engine_destroy(gpd_engine *e);
 

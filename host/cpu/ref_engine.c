@@ -1,6 +1,9 @@
-/* The CPU engine: host memory, OpenBLAS and FFTW. Builds the op table from
- * the cpu_* functions (one family per file in host/cpu/) for every op of
- * gpd/engine_ops.h. */
+/* The reference engine `ref`: host memory, plain loops, OpenBLAS and FFTW.
+ * Builds the op table from the cpu_* functions (one family per file in
+ * host/cpu/) for every op of gpd/engine_ops.h. It is the oracle every other
+ * engine is tested against, and the base of the oneDNN `cpu` engine
+ * (dnnl_engine.c), which replaces its convolutions, dense layers and batch
+ * norms. */
 #define _DEFAULT_SOURCE
 #include <stdlib.h>
 #include <string.h>
@@ -48,21 +51,18 @@ static size_t cpu_memory_free(gpd_engine *e) {
   return pages > 0 && page > 0 ? (size_t)pages * (size_t)page : (size_t)1 << 32;
 }
 
-/* A second CPU engine: the CPU engine has no per-engine state to share. */
-static gpd_engine *cpu_fork(gpd_engine *e) {
+/* A second reference engine: it has no per-engine state to share. */
+static gpd_engine *ref_fork(gpd_engine *e) {
   (void)e;
-  return gpd_engine_cpu_create();
+  return gpd_engine_ref_create();
 }
 
-static void cpu_destroy(gpd_engine *e) {
+static void ref_destroy(gpd_engine *e) {
   cpu_fft_cleanup(e);
   free(e);
 }
 
-gpd_engine *gpd_engine_cpu_create(void) {
-  gpd_engine *e = gpd_calloc(1, sizeof *e, "the CPU engine");
-  if (!e) return NULL;
-  e->name = "cpu";
+void cpu_engine_fill_reference(gpd_engine *e) {
   e->precision = GPD_PRECISION_FP32;
   e->alloc = cpu_alloc;
   e->free = cpu_free;
@@ -71,11 +71,18 @@ gpd_engine *gpd_engine_cpu_create(void) {
   e->copy = cpu_copy;
   e->fill = cpu_fill;
   e->sync = cpu_sync;
-  e->destroy = cpu_destroy;
   e->memory_free = cpu_memory_free;
 #define OP(name, params) e->name = cpu_##name;
   GPD_ENGINE_OPS(OP)
 #undef OP
-  e->fork = cpu_fork;
+}
+
+gpd_engine *gpd_engine_ref_create(void) {
+  gpd_engine *e = gpd_calloc(1, sizeof *e, "the reference engine");
+  if (!e) return NULL;
+  cpu_engine_fill_reference(e);
+  e->name = "ref";
+  e->destroy = ref_destroy;
+  e->fork = ref_fork;
   return e;
 }

@@ -1,5 +1,8 @@
-/* Every CUDA engine op against the CPU engine (the reference), through the
- * two op tables, on random inputs of several shapes. Outputs are poisoned
+/* Every op of an engine under test (`cpu`, the default, or `cuda`: argv[1]
+ * or GPD_TEST_ENGINE) against the reference engine `ref`, through the two
+ * op tables, on random inputs of several shapes. Every op of the list in
+ * gpd/engine_ops.h must be called by some case: an op without one fails
+ * the test (ops are counted as the calls go through ON_BOTH). Outputs are poisoned
  * with NaN before each call (an element the op forgets to write fails), a
  * guard zone after every tensor catches writes past its end, and results
  * are compared with atol + rtol*|ref| (stated per op), printing the first
@@ -7,7 +10,9 @@
  * memmove copy, fill, out-of-memory message), FP32 vs TF32 precision,
  * CUDA graph capture and replay, the optimiser steps whose schedule lives
  * in device memory (replayed from a graph with a new schedule per launch),
- * and forked engines. Skips (77) without a GPU. */
+ * and forked engines; bf16 (cpu) and TF32 (cuda) within their tolerances.
+ * The cuda run skips (77) without a GPU. Finite-difference gradients of
+ * every op on `ref` itself are test_cpu_layers.c's and test_cpu_fourier.c's. */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,20 +21,44 @@
 #include "gpd/common.h"
 #include "gpd/engine.h"
 #include "gpd/engine_graph.h"
+#include "gpd/engine_ops.h"
 #include "gpd/rng.h"
 
 #define GUARD 64             /* floats after each tensor that no op may touch */
 #define SENTINEL 12345.0f    /* the guard's value */
 
-static gpd_engine *cpu, *gpu;
+static gpd_engine *ref, *dut;
 static gpd_rng rng;
+static int dut_is_cuda;
+
+/* ---- op coverage: every op of gpd/engine_ops.h is called by some case ---- */
+
+#define OP_NAME(name, params) #name,
+static const char *const OP_NAMES[] = {GPD_ENGINE_OPS(OP_NAME)};
+#undef OP_NAME
+#define N_OPS (int)(sizeof OP_NAMES / sizeof OP_NAMES[0])
+static int op_calls[N_OPS];
+
+/* Counts the op named in the text of a call "E->op(...)". */
+static void count_op(const char *call) {
+  const char *p = strstr(call, "->");
+  if (!p) return;
+  p += 2;
+  size_t len = strcspn(p, "( ");
+  for (int i = 0; i < N_OPS; i++)
+    if (strlen(OP_NAMES[i]) == len && !strncmp(OP_NAMES[i], p, len)) op_calls[i]++;
+}
+
+static void test_coverage(void) {
+  for (int i = 0; i < N_OPS; i++) CHECK(op_calls[i] > 0, "op %s has no test case", OP_NAMES[i]);
+}
 
 static void fatal(const char *what) {
   fprintf(stderr, "fatal: %s: %s\n", what, gpd_last_error());
   exit(1);
 }
 
-/* One tensor held by both engines: c on the CPU, g on the GPU. */
+/* One tensor held by both engines: c by ref, g by the engine under test. */
 typedef struct tensor {
   size_t n;
   float *c, *g;
@@ -39,11 +68,12 @@ typedef struct tensor {
 #define P(t) (side ? (t).g : (t).c)
 #define PI(t) ((int32_t *)P(t))
 
-/* Runs the call once per engine (E = cpu, then gpu); a failure on either
+/* Runs the call once per engine (E = ref, then dut); a failure on either
  * is a check failure naming the engine. */
 #define ON_BOTH(call)                                                          \
   for (int side = 0; side < 2; side++) {                                       \
-    gpd_engine *E = side ? gpu : cpu;                                          \
+    gpd_engine *E = side ? dut : ref;                                          \
+    if (side) count_op(#call);                                                 \
     if ((call) != 0) {                                                         \
       check_failures++;                                                        \
       fprintf(stderr, "%s:%d: %s engine: %s failed: %s\n", __FILE__, __LINE__, \
@@ -61,14 +91,14 @@ static float *host_floats(size_t n) {
 }
 
 static tensor t_new(size_t n) {
-  tensor t = {n, cpu->alloc(cpu, n + GUARD, "a test tensor"), gpu->alloc(gpu, n + GUARD, "a test tensor")};
+  tensor t = {n, ref->alloc(ref, n + GUARD, "a test tensor"), dut->alloc(dut, n + GUARD, "a test tensor")};
   if (!t.c || !t.g) fatal("alloc");
-  if (cpu->fill(cpu, t.c + n, SENTINEL, GUARD) || gpu->fill(gpu, t.g + n, SENTINEL, GUARD)) fatal("fill guard");
+  if (ref->fill(ref, t.c + n, SENTINEL, GUARD) || dut->fill(dut, t.g + n, SENTINEL, GUARD)) fatal("fill guard");
   return t;
 }
 
 static void t_set(tensor *t, const float *h) {
-  if (cpu->upload(cpu, t->c, h, t->n) || gpu->upload(gpu, t->g, h, t->n)) fatal("upload");
+  if (ref->upload(ref, t->c, h, t->n) || dut->upload(dut, t->g, h, t->n)) fatal("upload");
 }
 
 static tensor t_uniform(size_t n, float lo, float hi) {
@@ -92,12 +122,12 @@ static tensor t_levels(size_t n, int levels) {
 }
 
 static void t_poison(tensor *t) {
-  if (cpu->fill(cpu, t->c, NAN, t->n) || gpu->fill(gpu, t->g, NAN, t->n)) fatal("fill NaN");
+  if (ref->fill(ref, t->c, NAN, t->n) || dut->fill(dut, t->g, NAN, t->n)) fatal("fill NaN");
 }
 
 static void t_free(tensor *t) {
-  cpu->free(cpu, t->c);
-  gpu->free(gpu, t->g);
+  ref->free(ref, t->c);
+  dut->free(dut, t->g);
   t->c = t->g = NULL;
 }
 
@@ -116,12 +146,33 @@ static void check_guard(const char *what, const char *engine, const float *h, si
     }
 }
 
-/* GPU result against the CPU's; also checks both guard zones. */
+/* In reduced precision, whose error grows with the length of each sum,
+ * results are compared by their normalised mean squared error instead:
+ * sum (got - ref)^2 / sum ref^2 <= nmse_limit (0: elementwise). */
+static double nmse_limit;
+
+static int check_nmse(const char *what, const float *got, const float *want, size_t n) {
+  double err = 0, norm = 0;
+  for (size_t i = 0; i < n; i++) {
+    const double d = (double)got[i] - want[i];
+    err += d * d;
+    norm += (double)want[i] * want[i];
+  }
+  const double nmse = norm > 0 ? err / norm : err;
+  if (!(nmse <= nmse_limit)) { /* also catches NaN */
+    check_failures++;
+    fprintf(stderr, "  %s: NMSE %.3g > %.3g\n", what, nmse, nmse_limit);
+    return 1;
+  }
+  return 0;
+}
+
+/* The engine under test against ref; also checks both guard zones. */
 static int t_compare(const char *what, const tensor *t, double atol, double rtol) {
-  float *c = t_get(cpu, t->c, t->n + GUARD), *g = t_get(gpu, t->g, t->n + GUARD);
-  check_guard(what, "cpu", c, t->n);
-  check_guard(what, "cuda", g, t->n);
-  int bad = check_close(what, g, c, t->n, atol, rtol);
+  float *c = t_get(ref, t->c, t->n + GUARD), *g = t_get(dut, t->g, t->n + GUARD);
+  check_guard(what, "ref", c, t->n);
+  check_guard(what, dut->name, g, t->n);
+  int bad = nmse_limit > 0 ? check_nmse(what, g, c, t->n) : check_close(what, g, c, t->n, atol, rtol);
   free(c);
   free(g);
   return bad;
@@ -129,7 +180,7 @@ static int t_compare(const char *what, const tensor *t, double atol, double rtol
 
 /* Exact comparison of int32 contents (argmax). */
 static void t_compare_int(const char *what, const tensor *t) {
-  float *c = t_get(cpu, t->c, t->n), *g = t_get(gpu, t->g, t->n);
+  float *c = t_get(ref, t->c, t->n), *g = t_get(dut, t->g, t->n);
   int bad = 0;
   for (size_t i = 0; i < t->n; i++) {
     int32_t a, b;
@@ -150,40 +201,40 @@ static void t_compare_int(const char *what, const tensor *t) {
 
 /* ---- the table and memory ------------------------------------------------- */
 
-/* Every op the CPU engine has, the CUDA engine has: walks the function
+/* Every slot ref fills, the engine under test fills: walks the function
  * pointer slots of the table (everything from alloc to the end). */
 static void test_table(void) {
   typedef void (*fn)(void);
   int slots = 0;
   for (size_t off = offsetof(gpd_engine, alloc); off + sizeof(fn) <= sizeof(gpd_engine); off += sizeof(fn)) {
     fn a, b;
-    memcpy(&a, (const char *)cpu + off, sizeof a);
-    memcpy(&b, (const char *)gpu + off, sizeof b);
-    CHECK(!a || b, "table slot at offset %zu is filled for the CPU engine but not for CUDA", off);
-    CHECK(b != NULL, "CUDA table slot at offset %zu is NULL", off);
+    memcpy(&a, (const char *)ref + off, sizeof a);
+    memcpy(&b, (const char *)dut + off, sizeof b);
+    CHECK(!a || b, "table slot at offset %zu is filled for ref but not for %s", off, dut->name);
+    CHECK(b != NULL, "%s table slot at offset %zu is NULL", dut->name, off);
     slots++;
   }
   CHECK(slots > 40, "only %d table slots found", slots);
-  CHECK(!strcmp(gpu->name, "cuda"), "engine name %s", gpu->name);
+  CHECK(!strcmp(ref->name, "ref"), "reference engine name %s", ref->name);
 }
 
 static void test_memory(void) {
   const size_t n = 1000003;
   float *h = host_floats(n);
   /* alloc returns zeroed memory */
-  float *d = gpu->alloc(gpu, n, "a zero test");
+  float *d = dut->alloc(dut, n, "a zero test");
   if (!d) fatal("alloc");
-  if (gpu->download(gpu, h, d, n)) fatal("download");
+  if (dut->download(dut, h, d, n)) fatal("download");
   size_t nonzero = 0;
   for (size_t i = 0; i < n; i++) nonzero += h[i] != 0.0f;
   CHECK(nonzero == 0, "%zu of %zu freshly allocated floats are not zero", nonzero, n);
   /* upload / download round trip and fill */
   for (size_t i = 0; i < n; i++) h[i] = (float)i;
-  CHECK_OK(gpu->upload(gpu, d, h, n));
-  CHECK_OK(gpu->fill(gpu, d + 10, -2.5f, 5));
-  CHECK_OK(gpu->fill(gpu, d + 20, 0.0f, 3));
+  CHECK_OK(dut->upload(dut, d, h, n));
+  CHECK_OK(dut->fill(dut, d + 10, -2.5f, 5));
+  CHECK_OK(dut->fill(dut, d + 20, 0.0f, 3));
   float *back = host_floats(n);
-  CHECK_OK(gpu->download(gpu, back, d, n));
+  CHECK_OK(dut->download(dut, back, d, n));
   int bad = 0;
   for (size_t i = 0; i < n; i++) {
     float want = (i >= 10 && i < 15) ? -2.5f : (i >= 20 && i < 23) ? 0.0f : (float)i;
@@ -191,48 +242,48 @@ static void test_memory(void) {
   }
   CHECK(bad == 0, "%d values wrong after upload/fill/download", bad);
   /* copy has memmove semantics, as the CPU engine */
-  CHECK_OK(gpu->copy(gpu, d + 1, d, 100000)); /* overlapping, forwards */
-  CHECK_OK(gpu->copy(gpu, d + 200000, d + 200007, 1000)); /* overlapping, backwards */
-  CHECK_OK(gpu->copy(gpu, d + 500000, d + 300000, 1000)); /* disjoint */
+  CHECK_OK(dut->copy(dut, d + 1, d, 100000)); /* overlapping, forwards */
+  CHECK_OK(dut->copy(dut, d + 200000, d + 200007, 1000)); /* overlapping, backwards */
+  CHECK_OK(dut->copy(dut, d + 500000, d + 300000, 1000)); /* disjoint */
   for (size_t i = 0; i < n; i++) h[i] = (float)i;
   for (size_t i = 10; i < 15; i++) h[i] = -2.5f;
   for (size_t i = 20; i < 23; i++) h[i] = 0.0f;
   memmove(h + 1, h, 100000 * sizeof(float));
   memmove(h + 200000, h + 200007, 1000 * sizeof(float));
   memmove(h + 500000, h + 300000, 1000 * sizeof(float));
-  CHECK_OK(gpu->download(gpu, back, d, n));
+  CHECK_OK(dut->download(dut, back, d, n));
   check_close("copy (memmove semantics)", back, h, n, 0, 0);
-  CHECK_OK(gpu->sync(gpu));
-  CHECK(gpu->memory_free(gpu) > ((size_t)1 << 20), "memory_free %zu", gpu->memory_free(gpu));
+  CHECK_OK(dut->sync(dut));
+  CHECK(dut->memory_free(dut) > ((size_t)1 << 20), "memory_free %zu", dut->memory_free(dut));
   /* free and reuse; an impossible request names the tensor and the free memory */
-  gpu->free(gpu, d);
+  dut->free(dut, d);
   gpd_clear_error();
-  float *huge = gpu->alloc(gpu, (size_t)1 << 50, "a huge test tensor");
+  float *huge = dut->alloc(dut, (size_t)1 << 50, "a huge test tensor");
   CHECK(huge == NULL, "a 4 PiB allocation succeeded");
-  CHECK(strstr(gpd_last_error(), "out of GPU memory") && strstr(gpd_last_error(), "a huge test tensor") &&
-            strstr(gpd_last_error(), "MiB free"),
+  CHECK(strstr(gpd_last_error(), dut_is_cuda ? "out of GPU memory" : "out of host memory") &&
+            strstr(gpd_last_error(), "a huge test tensor") && (!dut_is_cuda || strstr(gpd_last_error(), "MiB free")),
         "out-of-memory message: '%s'", gpd_last_error());
-  float *again = gpu->alloc(gpu, n, "a reused tensor");
+  float *again = dut->alloc(dut, n, "a reused tensor");
   CHECK(again != NULL, "alloc after an out-of-memory failure: %s", gpd_last_error());
   if (again) {
-    CHECK_OK(gpu->download(gpu, back, again, n));
+    CHECK_OK(dut->download(dut, back, again, n));
     nonzero = 0;
     for (size_t i = 0; i < n; i++) nonzero += back[i] != 0.0f;
     CHECK(nonzero == 0, "%zu floats of reused memory are not zeroed", nonzero);
-    gpu->free(gpu, again);
+    dut->free(dut, again);
   }
   /* many small tensors, freed out of order, then one that needs coalescing */
   float *small[64];
   for (int i = 0; i < 64; i++) {
-    small[i] = gpu->alloc(gpu, 1000 + 37 * i, "a small tensor");
+    small[i] = dut->alloc(dut, 1000 + 37 * i, "a small tensor");
     CHECK(small[i] != NULL, "small alloc %d: %s", i, gpd_last_error());
-    CHECK(((uintptr_t)small[i] & 255) == 0, "alloc %d is not 256-byte aligned", i);
+    CHECK(!dut_is_cuda || ((uintptr_t)small[i] & 255) == 0, "alloc %d is not 256-byte aligned", i);
   }
-  for (int i = 0; i < 64; i += 2) gpu->free(gpu, small[i]);
-  for (int i = 1; i < 64; i += 2) gpu->free(gpu, small[i]);
-  float *big = gpu->alloc(gpu, 60000, "a coalesced tensor");
+  for (int i = 0; i < 64; i += 2) dut->free(dut, small[i]);
+  for (int i = 1; i < 64; i += 2) dut->free(dut, small[i]);
+  float *big = dut->alloc(dut, 60000, "a coalesced tensor");
   CHECK(big != NULL, "alloc after frees: %s", gpd_last_error());
-  gpu->free(gpu, big);
+  dut->free(dut, big);
   free(h);
   free(back);
 }
@@ -357,6 +408,10 @@ static void conv_case(int transposed, gpd_conv_geom g, double atol, double rtol)
            g.w_out, g.k, g.stride, g.pad);
   const char *layer = transposed ? "conv_transpose2d" : "conv2d";
 #define CONV_OP(name) (transposed ? E->conv_transpose2d_##name : E->conv2d_##name)
+  /* ON_BOTH sees CONV_OP(...), not the op: count them here */
+  count_op(transposed ? "E->conv_transpose2d_forward" : "E->conv2d_forward");
+  count_op(transposed ? "E->conv_transpose2d_backward_data" : "E->conv2d_backward_data");
+  count_op(transposed ? "E->conv_transpose2d_backward_weights" : "E->conv2d_backward_weights");
   t_poison(&y);
   ON_BOTH(CONV_OP(forward)(E, &g, P(x), P(w), NULL, P(y)));
   snprintf(what, sizeof what, "%s_forward %s", layer, geo);
@@ -405,13 +460,13 @@ static void test_conv(double atol, double rtol) {
  * message rather than computed wrongly. */
 static void test_conv_bad_geometry(void) {
   gpd_conv_geom g = {1, 2, 8, 8, 3, 7, 8, 3, 1, 1}; /* h_out should be 8 */
-  float *x = gpu->alloc(gpu, 128, "x"), *w = gpu->alloc(gpu, 54, "w"), *y = gpu->alloc(gpu, 168, "y");
+  float *x = dut->alloc(dut, 128, "x"), *w = dut->alloc(dut, 54, "w"), *y = dut->alloc(dut, 168, "y");
   gpd_clear_error();
-  CHECK(gpu->conv2d_forward(gpu, &g, x, w, NULL, y) == -1, "inconsistent conv2d geometry accepted");
+  CHECK(dut->conv2d_forward(dut, &g, x, w, NULL, y) == -1, "inconsistent conv2d geometry accepted");
   CHECK(strstr(gpd_last_error(), "does not match") != NULL, "message: '%s'", gpd_last_error());
-  gpu->free(gpu, x);
-  gpu->free(gpu, w);
-  gpu->free(gpu, y);
+  dut->free(dut, x);
+  dut->free(dut, w);
+  dut->free(dut, y);
 }
 
 /* ---- batch norm, pooling --------------------------------------------------- */
@@ -526,13 +581,13 @@ static void fft_case(int b, int h, int w, int offset) {
   ON_BOTH(E->fft_r2c(E, b, h, w, P(x), P(X)));
   t_compare(what, &X, atol, 1e-4);
   /* c2r of the CPU's spectrum (Hermitian, as every spectrum we invert) */
-  float *spec = t_get(cpu, X.c, nc);
+  float *spec = t_get(ref, X.c, nc);
   t_set(&X, spec);
   t_poison(&r);
   ON_BOTH(E->fft_c2r(E, b, h, w, P(X), P(r)));
   snprintf(what, sizeof what, "fft_c2r b%d %dx%d offset %d", b, h, w, offset);
   t_compare(what, &r, atol * sqrt((double)h * w), 1e-4);
-  float *after = t_get(gpu, X.g, nc);
+  float *after = t_get(dut, X.g, nc);
   check_close("fft_c2r leaves its input untouched", after, spec, nc, 0, 0);
   free(spec);
   free(after);
@@ -787,13 +842,13 @@ static int graph_step(gpd_engine *E, int side, const gpd_conv_geom *g, tensor x,
 }
 
 static void test_graph(void) {
-  CHECK(gpd_engine_supports_graphs(gpu) == 1, "the CUDA engine does not report graph support");
-  CHECK(gpd_engine_supports_graphs(cpu) == 0, "the CPU engine reports graph support");
-  void *cg = (void *)&cpu;
-  CHECK_OK(gpd_engine_graph_begin(cpu));
-  CHECK_OK(gpd_engine_graph_end(cpu, &cg));
+  CHECK(gpd_engine_supports_graphs(dut) == 1, "the CUDA engine does not report graph support");
+  CHECK(gpd_engine_supports_graphs(ref) == 0, "the CPU engine reports graph support");
+  void *cg = (void *)&ref;
+  CHECK_OK(gpd_engine_graph_begin(ref));
+  CHECK_OK(gpd_engine_graph_end(ref, &cg));
   CHECK(cg == NULL, "the CPU engine made a graph");
-  CHECK(gpd_engine_graph_launch(cpu, NULL) == -1, "graph launch on the CPU engine succeeded");
+  CHECK(gpd_engine_graph_launch(ref, NULL) == -1, "graph launch on the CPU engine succeeded");
 
   gpd_conv_geom g = {4, 3, 16, 16, 8, 16, 16, 3, 1, 1};
   const size_t ny = (size_t)g.n * g.c_out * g.h_out * g.w_out;
@@ -802,20 +857,20 @@ static void test_graph(void) {
   ON_BOTH(graph_step(E, side, &g, x, w, b, y, acc, s)); /* eager warm-up: plans and algorithms exist */
 
   void *graph = NULL;
-  CHECK_OK(gpd_engine_graph_begin(gpu));
+  CHECK_OK(gpd_engine_graph_begin(dut));
   int side = 1;
-  int rc = graph_step(gpu, side, &g, x, w, b, y, acc, s);
+  int rc = graph_step(dut, side, &g, x, w, b, y, acc, s);
   float one = 1.0f;
-  CHECK(gpu->upload(gpu, s.g, &one, 1) == -1, "upload during capture was accepted");
-  CHECK(gpu->sync(gpu) == -1, "sync during capture was accepted");
-  CHECK_OK(gpd_engine_graph_end(gpu, &graph));
+  CHECK(dut->upload(dut, s.g, &one, 1) == -1, "upload during capture was accepted");
+  CHECK(dut->sync(dut) == -1, "sync during capture was accepted");
+  CHECK_OK(gpd_engine_graph_end(dut, &graph));
   CHECK(rc == 0, "a captured op failed: %s", gpd_last_error());
   CHECK(graph != NULL, "no graph");
   t_compare("graph: capture does not execute", &acc, 1e-5, 1e-5);
   for (int it = 0; it < 3; it++) {
-    CHECK_OK(gpd_engine_graph_launch(gpu, graph));
+    CHECK_OK(gpd_engine_graph_launch(dut, graph));
     side = 0;
-    CHECK_OK(graph_step(cpu, side, &g, x, w, b, y, acc, s));
+    CHECK_OK(graph_step(ref, side, &g, x, w, b, y, acc, s));
   }
   t_compare("graph replay: acc after 3 launches", &acc, 1e-4, 1e-4);
   t_compare("graph replay: per-item sums", &s, 1e-3, 1e-4);
@@ -836,6 +891,7 @@ static void test_graph(void) {
 /* sgd_step_device_lr on p1 and adam_step_device_t on p2 with the schedule
  * in sched (4 floats: lr_sgd, lr_adam, t) */
 static int sched_step(gpd_engine *E, int side, tensor sched, tensor g, tensor p1, tensor p2, tensor m, tensor v) {
+  if (side) count_op("E->sgd_step_device_lr"), count_op("E->adam_step_device_t");
   GPD_TRY(E->sgd_step_device_lr(E, g.n, P(sched), P(g), P(p1)));
   return E->adam_step_device_t(E, g.n, P(sched) + 1, 0.9f, 0.999f, 1e-8f, P(g), P(m), P(v), P(p2));
 }
@@ -854,40 +910,42 @@ static void test_optim_device(void) {
   t_compare("adam_step_device_t p", &p2, 1e-6, 1e-5);
   t_compare("adam_step_device_t m", &m, 1e-7, 1e-6);
   t_compare("adam_step_device_t v", &v, 1e-8, 1e-6);
-  /* the GPU's device-scalar Adam against its by-value Adam */
+  /* the engine's device-scalar Adam against its by-value Adam */
   tensor q = t_uniform(n, -1, 1), mq = t_uniform(n, -0.1f, 0.1f), vq = t_uniform(n, 0, 0.01f);
   float *sched_g = NULL;
   const float s7[2] = {0.003f, 7.0f};
-  if (!(sched_g = gpu->alloc(gpu, 2, "schedule")) || gpu->upload(gpu, sched_g, s7, 2)) fatal("schedule");
+  if (!(sched_g = dut->alloc(dut, 2, "schedule")) || dut->upload(dut, sched_g, s7, 2)) fatal("schedule");
   tensor q2 = t_new(n), mq2 = t_new(n), vq2 = t_new(n);
-  CHECK_OK(gpu->copy(gpu, q2.g, q.g, n));
-  CHECK_OK(gpu->copy(gpu, mq2.g, mq.g, n));
-  CHECK_OK(gpu->copy(gpu, vq2.g, vq.g, n));
-  CHECK_OK(gpu->adam_step(gpu, n, 0.003f, 0.9f, 0.999f, 1e-8f, 7, g.g, mq.g, vq.g, q.g));
-  CHECK_OK(gpu->adam_step_device_t(gpu, n, sched_g, 0.9f, 0.999f, 1e-8f, g.g, mq2.g, vq2.g, q2.g));
-  float *a = t_get(gpu, q.g, n), *b = t_get(gpu, q2.g, n);
-  check_close("GPU adam_step_device_t vs adam_step", b, a, n, 1e-7, 1e-6);
+  CHECK_OK(dut->copy(dut, q2.g, q.g, n));
+  CHECK_OK(dut->copy(dut, mq2.g, mq.g, n));
+  CHECK_OK(dut->copy(dut, vq2.g, vq.g, n));
+  CHECK_OK(dut->adam_step(dut, n, 0.003f, 0.9f, 0.999f, 1e-8f, 7, g.g, mq.g, vq.g, q.g));
+  CHECK_OK(dut->adam_step_device_t(dut, n, sched_g, 0.9f, 0.999f, 1e-8f, g.g, mq2.g, vq2.g, q2.g));
+  float *a = t_get(dut, q.g, n), *b = t_get(dut, q2.g, n);
+  check_close("adam_step_device_t vs adam_step on the engine under test", b, a, n, 1e-7, 1e-6);
   free(a);
   free(b);
-  gpu->free(gpu, sched_g);
+  dut->free(dut, sched_g);
 
   /* captured once, replayed with a new schedule written before each launch */
+  if (!gpd_engine_supports_graphs(dut)) goto done;
   int side = 1;
   void *graph = NULL;
-  CHECK_OK(gpd_engine_graph_begin(gpu));
-  int rc = sched_step(gpu, side, sched, g, p1, p2, m, v);
-  CHECK_OK(gpd_engine_graph_end(gpu, &graph));
+  CHECK_OK(gpd_engine_graph_begin(dut));
+  int rc = sched_step(dut, side, sched, g, p1, p2, m, v);
+  CHECK_OK(gpd_engine_graph_end(dut, &graph));
   CHECK(rc == 0 && graph, "capturing the device-scalar steps failed: %s", gpd_last_error());
   for (int it = 0; graph && it < 5; it++) {
     const float now[3] = {0.02f * expf(-it / 3.0f), 0.005f * expf(-it / 2.0f), (float)(it + 3)};
     t_set(&sched, now); /* uploads: outside the capture */
-    CHECK_OK(gpd_engine_graph_launch(gpu, graph));
+    CHECK_OK(gpd_engine_graph_launch(dut, graph));
     side = 0;
-    CHECK_OK(sched_step(cpu, side, sched, g, p1, p2, m, v));
+    CHECK_OK(sched_step(ref, side, sched, g, p1, p2, m, v));
   }
   gpd_engine_graph_free(graph);
   t_compare("graph replay: sgd_step_device_lr with changing lr", &p1, 1e-6, 1e-5);
   t_compare("graph replay: adam_step_device_t with changing lr and t", &p2, 1e-5, 1e-4);
+done:
   t_free(&g);
   t_free(&p1);
   t_free(&p2);
@@ -904,12 +962,12 @@ static void test_optim_device(void) {
 
 /* A fork: same device memory space, its own stream and graphs. */
 static void test_fork(void) {
-  gpd_engine *f = gpu->fork(gpu);
+  gpd_engine *f = dut->fork(dut);
   if (!f) {
     CHECK(0, "fork: %s", gpd_last_error());
     return;
   }
-  CHECK(!strcmp(f->name, "cuda") && f->precision == gpu->precision && f != gpu, "the fork is not a CUDA sibling");
+  CHECK(!strcmp(f->name, dut->name) && f->precision == dut->precision && f != dut, "the fork is not a sibling");
   const size_t n = 100003;
   tensor x = t_uniform(n, -1, 1), y = t_uniform(n, -1, 1);
   float *z = f->alloc(f, n, "fork tensor"); /* the fork's memory, the parent's inputs */
@@ -917,15 +975,15 @@ static void test_fork(void) {
   if (z) {
     CHECK_OK(f->copy(f, z, y.g, n));
     CHECK_OK(f->axpby(f, n, 0.5f, x.g, 2.0f, z));
-    void *graph = NULL; /* a graph on the fork's stream */
+    void *graph = NULL; /* a graph on the fork's stream (eager elsewhere) */
     CHECK_OK(gpd_engine_graph_begin(f));
     int rc = f->axpby(f, n, 1.0f, x.g, 1.0f, z);
     CHECK_OK(gpd_engine_graph_end(f, &graph));
-    CHECK(rc == 0 && graph, "capture on the fork: %s", gpd_last_error());
-    const int launched = graph && gpd_engine_graph_launch(f, graph) == 0;
+    CHECK(rc == 0 && (graph || !gpd_engine_supports_graphs(f)), "capture on the fork: %s", gpd_last_error());
+    const int launched = !graph || gpd_engine_graph_launch(f, graph) == 0;
     CHECK(!graph || launched, "launch on the fork: %s", gpd_last_error());
     gpd_engine_graph_free(graph);
-    float *got = t_get(f, z, n), *hx = t_get(cpu, x.c, n), *hy = t_get(cpu, y.c, n);
+    float *got = t_get(f, z, n), *hx = t_get(ref, x.c, n), *hy = t_get(ref, y.c, n);
     for (size_t i = 0; i < n; i++) hy[i] = 2.0f * hy[i] + 0.5f * hx[i] + (launched ? hx[i] : 0.0f);
     check_close("fork: axpby on the parent's memory, then a graph", got, hy, n, 1e-6, 1e-6);
     free(got);
@@ -938,13 +996,37 @@ static void test_fork(void) {
   t_free(&y);
 }
 
-int main(void) {
-  if (!gpd_cuda_available())
+/* The engine under test in another precision, whose conv / dense layers
+ * must stay within that precision's error. */
+static void test_precision(void) {
+  gpd_engine *full = dut;
+  const gpd_precision low = dut_is_cuda ? GPD_PRECISION_TF32 : GPD_PRECISION_BF16;
+  dut = gpd_engine_create(full->name, low);
+  if (!dut) fatal("reduced-precision engine create");
+  fprintf(stderr, "%s engine in %s:\n", dut->name, dut_is_cuda ? "TF32" : "bf16");
+  /* bf16 keeps 8 bits of mantissa: each rounded input is off by up to
+   * 2^-9 relative, so a product by ~2^-8 and a sum of them by about that
+   * in NMSE terms (~1.5e-5); 1e-4 leaves room, fp32 results would be ~1e-13.
+   * TF32 keeps 10 bits. */
+  nmse_limit = dut_is_cuda ? 1e-5 : 1e-4;
+  test_linear(0, 0);
+  test_conv(0, 0);
+  nmse_limit = 0;
+  gpd_engine_destroy(dut);
+  dut = full;
+}
+
+int main(int argc, char **argv) {
+  const char *name = argc > 1 ? argv[1] : getenv("GPD_TEST_ENGINE");
+  if (!name || !*name) name = "cpu";
+  dut_is_cuda = !strcmp(name, "cuda");
+  if (dut_is_cuda && !gpd_cuda_available())
     SKIP("no GPU: gpd_cuda_available() is 0 (no CUDA device, or this build has no CUDA engine)");
   gpd_rng_seed(&rng, 20240611);
-  cpu = gpd_engine_cpu_create();
-  gpu = gpd_engine_cuda_create(0, GPD_PRECISION_FP32);
-  if (!cpu || !gpu) fatal("engine create");
+  ref = gpd_engine_ref_create();
+  dut = gpd_engine_create(name, GPD_PRECISION_FP32);
+  if (!ref || !dut) fatal("engine create");
+  fprintf(stderr, "engine under test: %s, against ref\n", dut->name);
 
   test_table();
   test_memory();
@@ -963,21 +1045,13 @@ int main(void) {
   test_optim();
   test_losses();
   test_gather();
-  test_graph();
+  if (gpd_engine_supports_graphs(dut)) test_graph();
   test_optim_device();
   test_fork();
+  test_coverage();
+  test_precision();
 
-  /* TF32 tensor cores: the same layers within TF32's ~1e-3 relative error */
-  gpd_engine *fp32 = gpu;
-  gpu = gpd_engine_cuda_create(0, GPD_PRECISION_TF32);
-  if (!gpu) fatal("TF32 engine create");
-  fprintf(stderr, "TF32 engine:\n");
-  test_linear(3e-2, 1e-2);
-  test_conv(3e-2, 1e-2);
-  gpd_engine_destroy(gpu);
-  gpu = fp32;
-
-  gpd_engine_destroy(gpu);
-  gpd_engine_destroy(cpu);
-  return check_report("test_cuda_ops");
+  gpd_engine_destroy(dut);
+  gpd_engine_destroy(ref);
+  return check_report("test_engine_ops");
 }

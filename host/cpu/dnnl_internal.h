@@ -1,0 +1,120 @@
+/* The oneDNN side of the `cpu` engine (private to host/cpu/).
+ *
+ * The `cpu` engine is the reference engine's table (host/cpu/cpu_*.c: plain
+ * loops, OpenBLAS, FFTW) with its convolutions, transposed convolutions,
+ * dense layers and batch norms replaced by oneDNN primitives, the way the
+ * CUDA engine runs them on cuDNN. A primitive is planned once per shape and
+ * precision and cached in the engine (dnnl_plan): its descriptor, the
+ * primitive, and for every argument the caller's plain fp32 NCHW tensor, the
+ * layout and data type oneDNN prefers (format `any`: blocked layouts, bf16
+ * in bf16 mode) and the reorder between them. Callers keep passing plain
+ * fp32 tensors; blocked layouts live only inside a call.
+ *
+ * bf16: sources and weights of conv / transposed conv / dense layers are
+ * bf16, accumulation and every output (dst, diff_src, diff_weights, biases)
+ * fp32; batch norm, latents, the data term and optimisers stay fp32. */
+#ifndef GPD_DNNL_INTERNAL_H
+#define GPD_DNNL_INTERNAL_H
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include "gpd/engine.h"
+
+/* Every oneDNN call goes through this: a failure records the call, its
+ * status and the op that made it, and returns -1 from the enclosing function. */
+#define DNNL_CHECK(call, op)                                                                                  \
+  do {                                                                                                        \
+    dnnl_status_t dnnl_status_ = (call);                                                                      \
+    if (dnnl_status_ != dnnl_success) return dnnl_report(dnnl_status_, #call, (op), __FILE__, __LINE__);   \
+  } while (0)
+
+int dnnl_report(dnnl_status_t status, const char *call, const char *op, const char *file, int line);
+
+enum { DNNL_PLAN_MAX_ARGS = 10, DNNL_PLAN_KEY_INTS = 12 };
+
+typedef enum dnnl_plan_kind {
+  PLAN_CONV_FORWARD = 1,
+  PLAN_CONV_BACKWARD_DATA,
+  PLAN_CONV_BACKWARD_WEIGHTS,
+  PLAN_DECONV_FORWARD,
+  PLAN_DECONV_BACKWARD_DATA,
+  PLAN_DECONV_BACKWARD_WEIGHTS,
+  PLAN_LINEAR_FORWARD,
+  PLAN_LINEAR_BACKWARD_DATA,
+  PLAN_LINEAR_BACKWARD_WEIGHTS,
+  PLAN_BATCHNORM_FORWARD_TRAIN,
+  PLAN_BATCHNORM_FORWARD_INFER,
+  PLAN_BATCHNORM_BACKWARD
+} dnnl_plan_kind;
+
+/* What identifies a plan: compared bytewise, so built from a zeroed struct. */
+typedef struct dnnl_plan_key {
+  int kind;
+  int precision;
+  int ints[DNNL_PLAN_KEY_INTS]; /* shapes, flags */
+  float eps;
+} dnnl_plan_key;
+
+/* One argument of a planned primitive. */
+typedef struct dnnl_plan_arg {
+  int arg;                  /* DNNL_ARG_* */
+  int output, accumulate;   /* written by the primitive; added (+=) into the caller's tensor */
+  size_t count;             /* floats in the caller's tensor */
+  dnnl_memory_t user;       /* the caller's plain fp32 tensor (handle set at each call) */
+  dnnl_memory_t inner;      /* oneDNN's layout and type; NULL when it is the caller's */
+  dnnl_primitive_t reorder; /* user -> inner (inputs) or inner -> staging / user (outputs) */
+  dnnl_memory_t staging;    /* accumulated outputs in a blocked layout: plain fp32 before the add */
+} dnnl_plan_arg;
+
+typedef struct dnnl_plan {
+  dnnl_plan_key key;
+  dnnl_primitive_t primitive;
+  char impl[64]; /* oneDNN's implementation name, e.g. "jit:avx512_core" */
+  int nargs;
+  dnnl_plan_arg args[DNNL_PLAN_MAX_ARGS];
+  struct dnnl_plan *next;
+} dnnl_plan;
+
+typedef struct dnnl_state {
+  dnnl_engine_t engine;
+  dnnl_stream_t stream;
+  dnnl_plan *plans;
+  float *scratch; /* batch-norm statistics (host memory, grown on demand) */
+  size_t scratch_count;
+} dnnl_state;
+
+/* The engine's state (e->impl). */
+static inline dnnl_state *dnnl_state_of(gpd_engine *e) { return (dnnl_state *)e->impl; }
+
+/* The cached plan for key, or NULL (no error) when there is none yet. */
+dnnl_plan *dnnl_plan_find(dnnl_state *s, const dnnl_plan_key *key);
+
+/* Makes a plan for the operation described by op_desc (any oneDNN op
+ * descriptor; hint: the forward primitive descriptor a backward one needs,
+ * or NULL) and caches it. Arguments follow, one dnnl_plan_arg_spec each. */
+typedef struct dnnl_plan_arg_spec {
+  int arg;
+  int output, accumulate;
+  dnnl_memory_desc_t user_md; /* plain fp32 layout of the caller's tensor */
+} dnnl_plan_arg_spec;
+
+dnnl_plan *dnnl_plan_create(dnnl_state *s, const dnnl_plan_key *key, const_dnnl_op_desc_t op_desc,
+                            const_dnnl_primitive_desc_t hint, int nargs, const dnnl_plan_arg_spec *specs,
+                            const char *op);
+
+/* Runs the plan on the caller's tensors, given in the order of its specs:
+ * inputs reordered in, the primitive, outputs reordered (or added) out. */
+int dnnl_plan_run(dnnl_state *s, dnnl_plan *p, const float *const *tensors, const char *op);
+
+void dnnl_plans_free(dnnl_state *s);
+
+/* A plain fp32 memory descriptor of the given dims and tag. */
+int dnnl_plain_md(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims, dnnl_format_tag_t tag, const char *op);
+/* The same dims, format `any`, in the engine's compute type for inputs
+ * (bf16 in bf16 mode) or fp32. */
+int dnnl_any_md(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims, int bf16, const char *op);
+
+/* 1 when the engine computes its conv / dense layers in bf16. */
+static inline int dnnl_is_bf16(const gpd_engine *e) { return e->precision == GPD_PRECISION_BF16; }
+
+#endif
