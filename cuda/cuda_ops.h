@@ -30,7 +30,8 @@ extern "C" {
  *   kernels/optim.cu        sgd_step, adam_step
  *   kernels/optim_device.cu sgd_step_device_lr, adam_step_device_t (the schedule in device memory)
  *   kernels/losses.cu       vae_sample, vae_sample_backward, vae_kl_per_item, bce_with_logits
- *   kernels/gather.cu       gather_items */
+ *   kernels/gather.cu       gather_items
+ *   kernels/augment.cu      diffaugment_forward / _backward */
 #define GPD_CUDA_OP_DECLARE(name, params) int cuda_##name params;
 GPD_ENGINE_OPS(GPD_CUDA_OP_DECLARE)
 #undef GPD_CUDA_OP_DECLARE

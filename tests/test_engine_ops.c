@@ -829,6 +829,45 @@ static void test_gather(void) {
   t_free(&src);
 }
 
+/* ---- augmentation ------------------------------------------------------------ */
+
+/* DiffAugment with flips: random per-item draws (negative cutout corners,
+ * shifts past the edge), 3- and 1-channel items. */
+static void test_augment(void) {
+  const int shapes[][4] = {{16, 3, 64, 64}, {7, 1, 12, 9}};
+  char what[96];
+  for (int s = 0; s < 2; s++) {
+    const int n = shapes[s][0], c = shapes[s][1], h = shapes[s][2], w = shapes[s][3];
+    const size_t total = (size_t)n * c * h * w;
+    float *hp = host_floats((size_t)n * GPD_AUGMENT_PARAMS);
+    for (int i = 0; i < n; i++) {
+      float *q = hp + (size_t)i * GPD_AUGMENT_PARAMS;
+      q[GPD_AUG_FLIP] = (float)(i & 1);
+      q[GPD_AUG_BRIGHTNESS] = (float)gpd_rng_uniform(&rng) - 0.5f;
+      q[GPD_AUG_SATURATION] = 2.0f * (float)gpd_rng_uniform(&rng);
+      q[GPD_AUG_CONTRAST] = 0.5f + (float)gpd_rng_uniform(&rng);
+      q[GPD_AUG_SHIFT_Y] = (float)gpd_rng_int(&rng, -h / 2, h / 2);
+      q[GPD_AUG_SHIFT_X] = (float)gpd_rng_int(&rng, -w / 2, w / 2);
+      q[GPD_AUG_CUT_SIZE] = (float)(h / 2);
+      q[GPD_AUG_CUT_TOP] = (float)gpd_rng_int(&rng, -h / 4, h - 1);
+      q[GPD_AUG_CUT_LEFT] = (float)gpd_rng_int(&rng, -w / 4, w - 1);
+    }
+    tensor params = t_new((size_t)n * GPD_AUGMENT_PARAMS);
+    t_set(&params, hp);
+    free(hp);
+    tensor x = t_uniform(total, -1, 1), y = t_new(total), dy = t_uniform(total, -1, 1), dx = t_new(total);
+    snprintf(what, sizeof what, "diffaugment_forward %dx%dx%dx%d", n, c, h, w);
+    t_poison(&y);
+    ON_BOTH(E->diffaugment_forward(E, n, c, h, w, P(params), P(x), P(y)));
+    t_compare(what, &y, 1e-5, 1e-5);
+    snprintf(what, sizeof what, "diffaugment_backward %dx%dx%dx%d", n, c, h, w);
+    t_poison(&dx);
+    ON_BOTH(E->diffaugment_backward(E, n, c, h, w, P(params), P(dy), P(dx)));
+    t_compare(what, &dx, 1e-5, 1e-5);
+    t_free(&params), t_free(&x), t_free(&y), t_free(&dy), t_free(&dx);
+  }
+}
+
 /* ---- CUDA graphs ------------------------------------------------------------- */
 
 /* y = relu(conv(x, w) + b); acc = y + 0.5 acc; s = sum of squares of acc */
@@ -1045,6 +1084,7 @@ int main(int argc, char **argv) {
   test_optim();
   test_losses();
   test_gather();
+  test_augment();
   if (gpd_engine_supports_graphs(dut)) test_graph();
   test_optim_device();
   test_fork();

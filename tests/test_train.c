@@ -24,6 +24,7 @@
 #include "gpd/rng.h"
 #include "gpd/train.h"
 #include "gpd/weights.h"
+#include "../host/train/train_internal.h" /* the random streams: the EMA test redraws its latents */
 
 static gpd_engine *E;
 
@@ -160,11 +161,14 @@ static void test_vae_gradients(void) {
   gpd_trainer_free(&t);
 }
 
-static void test_gan_gradients(void) {
+static void test_gan_gradients(unsigned augment) {
   gpd_train_config c;
   tiny_gan(&c, 4);
+  c.augment = augment;
   gpd_trainer t;
   CHECK_OK(gpd_trainer_init(&t, &c, E));
+  /* This step's views, fixed for every loss evaluation below. */
+  CHECK_OK(gpd_trainer_draw_augment(&t, 4));
   CHECK(t.d_rescale == 1, "the generator ends in (x+1)/2, so D should see [-1, 1]");
   /* DCGAN's N(0, 0.02) weights put many pre-activations within a finite
    * difference step of a (leaky) ReLU kink; larger weights make the
@@ -177,17 +181,120 @@ static void test_gan_gradients(void) {
   gpd_train_losses l;
   CHECK_OK(gpd_gan_d_loss_grad(&t, 4, x, z, &l));
   CHECK(l.loss > 0 && l.d_real > 0 && l.d_real < 1, "D loss %g, D(x) %g", l.loss, l.d_real);
-  check_fd("gan: discriminator loss wrt D", &t, &t.nets[0], d_loss, &ctx, 1e-3);
+  if (augment) {
+    /* The views change what D sees: the same nets without them give another loss. */
+    gpd_train_losses plain;
+    float *keep = t.aug_params;
+    t.aug_params = NULL;
+    CHECK_OK(gpd_gan_d_loss_grad(&t, 4, x, z, &plain));
+    t.aug_params = keep;
+    CHECK(fabs(plain.loss - l.loss) > 1e-3 * l.loss, "augmented D loss %g equals the plain one %g", l.loss, plain.loss);
+    CHECK_OK(gpd_gan_d_loss_grad(&t, 4, x, z, &l));
+  }
+  check_fd(augment ? "gan, augmented: discriminator loss wrt D" : "gan: discriminator loss wrt D", &t, &t.nets[0], d_loss, &ctx, 1e-3);
   /* G's gradient must leave D's gradient alone. */
   float *dg_before = download_all(t.nets[0].grads, t.nets[0].n_params);
   CHECK_OK(gpd_gan_g_loss_grad(&t, 4, z, &l));
   float *dg_after = download_all(t.nets[0].grads, t.nets[0].n_params);
   CHECK(!memcmp(dg_before, dg_after, t.nets[0].n_params * sizeof(float)), "the generator step changed D's gradients");
-  check_fd("gan: generator loss wrt G (through D)", &t, &t.nets[1], g_loss, &ctx, 1e-3);
+  check_fd(augment ? "gan, augmented: generator loss wrt G (through D and the augmentation)" : "gan: generator loss wrt G (through D)",
+           &t, &t.nets[1], g_loss, &ctx, 1e-3);
   free(dg_before);
   free(dg_after);
   E->free(E, x);
   E->free(E, z);
+  gpd_trainer_free(&t);
+}
+
+/* Drawn views stay in DiffAugment's ranges, use every part of the policy,
+ * flip only the real images, and leave out what the policy leaves out. */
+static void test_augment_draws(void) {
+  gpd_rng r;
+  gpd_rng_seed(&r, 3);
+  enum { N = 400 };
+  static float p[N * GPD_AUGMENT_PARAMS];
+  gpd_augment_draw(&r, GPD_AUGMENT_FLIP | GPD_AUGMENT_DIFFAUG, 1, N, 64, 64, p);
+  int flips = 0, ok = 1, shift_max = 0, top_min = 99, top_max = -99;
+  double b_min = 1, b_max = -1;
+  for (int i = 0; i < N; i++) {
+    const float *q = p + i * GPD_AUGMENT_PARAMS;
+    flips += q[GPD_AUG_FLIP] != 0;
+    ok &= q[GPD_AUG_SATURATION] >= 0 && q[GPD_AUG_SATURATION] <= 2 && q[GPD_AUG_CONTRAST] >= 0.5f && q[GPD_AUG_CONTRAST] <= 1.5f;
+    ok &= fabsf(q[GPD_AUG_SHIFT_X]) <= 8 && fabsf(q[GPD_AUG_SHIFT_Y]) <= 8 && q[GPD_AUG_CUT_SIZE] == 32;
+    b_min = fmin(b_min, q[GPD_AUG_BRIGHTNESS]), b_max = fmax(b_max, q[GPD_AUG_BRIGHTNESS]);
+    shift_max = (int)fmaxf((float)shift_max, fabsf(q[GPD_AUG_SHIFT_X]));
+    top_min = (int)fminf((float)top_min, q[GPD_AUG_CUT_TOP]), top_max = (int)fmaxf((float)top_max, q[GPD_AUG_CUT_TOP]);
+  }
+  CHECK(ok && flips > N / 3 && flips < 2 * N / 3, "draws out of range or flips %d of %d", flips, N);
+  CHECK(b_min >= -0.5 && b_min < -0.45 && b_max < 0.5 && b_max > 0.45, "brightness in [%g, %g]", b_min, b_max);
+  CHECK(shift_max == 8 && top_min == -16 && top_max == 48, "shifts up to %d, cutout top %d..%d (want 8, -16..48)", shift_max,
+        top_min, top_max);
+  gpd_augment_draw(&r, GPD_AUGMENT_FLIP | GPD_AUGMENT_TRANSLATION, 0, N, 64, 64, p);
+  ok = 1;
+  for (int i = 0; i < N; i++) {
+    const float *q = p + i * GPD_AUGMENT_PARAMS;
+    ok &= q[GPD_AUG_FLIP] == 0 && q[GPD_AUG_BRIGHTNESS] == 0 && q[GPD_AUG_SATURATION] == 1 && q[GPD_AUG_CUT_SIZE] == 0;
+  }
+  CHECK(ok, "a fake's view was flipped, or parts outside the policy drawn");
+  unsigned policy;
+  CHECK_OK(gpd_parse_augment("flip,translation", &policy));
+  CHECK(policy == (GPD_AUGMENT_FLIP | GPD_AUGMENT_TRANSLATION), "parsed policy %u", policy);
+  char text[64];
+  gpd_augment_describe(GPD_AUGMENT_FLIP | GPD_AUGMENT_DIFFAUG, text, sizeof text);
+  CHECK(!strcmp(text, "flip,color,translation,cutout"), "described as '%s'", text);
+  CHECK(gpd_parse_augment("flip,rotate", &policy) != 0 && strstr(gpd_last_error(), "rotate"), "a bad policy word passed");
+}
+
+/* The EMA follows ema = d ema + (1 - d) G after every step, starting at G's
+ * initial weights; its recomputed batch-norm means are the means over the
+ * fixed latents (the first batch norm follows the dense layer, whose output
+ * this test computes itself). */
+static void test_ema(void) {
+  gpd_train_config c;
+  tiny_gan(&c, 4);
+  c.ema = 0.9f;
+  gpd_trainer t;
+  CHECK_OK(gpd_trainer_init(&t, &c, E));
+  size_t np = t.nets[1].n_params, item = 3 * 16 * 16;
+  float *want = download_all(t.nets[1].params, np);
+  float *batch = malloc(4 * item * sizeof(float));
+  gpd_rng r;
+  gpd_rng_seed(&r, 8);
+  for (int s = 0; s < 3; s++) {
+    for (size_t i = 0; i < 4 * item; i++) batch[i] = (float)gpd_rng_uniform(&r);
+    CHECK_OK(gpd_trainer_step(&t, batch, NULL));
+    float *g = download_all(t.nets[1].params, np);
+    for (size_t i = 0; i < np; i++) want[i] = 0.9f * want[i] + 0.1f * g[i];
+    free(g);
+  }
+  float *got = download_all(t.ema.params, np);
+  check_close("EMA of G after 3 steps", got, want, np, 1e-7, 1e-5);
+  float *g = download_all(t.nets[1].params, np);
+  CHECK(memcmp(got, g, np * sizeof(float)), "the EMA equals G");
+  free(g);
+  /* Batch-norm statistics: layer 0 is the dense layer, 1 a reshape to
+   * (ch, 4, 4), 2 its batch norm. */
+  gpd_net *ema = gpd_trainer_shipped_net(&t);
+  CHECK(ema == &t.ema && ema->layers[0].kind == GPD_LAYER_LINEAR && ema->layers[1].kind == GPD_LAYER_RESHAPE &&
+            ema->layers[2].kind == GPD_LAYER_BATCHNORM, "dcgan_tf generator layout");
+  const gpd_layer *dense = &ema->layers[0], *bn = &ema->layers[2];
+  int feats = dense->out_c * dense->out_h * dense->out_w, ch = bn->in_c, hw = feats / ch, latent = c.arch.latent;
+  int samples = (GPD_EMA_STAT_SAMPLES + 3) / 4 * 4;
+  float *p = download_all(ema->params, np);
+  float *z = malloc((size_t)samples * latent * sizeof(float));
+  gpd_rng_seed(&r, gpd_train_mix_seed(c.seed, GPD_STREAM_EMA_STATS));
+  gpd_rng_fill_normal(&r, z, (size_t)samples * latent, 0.0f, 1.0f);
+  double *mean = calloc((size_t)ch, sizeof(double));
+  for (int s = 0; s < samples; s++)
+    for (int o = 0; o < feats; o++) {
+      double v = p[dense->b_off + o];
+      for (int k = 0; k < latent; k++) v += (double)p[dense->w_off + (size_t)o * latent + k] * z[(size_t)s * latent + k];
+      mean[o / hw] += v / ((double)samples * hw);
+    }
+  float *buf = download_all(ema->buffers, ema->n_buffers), meanf[256];
+  for (int k = 0; k < ch && k < 256; k++) meanf[k] = (float)mean[k];
+  check_close("EMA batch-norm running mean vs the mean over its latents", buf + bn->mean_off, meanf, (size_t)ch, 1e-5, 1e-3);
+  free(buf), free(mean), free(z), free(p), free(got), free(want), free(batch);
   gpd_trainer_free(&t);
 }
 
@@ -329,11 +436,17 @@ static void test_evaluate(void) {
   gpd_dataset_free(&ds);
 }
 
-/* Every float of the trainer's state: params, BN buffers, Adam moments. */
+/* Every float of the trainer's state: params, BN buffers, Adam moments,
+ * the EMA's params, and both random streams' states (as floats). */
 static void trainer_state(const gpd_trainer *t, float **out, size_t *n) {
-  size_t total = 0;
+  size_t total = 0, rngs = 2 * sizeof(gpd_rng) / sizeof(float) + 2;
   for (int i = 0; i < 2; i++) total += 3 * t->nets[i].n_params + t->nets[i].n_buffers;
-  float *h = malloc(total * sizeof(float)), *p = h;
+  total += t->ema.n_params + rngs;
+  float *h = calloc(total, sizeof(float)), *p = h;
+  if (t->ema.params) E->download(E, p, t->ema.params, t->ema.n_params), p += t->ema.n_params;
+  memcpy(p, t->rng.s, sizeof t->rng.s), p += sizeof t->rng.s / (sizeof(float));
+  memcpy(p, t->aug_rng.s, sizeof t->aug_rng.s), p += sizeof t->aug_rng.s / (sizeof(float));
+  p = h + t->ema.n_params + rngs;
   for (int i = 0; i < 2; i++) {
     const gpd_net *net = &t->nets[i];
     E->download(E, p, net->params, net->n_params), p += net->n_params;
@@ -405,14 +518,22 @@ static void test_resume(const char *what, const gpd_train_config *base, const gp
   snprintf(path, sizeof path, "%s/samples_%08ld.png", dir, total);
   CHECK(access(path, F_OK) == 0 || c.grid == 0, "%s: no sample grid %s", what, path);
 
-  /* The shipped file loads and its generator matches the trainer's. */
+  /* The shipped file loads and its generator matches the trainer's shipped
+   * net (the EMA when there is one), batch-norm statistics included. */
   snprintf(path, sizeof path, "%s/out.safetensors", dir);
   CHECK_OK(gpd_train_save_output(&b, path, ds->description));
   gpd_net g;
   CHECK_OK(gpd_weights_load_net(&g, E, path, b.nets[1].role));
-  CHECK(g.n_params == b.nets[1].n_params, "%s: shipped net has %zu params", what, g.n_params);
-  float *pg = download_all(g.params, g.n_params), *pb = download_all(b.nets[1].params, g.n_params);
+  const gpd_net *shipped = gpd_trainer_shipped_net(&b);
+  CHECK(shipped == (c.ema > 0 ? &b.ema : &b.nets[1]), "%s: the shipped net is not the %s", what, c.ema > 0 ? "EMA" : "generator");
+  CHECK(g.n_params == shipped->n_params, "%s: shipped net has %zu params", what, g.n_params);
+  float *pg = download_all(g.params, g.n_params), *pb = download_all(shipped->params, g.n_params);
   CHECK(!memcmp(pg, pb, g.n_params * sizeof(float)), "%s: shipped weights differ", what);
+  if (g.n_buffers) {
+    float *bg = download_all(g.buffers, g.n_buffers), *bb = download_all(shipped->buffers, g.n_buffers);
+    CHECK(!memcmp(bg, bb, g.n_buffers * sizeof(float)), "%s: shipped batch-norm statistics differ", what);
+    free(bg), free(bb);
+  }
   gpd_safetensors st;
   CHECK_OK(gpd_st_read(&st, path));
   const char *steps = gpd_st_meta_get(&st, "train_steps");
@@ -448,7 +569,11 @@ static void test_resumes(void) {
   CHECK_OK(gpd_dataset_memory(&faces, 3, 16, 16, 24, imgs));
   free(imgs);
   tiny_gan(&c, 4);
-  test_resume("dcgan", &c, &faces, 10, 4);
+  CHECK(c.augment == (GPD_AUGMENT_FLIP | GPD_AUGMENT_DIFFAUG) && c.ema > 0, "dcgan defaults: augment %u, ema %g", c.augment, c.ema);
+  test_resume("dcgan, flips + DiffAugment + EMA", &c, &faces, 10, 4);
+  c.augment = 0;
+  c.ema = 0;
+  test_resume("dcgan, plain", &c, &faces, 10, 4);
   gpd_dataset_free(&faces);
 }
 
@@ -562,7 +687,10 @@ int main(void) {
   }
   test_datasets();
   test_vae_gradients();
-  test_gan_gradients();
+  test_gan_gradients(0);
+  test_gan_gradients(GPD_AUGMENT_FLIP | GPD_AUGMENT_DIFFAUG);
+  test_augment_draws();
+  test_ema();
   test_scale_fold();
   test_short_run();
   test_evaluate();

@@ -56,6 +56,19 @@ static void usage(FILE *f) {
           "  --relu-leak A          VAE: leaky slope of the decoder's output ReLU in the\n"
           "                         backward only (a surrogate gradient that keeps it from\n"
           "                         dying; blur_vae default 0.1, 0 = exact ReLU)\n"
+          "data-efficient GAN training (dcgan):\n"
+          "  --augment LIST         none, or a comma list of: flip (horizontal flips of the\n"
+          "                         real images), color, translation, cutout (DiffAugment,\n"
+          "                         Zhao et al. 2020: brightness +-0.5, saturation x[0,2],\n"
+          "                         contrast x[0.5,1.5]; shifts up to 1/8 of the size, zero\n"
+          "                         fill; a zeroed square of half the size), applied to\n"
+          "                         real and generated images wherever D sees them, in D's\n"
+          "                         and G's updates (G's gradient goes through them);\n"
+          "                         diffaug = color,translation,cutout; all = flip,diffaug\n"
+          "                         (default all)\n"
+          "  --ema DECAY            exponential moving average of G's weights (default\n"
+          "                         0.999, 0 = none); OUT and the sample grids are the EMA,\n"
+          "                         its batch-norm statistics recomputed from 512 samples\n"
           "checkpoints and logs:\n"
           "  --checkpoint-dir DIR   DIR/checkpoint.safetensors (params, Adam moments, step,\n"
           "                         RNG state; written atomically), DIR/loss.csv,\n"
@@ -130,7 +143,7 @@ static void on_progress(void *ctx, const gpd_train_status *s) {
 enum {
   OPT_ARCH = 256, OPT_DATA, OPT_CELEBA, OPT_RANGE, OPT_KSEEDS, OPT_KLENS, OPT_LATENT, OPT_WIDTH, OPT_DWIDTH, OPT_EPOCHS,
   OPT_STEPS, OPT_BATCH, OPT_LR, OPT_BETA1, OPT_SEED, OPT_RECON, OPT_KL, OPT_CKDIR, OPT_CKEVERY, OPT_RESUME, OPT_EXPORT,
-  OPT_LOGEVERY, OPT_GRID, OPT_DEVICE, OPT_SCALE, OPT_LEAK, OPT_HELP
+  OPT_LOGEVERY, OPT_GRID, OPT_DEVICE, OPT_SCALE, OPT_LEAK, OPT_AUGMENT, OPT_EMA, OPT_HELP
 };
 
 int gpd_cmd_train(int argc, char **argv) {
@@ -148,6 +161,7 @@ int gpd_cmd_train(int argc, char **argv) {
       {"export-only", no_argument, 0, OPT_EXPORT}, {"log-every", required_argument, 0, OPT_LOGEVERY},
       {"grid", required_argument, 0, OPT_GRID}, {"data-scale", required_argument, 0, OPT_SCALE},
       {"relu-leak", required_argument, 0, OPT_LEAK}, {"device", required_argument, 0, OPT_DEVICE},
+      {"augment", required_argument, 0, OPT_AUGMENT}, {"ema", required_argument, 0, OPT_EMA},
       {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0}};
   /* The architecture decides the defaults, so find it first. */
   const char *arch = NULL;
@@ -167,7 +181,7 @@ int gpd_cmd_train(int argc, char **argv) {
   if (gpd_train_defaults(&cfg, arch) != 0) return gpd_cli_fail(CMD);
   const char *data = NULL, *out = NULL, *device = "auto";
   long first = -1, last = -2;
-  int celeba = 0, export_only = 0, have_steps = 0, have_dwidth = 0;
+  int celeba = 0, export_only = 0, have_steps = 0, have_dwidth = 0, have_gan_opt = 0;
   uint64_t kseed_a = 0, kseed_b = 60000;
   long klen_min = 5, klen_max = 28, v;
   double f;
@@ -211,6 +225,8 @@ int gpd_cmd_train(int argc, char **argv) {
     case OPT_DEVICE: device = optarg; break;
     case OPT_LEAK: bad = gpd_parse_float("relu-leak", optarg, 0, 1, &f); cfg.relu_leak = (float)f; break;
     case OPT_SCALE: bad = gpd_parse_float("data-scale", optarg, 1e-6, 1e6, &f); cfg.data_scale = (float)f; break;
+    case OPT_AUGMENT: bad = gpd_parse_augment(optarg, &cfg.augment); have_gan_opt = 1; break;
+    case OPT_EMA: bad = gpd_parse_float("ema", optarg, 0, 0.999999, &f); cfg.ema = (float)f; have_gan_opt = 1; break;
     case 'o': out = optarg; break;
     default: return gpd_cli_bad_option(CMD, c, argv);
     }
@@ -227,6 +243,10 @@ int gpd_cmd_train(int argc, char **argv) {
   if (!have_dwidth) cfg.disc_width = cfg.arch.width; /* D as wide as G unless told */
   if (!have_steps) cfg.max_steps = 0;
   int is_kernels = !strcmp(cfg.arch.name, "blur_vae");
+  if (have_gan_opt && strncmp(cfg.arch.name, "dcgan", 5)) {
+    gpd_error("--augment / --ema: only for --arch dcgan (%s is a VAE)", cfg.arch.name);
+    return gpd_cli_fail(CMD);
+  }
   if (is_kernels && data) {
     gpd_error("--data: blur_vae trains on motion kernels drawn from --kernel-seeds, not a folder");
     return gpd_cli_fail(CMD);
@@ -271,6 +291,11 @@ int gpd_cmd_train(int argc, char **argv) {
   if (ok != 0) goto fail;
   fprintf(stderr, "gpdeblur train: %s on %s (%s engine), batch %d, %ld steps per epoch\n", cfg.arch.name, ds.description, e->name,
           cfg.batch, ds.count / cfg.batch);
+  if (t.kind == GPD_TRAIN_GAN) {
+    char aug[64];
+    gpd_augment_describe(cfg.augment, aug, sizeof aug);
+    fprintf(stderr, "gpdeblur train: augmentation %s, EMA of G %g%s\n", aug, cfg.ema, cfg.ema > 0 ? " (ships)" : " (none)");
+  }
   if (cfg.resume && cfg.checkpoint_dir) {
     char path[1100];
     snprintf(path, sizeof path, "%s/checkpoint.safetensors", cfg.checkpoint_dir);

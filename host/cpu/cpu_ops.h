@@ -3,7 +3,7 @@
  * cpu_elementwise.c, cpu_activation.c, cpu_linear.c, cpu_conv2d.c,
  * cpu_conv_transpose2d.c, cpu_batchnorm.c, cpu_pool.c, cpu_fft.c,
  * cpu_complex.c, cpu_canvas.c, cpu_reduce.c, cpu_tv.c, cpu_optim.c,
- * cpu_gather.c, cpu_losses.c, cpu_crop.c. */
+ * cpu_gather.c, cpu_losses.c, cpu_crop.c, cpu_augment.c. */
 #ifndef GPD_CPU_OPS_H
 #define GPD_CPU_OPS_H
 

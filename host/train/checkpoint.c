@@ -26,6 +26,29 @@ static int meta_printf(gpd_st_writer *w, const char *key, const char *fmt, ...) 
   return gpd_st_writer_meta(w, key, value);
 }
 
+/* A gpd_rng as metadata text: its four state words, the spare flag and
+ * the spare normal's bits. */
+static int meta_rng(gpd_st_writer *w, const char *key, const gpd_rng *r) {
+  double spare = r->spare;
+  uint64_t spare_bits;
+  memcpy(&spare_bits, &spare, sizeof spare_bits);
+  return meta_printf(w, key, "%016" PRIx64 " %016" PRIx64 " %016" PRIx64 " %016" PRIx64 " %d %016" PRIx64, r->s[0], r->s[1],
+                     r->s[2], r->s[3], r->has_spare, spare_bits);
+}
+
+static int parse_rng(const gpd_safetensors *st, const char *key, gpd_rng *out) {
+  const char *text = gpd_st_meta_get(st, key);
+  uint64_t s[4], spare_bits;
+  int has_spare;
+  if (!text || sscanf(text, "%" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64 " %d %" SCNx64, &s[0], &s[1], &s[2], &s[3], &has_spare,
+                      &spare_bits) != 6)
+    return gpd_error("%s: checkpoint metadata '%s' is missing or malformed", st->path, key);
+  memcpy(out->s, s, sizeof s);
+  out->has_spare = has_spare;
+  memcpy(&out->spare, &spare_bits, sizeof spare_bits);
+  return 0;
+}
+
 static void moment_name(const gpd_net *net, const char *which, char *buf, size_t size) {
   snprintf(buf, size, "optimizer.%s.%s", net->role, which);
 }
@@ -38,6 +61,7 @@ int gpd_checkpoint_save(const gpd_trainer *t, const char *path, const char *data
   int rc = -1;
   for (int i = 0; i < 2; i++)
     if (gpd_weights_add_net(w, &t->nets[i]) != 0) goto done;
+  if (t->ema.params && gpd_weights_add_net(w, &t->ema) != 0) goto done;
   for (int i = 0; i < 2; i++) {
     const gpd_net *net = &t->nets[i];
     int64_t shape[1] = {(int64_t)net->n_params};
@@ -53,13 +77,13 @@ int gpd_checkpoint_save(const gpd_trainer *t, const char *path, const char *data
     }
   }
   const gpd_train_config *c = &t->cfg;
-  double spare = t->rng.spare;
-  uint64_t spare_bits;
-  memcpy(&spare_bits, &spare, sizeof spare_bits);
+  char augment[64];
+  gpd_augment_describe(c->augment, augment, sizeof augment);
+  if (meta_rng(w, "ckpt_rng", &t->rng) != 0 || meta_rng(w, "ckpt_aug_rng", &t->aug_rng) != 0 ||
+      gpd_st_writer_meta(w, "ckpt_augment", augment) != 0 || meta_printf(w, "ckpt_ema", "%.9g", c->ema) != 0)
+    goto done;
   if (gpd_weights_add_arch(w, &c->arch) != 0 || gpd_st_writer_meta(w, "gpdeblur_checkpoint", "1") != 0 ||
       meta_printf(w, "ckpt_step", "%ld", t->step) != 0 || meta_printf(w, "ckpt_steps_per_epoch", "%ld", t->steps_per_epoch) != 0 || meta_printf(w, "ckpt_seconds", "%.17g", t->seconds) != 0 ||
-      meta_printf(w, "ckpt_rng", "%016" PRIx64 " %016" PRIx64 " %016" PRIx64 " %016" PRIx64 " %d %016" PRIx64, t->rng.s[0],
-                  t->rng.s[1], t->rng.s[2], t->rng.s[3], t->rng.has_spare, spare_bits) != 0 ||
       meta_printf(w, "ckpt_seed", "%" PRIu64, c->seed) != 0 || meta_printf(w, "ckpt_batch", "%d", c->batch) != 0 ||
       meta_printf(w, "ckpt_disc_width", "%d", t->kind == GPD_TRAIN_GAN ? c->disc_width : 0) != 0 ||
       meta_printf(w, "ckpt_lr", "%.9g", c->lr) != 0 || meta_printf(w, "ckpt_recon_weight", "%.9g", c->recon_weight) != 0 ||
@@ -138,16 +162,25 @@ int gpd_checkpoint_load(gpd_trainer *t, const char *path) {
     gpd_error("%s: checkpoint was trained with --data-scale %s, this run has %g", path, scale, c->data_scale);
     goto done;
   }
-  const char *rng = gpd_st_meta_get(&st, "ckpt_rng");
-  uint64_t s[4], spare_bits;
-  int has_spare;
-  if (!rng || sscanf(rng, "%" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64 " %d %" SCNx64, &s[0], &s[1], &s[2], &s[3], &has_spare,
-                     &spare_bits) != 6) {
-    gpd_error("%s: checkpoint metadata 'ckpt_rng' is missing or malformed", path);
+  /* Augmentation and EMA settings must match (checkpoints from before
+   * they existed had neither). */
+  const char *aug = gpd_st_meta_get(&st, "ckpt_augment"), *ema = gpd_st_meta_get(&st, "ckpt_ema");
+  char augment[64];
+  gpd_augment_describe(c->augment, augment, sizeof augment);
+  if (strcmp(aug ? aug : "none", augment)) {
+    gpd_error("%s: checkpoint was trained with --augment %s, this run has %s", path, aug ? aug : "none", augment);
     goto done;
   }
+  if ((ema ? strtof(ema, NULL) : 0.0f) != c->ema) {
+    gpd_error("%s: checkpoint was trained with --ema %s, this run has %g", path, ema ? ema : "0", c->ema);
+    goto done;
+  }
+  gpd_rng rng, aug_rng = t->aug_rng;
+  if (parse_rng(&st, "ckpt_rng", &rng) != 0 || (aug && parse_rng(&st, "ckpt_aug_rng", &aug_rng) != 0)) goto done;
   for (int i = 0; i < 2; i++)
     if (gpd_weights_fill_net(&t->nets[i], &st) != 0) goto done;
+  if (t->ema.params && gpd_weights_fill_net(&t->ema, &st) != 0) goto done;
+  t->ema_stats_step = -1;
   for (int i = 0; i < 2; i++)
     if (load_moment(t, &st, i, "exp_avg", t->adam_m[i]) != 0 || load_moment(t, &st, i, "exp_avg_sq", t->adam_v[i]) != 0) goto done;
   const char *secs = gpd_st_meta_get(&st, "ckpt_seconds");
@@ -157,9 +190,8 @@ int gpd_checkpoint_load(gpd_trainer *t, const char *path) {
   if (spe && t->steps_per_epoch == 0) t->steps_per_epoch = strtol(spe, NULL, 10);
   if (data && !t->data_description[0]) snprintf(t->data_description, sizeof t->data_description, "%s", data);
   t->seconds = secs ? strtod(secs, NULL) : 0.0;
-  memcpy(t->rng.s, s, sizeof s);
-  t->rng.has_spare = has_spare;
-  memcpy(&t->rng.spare, &spare_bits, sizeof spare_bits);
+  t->rng = rng;
+  t->aug_rng = aug_rng;
   t->step = step;
   rc = 0;
 done:

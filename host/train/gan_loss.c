@@ -3,7 +3,10 @@
  *   D: -mean log sigmoid(D(x)) - mean log(1 - sigmoid(D(G(z))))
  *   G: -mean log sigmoid(D(G(z)))
  * Real and fake images go through D as separate batches, so D's batch norm
- * sees each on its own (as the reference code does). */
+ * sees each on its own (as the reference code does). With augmentation on,
+ * D sees every image through this step's view for its place (augment.c):
+ * real and fake in D's update, fake in G's, and G's gradient comes back
+ * through the augmentation's adjoint. */
 #include <math.h>
 #include <string.h>
 
@@ -51,6 +54,8 @@ static int d_half(gpd_trainer *t, int n, const float *x, float target, double *l
   return gpd_net_backward(d, &t->ws[0], n, t->dlogit, NULL, 1);
 }
 
+static int augments_fakes(const gpd_trainer *t) { return t->aug_params && (t->cfg.augment & GPD_AUGMENT_DIFFAUG); }
+
 int gpd_gan_d_loss_grad(gpd_trainer *t, int n, const float *x_real, const float *z, gpd_train_losses *out) {
   gpd_engine *e = t->e;
   gpd_net *d = &t->nets[0], *g = &t->nets[1];
@@ -59,9 +64,17 @@ int gpd_gan_d_loss_grad(gpd_trainer *t, int n, const float *x_real, const float 
   t->fake = gpd_net_forward(g, &t->ws[1], n, z);
   if (!t->fake) return -1;
   double loss_real, loss_fake, p_real, p_fake;
+  if (t->aug_params) {
+    GPD_TRY(gpd_train_gan_augment(t, GPD_VIEW_REAL, n, x_real, t->real_aug));
+    x_real = t->real_aug;
+  }
   GPD_TRY(d_half(t, n, x_real, 1.0f, &loss_real, &p_real));
   const float *fake = fake_for_d(t, n);
   if (!fake) return -1;
+  if (augments_fakes(t)) {
+    GPD_TRY(gpd_train_gan_augment(t, GPD_VIEW_FAKE_D, n, fake, t->fake_aug));
+    fake = t->fake_aug;
+  }
   GPD_TRY(d_half(t, n, fake, 0.0f, &loss_fake, &p_fake));
   if (out) {
     out->loss = loss_real + loss_fake;
@@ -78,14 +91,24 @@ int gpd_train_gan_g_backward(gpd_trainer *t, int n, gpd_train_losses *out) {
   GPD_TRY(e->fill(e, g->grads, 0.0f, g->n_params));
   const float *fake = fake_for_d(t, n);
   if (!fake) return -1;
+  if (augments_fakes(t)) {
+    GPD_TRY(gpd_train_gan_augment(t, GPD_VIEW_FAKE_G, n, fake, t->fake_aug));
+    fake = t->fake_aug;
+  }
   const float *logits = gpd_net_forward(d, &t->ws[0], n, fake);
   if (!logits) return -1;
   GPD_TRY(e->bce_with_logits(e, n, logits, 1.0f, 1.0f / (float)n, t->items, t->dlogit));
   double loss, prob;
   GPD_TRY(bce_stats(t, n, logits, &loss, &prob));
-  GPD_TRY(gpd_net_backward(d, &t->ws[0], n, t->dlogit, t->dy, 0));
-  if (t->d_rescale) GPD_TRY(e->affine(e, (size_t)n * gpd_net_out_size(g), 2.0f, t->dy, 0.0f, t->dy));
-  GPD_TRY(gpd_net_backward(g, &t->ws[1], n, t->dy, NULL, 1));
+  float *dfake = t->dy;
+  if (augments_fakes(t)) {
+    GPD_TRY(gpd_net_backward(d, &t->ws[0], n, t->dlogit, t->dfake, 0));
+    GPD_TRY(gpd_train_gan_augment_backward(t, GPD_VIEW_FAKE_G, n, t->dfake, dfake));
+  } else {
+    GPD_TRY(gpd_net_backward(d, &t->ws[0], n, t->dlogit, dfake, 0));
+  }
+  if (t->d_rescale) GPD_TRY(e->affine(e, (size_t)n * gpd_net_out_size(g), 2.0f, dfake, 0.0f, dfake));
+  GPD_TRY(gpd_net_backward(g, &t->ws[1], n, dfake, NULL, 1));
   if (out) out->g_loss = loss;
   return 0;
 }

@@ -1,5 +1,6 @@
 /* PNG grids of generator samples from fixed latents, written at every
- * checkpoint so a run's progress can be seen. */
+ * checkpoint so a run's progress can be seen: the net that ships (the EMA
+ * of G when there is one). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,8 @@ int gpd_train_grid_image(const float *items, int n, int c, int h, int w, int col
 
 int gpd_train_sample_grid(gpd_trainer *t, int count, uint64_t seed, const char *png_path) {
   gpd_engine *e = t->e;
-  gpd_net *g = &t->nets[1];
+  gpd_net *g = gpd_trainer_shipped_net(t);
+  if (!g) return -1;
   size_t l = (size_t)t->latent, item = gpd_net_out_size(g);
   float *z = gpd_malloc((size_t)count * l * sizeof(float), "sample latents");
   float *out = gpd_malloc((size_t)count * item * sizeof(float), "samples");
@@ -61,7 +63,7 @@ int gpd_train_sample_grid(gpd_trainer *t, int count, uint64_t seed, const char *
   int cols = (int)ceil(sqrt((double)count));
   rc = gpd_train_grid_image(out, count, g->out_c, g->out_h, g->out_w, cols, t->cfg.arch.channels == 1, png_path);
 restore:
-  g->bn_train = 1;
+  g->bn_train = g == &t->nets[1]; /* the EMA stays in inference mode */
   t->fake = NULL; /* the forward above replaced G's activations */
 done:
   free(z);

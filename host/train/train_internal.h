@@ -10,6 +10,8 @@ enum {
   GPD_STREAM_NOISE = 10,    /* eps / z during training */
   GPD_STREAM_GRID = 20,     /* the fixed latents of the sample grids */
   GPD_STREAM_EVAL = 30,     /* random restarts of the range projection */
+  GPD_STREAM_AUGMENT = 40,  /* augmentation draws */
+  GPD_STREAM_EMA_STATS = 50, /* latents for the EMA's batch-norm statistics */
   GPD_STREAM_SHUFFLE = 1000 /* + epoch: the data order */
 };
 
@@ -25,5 +27,11 @@ int gpd_train_gan_g_backward(gpd_trainer *t, int n, gpd_train_losses *out);
 /* Lays out n images (host (n, c, h, w)) on a grid `cols` wide with a 1-pixel
  * white border, each scaled to its maximum when per_item_max. */
 int gpd_train_grid_image(const float *items, int n, int c, int h, int w, int cols, int per_item_max, const char *png_path);
+
+/* The augmentation views of a step (gpd_trainer.aug_params). */
+enum { GPD_VIEW_REAL = 0, GPD_VIEW_FAKE_D, GPD_VIEW_FAKE_G, GPD_AUGMENT_VIEWS };
+/* y = view v of x (n items at G's output shape), and its adjoint. */
+int gpd_train_gan_augment(gpd_trainer *t, int view, int n, const float *x, float *y);
+int gpd_train_gan_augment_backward(gpd_trainer *t, int view, int n, const float *dy, float *dx);
 
 #endif

@@ -55,13 +55,18 @@ static int add_net_unscaled(gpd_st_writer *w, const gpd_net *net, float s) {
   return rc;
 }
 
-int gpd_train_save_output(const gpd_trainer *t, const char *path, const char *data_description) {
+int gpd_train_save_output(gpd_trainer *t, const char *path, const char *data_description) {
+  const gpd_net *shipped = gpd_trainer_shipped_net(t);
+  if (!shipped) return -1;
+  /* The EMA ships under G's role (its own role names it in checkpoints). */
+  gpd_net ship = *shipped;
+  snprintf(ship.role, sizeof ship.role, "%s", t->nets[1].role);
   gpd_st_writer *w = gpd_st_writer_create();
   if (!w) return -1;
   const gpd_train_config *c = &t->cfg;
   int rc = -1;
   float scale = t->kind == GPD_TRAIN_VAE ? c->data_scale : 1.0f;
-  if (add_net_unscaled(w, &t->nets[1], scale) != 0) goto done;
+  if (add_net_unscaled(w, &ship, scale) != 0) goto done;
   if (t->kind == GPD_TRAIN_VAE && add_net_unscaled(w, &t->nets[0], scale) != 0) goto done;
   char seed[32];
   snprintf(seed, sizeof seed, "%" PRIu64, c->seed);
@@ -79,7 +84,14 @@ int gpd_train_save_output(const gpd_trainer *t, const char *path, const char *da
       (meta(w, "train_recon_weight", "%.6g", c->recon_weight) != 0 || meta(w, "train_kl_weight", "%.6g", c->kl_weight) != 0 ||
        meta(w, "train_data_scale", "%.6g", c->data_scale) != 0))
     goto done;
-  if (t->kind == GPD_TRAIN_GAN && meta(w, "train_disc_width", "%.0f", c->disc_width) != 0) goto done;
+  if (t->kind == GPD_TRAIN_GAN) {
+    char augment[64];
+    gpd_augment_describe(c->augment, augment, sizeof augment);
+    if (meta(w, "train_disc_width", "%.0f", c->disc_width) != 0 || gpd_st_writer_meta(w, "train_augment", augment) != 0 ||
+        meta(w, "train_ema", "%.6g", c->ema) != 0)
+      goto done;
+    if (c->ema > 0 && meta(w, "train_ema_bn_samples", "%.0f", GPD_EMA_STAT_SAMPLES) != 0) goto done;
+  }
   rc = gpd_st_writer_save(w, path);
 done:
   gpd_st_writer_free(w);

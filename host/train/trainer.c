@@ -61,6 +61,10 @@ int gpd_train_defaults(gpd_train_config *cfg, const char *arch_name) {
     cfg->lr = 2e-4f;
     cfg->beta1 = 0.5f;
     cfg->epochs = 25;
+    /* Data-efficient GAN training (Zhao et al. 2020; Karras et al. 2020's
+     * EMA): 8,000 faces are 25x fewer than the paper had. */
+    cfg->augment = GPD_AUGMENT_FLIP | GPD_AUGMENT_DIFFAUG;
+    cfg->ema = 0.999f;
   } else {
     return gpd_error("--arch: '%s' is not a trainable architecture (blur_vae, svhn_vae or dcgan)", arch_name);
   }
@@ -86,6 +90,17 @@ static float *alloc_or_fail(gpd_engine *e, size_t count, const char *what, int *
   return p;
 }
 
+/* The EMA starts as G's initial weights. */
+static int init_ema(gpd_trainer *t) {
+  gpd_net *g = &t->nets[1];
+  GPD_TRY(gpd_net_build(&t->ema, &t->cfg.arch, g->role));
+  snprintf(t->ema.role, sizeof t->ema.role, "%.11s_ema", g->role);
+  GPD_TRY(gpd_net_alloc(&t->ema, t->e));
+  GPD_TRY(t->e->copy(t->e, t->ema.params, g->params, g->n_params));
+  if (g->n_buffers) GPD_TRY(t->e->copy(t->e, t->ema.buffers, g->buffers, g->n_buffers));
+  return 0;
+}
+
 int gpd_trainer_init(gpd_trainer *t, const gpd_train_config *cfg, gpd_engine *e) {
   memset(t, 0, sizeof *t);
   t->cfg = *cfg;
@@ -94,6 +109,7 @@ int gpd_trainer_init(gpd_trainer *t, const gpd_train_config *cfg, gpd_engine *e)
   const gpd_arch *arch = &t->cfg.arch;
   if (cfg->batch < 1) return gpd_error("--batch: must be at least 1");
   if (!(cfg->lr > 0)) return gpd_error("--lr: must be positive");
+  if (!(cfg->ema >= 0 && cfg->ema < 1)) return gpd_error("--ema: decay %g outside [0, 1)", cfg->ema);
   gpd_arch other = *arch;
   const char *roles[2];
   if (!strcmp(arch->name, "blur_vae") || !strcmp(arch->name, "svhn_vae")) {
@@ -146,6 +162,12 @@ int gpd_trainer_init(gpd_trainer *t, const gpd_train_config *cfg, gpd_engine *e)
   t->dstats = alloc_or_fail(e, b * 2 * l, "encoder output gradients", &failed);
   t->dy = alloc_or_fail(e, b * item, "output gradients", &failed);
   if (t->kind == GPD_TRAIN_GAN) t->fake_d = alloc_or_fail(e, b * item, "discriminator inputs", &failed);
+  if (t->kind == GPD_TRAIN_GAN && cfg->augment) {
+    t->aug_params = alloc_or_fail(e, GPD_AUGMENT_VIEWS * b * GPD_AUGMENT_PARAMS, "augmentation parameters", &failed);
+    t->real_aug = alloc_or_fail(e, b * item, "augmented real images", &failed);
+    t->fake_aug = alloc_or_fail(e, b * item, "augmented fake images", &failed);
+    t->dfake = alloc_or_fail(e, b * item, "augmented fake gradients", &failed);
+  }
   t->dlogit = alloc_or_fail(e, b, "logit gradients", &failed);
   t->items = alloc_or_fail(e, b, "per-item losses", &failed);
   if (failed) goto fail;
@@ -159,7 +181,12 @@ int gpd_trainer_init(gpd_trainer *t, const gpd_train_config *cfg, gpd_engine *e)
   t->host_x = gpd_malloc(b * (item > 2 * l ? item : 2 * l) * sizeof(float), "a host staging buffer");
   t->host_items = gpd_malloc(b * 2 * l * sizeof(float) + b * sizeof(float), "host per-item values");
   if (!t->host_x || !t->host_items) goto fail;
+  if (t->aug_params && !(t->host_aug = gpd_malloc(GPD_AUGMENT_VIEWS * b * GPD_AUGMENT_PARAMS * sizeof(float), "host augmentation parameters")))
+    goto fail;
+  if (t->kind == GPD_TRAIN_GAN && cfg->ema > 0 && init_ema(t) != 0) goto fail;
+  t->ema_stats_step = -1;
   gpd_rng_seed(&t->rng, gpd_train_mix_seed(cfg->seed, GPD_STREAM_NOISE));
+  gpd_rng_seed(&t->aug_rng, gpd_train_mix_seed(cfg->seed, GPD_STREAM_AUGMENT));
   return 0;
 fail:
   gpd_trainer_free(t);
@@ -175,11 +202,14 @@ void gpd_trainer_free(gpd_trainer *t) {
     if (t->adam_m[i]) e->free(e, t->adam_m[i]);
     if (t->adam_v[i]) e->free(e, t->adam_v[i]);
   }
-  float *bufs[] = {t->x, t->noise, t->z, t->dz, t->dstats, t->dy, t->dlogit, t->items, t->fake_d};
+  if (t->ema.params) gpd_net_free(&t->ema);
+  float *bufs[] = {t->x, t->noise, t->z, t->dz, t->dstats, t->dy, t->dlogit, t->items, t->fake_d,
+                   t->aug_params, t->real_aug, t->fake_aug, t->dfake};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
     if (bufs[i]) e->free(e, bufs[i]);
   free(t->host_x);
   free(t->host_items);
+  free(t->host_aug);
   memset(t, 0, sizeof *t);
 }
 
@@ -203,6 +233,7 @@ int gpd_trainer_step(gpd_trainer *t, const float *host_batch, gpd_train_losses *
   gpd_rng_fill_normal(&t->rng, t->host_x, (size_t)n * l, 0.0f, 1.0f);
   GPD_TRY(e->upload(e, t->noise, t->host_x, (size_t)n * l));
   GPD_TRY(e->upload(e, t->x, host_batch, (size_t)n * item));
+  GPD_TRY(gpd_trainer_draw_augment(t, n));
   if (t->kind == GPD_TRAIN_VAE) {
     if (t->cfg.data_scale != 1.0f) GPD_TRY(e->affine(e, (size_t)n * item, t->cfg.data_scale, t->x, 0.0f, t->x));
     GPD_TRY(gpd_vae_loss_grad(t, n, t->x, t->noise, &losses));
@@ -216,6 +247,8 @@ int gpd_trainer_step(gpd_trainer *t, const float *host_batch, gpd_train_losses *
      * changed), so the G step reuses them: one G forward per step. */
     GPD_TRY(gpd_train_gan_g_backward(t, n, &losses));
     GPD_TRY(adam(t, 1));
+    /* ema = decay * ema + (1 - decay) * G */
+    if (t->ema.params) GPD_TRY(e->axpby(e, t->ema.n_params, 1.0f - t->cfg.ema, t->nets[1].params, t->cfg.ema, t->ema.params));
   }
   if (!isfinite(losses.loss) || !isfinite(losses.g_loss))
     return gpd_error("training diverged at step %ld (loss %g); lower --lr", t->step + 1, losses.loss);

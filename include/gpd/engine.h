@@ -63,6 +63,20 @@ typedef enum gpd_precision {
   GPD_PRECISION_BF16
 } gpd_precision;
 
+/* The per-item parameters of diffaugment_forward / _backward, in order. */
+typedef enum gpd_augment_param {
+  GPD_AUG_FLIP = 0,      /* 0 or 1 */
+  GPD_AUG_BRIGHTNESS,    /* added */
+  GPD_AUG_SATURATION,    /* factor */
+  GPD_AUG_CONTRAST,      /* factor */
+  GPD_AUG_SHIFT_Y,       /* integer */
+  GPD_AUG_SHIFT_X,       /* integer */
+  GPD_AUG_CUT_TOP,       /* integer, may be negative */
+  GPD_AUG_CUT_LEFT,      /* integer, may be negative */
+  GPD_AUG_CUT_SIZE,      /* integer >= 0 */
+  GPD_AUGMENT_PARAMS     /* floats per item */
+} gpd_augment_param;
+
 typedef struct gpd_engine gpd_engine;
 
 struct gpd_engine {
@@ -207,6 +221,25 @@ struct gpd_engine {
   /* dst[j] = src[index[j]] for j < count, items of item_size floats each;
    * index is a HOST array. */
   int (*gather_items)(gpd_engine *e, int count, size_t item_size, const int *index, const float *src, float *dst);
+
+  /* ---- data augmentation --------------------------------------------------- */
+  /* DiffAugment (Zhao et al. 2020) with a horizontal flip in front, per item
+   * of x (N, C, H, W), with the random draws made on the host and uploaded as
+   * params (N, GPD_AUGMENT_PARAMS) in engine memory (integers stored as
+   * floats; gpd_augment_param names the slots). In this order:
+   *   flip:        x[.., q] -> x[.., W-1-q] when flip != 0
+   *   brightness:  + b
+   *   saturation:  (v - mean over channels at the pixel) * s + that mean
+   *   contrast:    (v - mean over C, H, W) * k + that mean
+   *   translation: y[.., r, q] = v[.., r + shift_y, q + shift_x], 0 outside
+   *   cutout:      0 in rows [cut_top, cut_top + cut_size) x columns
+   *                [cut_left, cut_left + cut_size) (clipped to the image)
+   * Flip 0, b 0, s 1, k 1, shifts 0 and cut_size 0 leave x as it is. The
+   * map is affine in x, so the backward needs only the params:
+   * diffaugment_backward overwrites dx (N, C, H, W) with the adjoint of the
+   * linear part applied to dy. */
+  int (*diffaugment_forward)(gpd_engine *e, int n, int c, int h, int w, const float *params, const float *x, float *y);
+  int (*diffaugment_backward)(gpd_engine *e, int n, int c, int h, int w, const float *params, const float *dy, float *dx);
 
   /* ---- optimisers whose per-iteration scalars live in engine memory ------ */
   /* The same updates as sgd_step / adam_step (bit for bit on the CPU), but

@@ -75,6 +75,9 @@
   X(bce_with_logits, (gpd_engine *e, int n, const float *logits, float target, float scale, float *loss, float *dlogits)) \
   /* gather */ \
   X(gather_items, (gpd_engine *e, int count, size_t item_size, const int *index, const float *src, float *dst)) \
+  /* data augmentation */ \
+  X(diffaugment_forward, (gpd_engine *e, int n, int c, int h, int w, const float *params, const float *x, float *y)) \
+  X(diffaugment_backward, (gpd_engine *e, int n, int c, int h, int w, const float *params, const float *dy, float *dx)) \
   /* optimisers with the schedule in engine memory */ \
   X(sgd_step_device_lr, (gpd_engine *e, size_t count, const float *lr, const float *g, float *p)) \
   X(adam_step_device_t, (gpd_engine *e, size_t count, const float *sched, float beta1, float beta2, float eps, const float *g, float *m, float *v, float *p))

@@ -101,6 +101,13 @@ typedef struct gpd_train_config {
    * ReLU dies early (all of a kernel's 784 pixels but ~40 are 0) and never
    * recovers. */
   float relu_leak;
+  /* GAN: augmentation policy, GPD_AUGMENT_* bits (dcgan default: flips and
+   * DiffAugment's colour, translation and cutout; host/train/augment.c). */
+  unsigned augment;
+  /* GAN: decay of the exponential moving average of G's weights (0: none;
+   * dcgan default 0.999). With it the EMA is what ships, what the sample
+   * grids show and what is evaluated. */
+  float ema;
   long log_every;         /* steps between rows of the loss CSV */
   /* Checkpoints (NULL dir: none): every checkpoint_steps steps, or every
    * checkpoint_seconds of wall time, whichever is set (> 0). */
@@ -116,6 +123,21 @@ typedef struct gpd_train_config {
   void (*progress)(void *ctx, const struct gpd_train_status *status);
   void *progress_ctx;
 } gpd_train_config;
+
+/* Augmentation policy bits (gpd_train_config.augment). */
+#define GPD_AUGMENT_FLIP 1u        /* horizontal flips of the real images */
+#define GPD_AUGMENT_COLOR 2u       /* DiffAugment: brightness, saturation, contrast */
+#define GPD_AUGMENT_TRANSLATION 4u /* DiffAugment: shifts up to 1/8 of the size, zero fill */
+#define GPD_AUGMENT_CUTOUT 8u      /* DiffAugment: a zeroed square of half the size */
+#define GPD_AUGMENT_DIFFAUG (GPD_AUGMENT_COLOR | GPD_AUGMENT_TRANSLATION | GPD_AUGMENT_CUTOUT)
+/* "none", or a comma list of flip, color, translation, cutout, diffaug (the
+ * three DiffAugment parts), all (flip + diffaug). */
+int gpd_parse_augment(const char *text, unsigned *policy);
+/* The inverse: "flip,color,translation,cutout" or "none". */
+void gpd_augment_describe(unsigned policy, char *buf, size_t size);
+/* Draws n items' diffaugment parameters (host (n, GPD_AUGMENT_PARAMS)) for
+ * images of h x w under policy; flips only when `flip` (the real images). */
+void gpd_augment_draw(gpd_rng *r, unsigned policy, int flip, int n, int h, int w, float *params);
 
 /* Defaults for an architecture (the settings weights/README.md justifies):
  * blur_vae: latent 50, batch 64, Adam 1e-3, 40 epochs, recon weight 1e4;
@@ -169,6 +191,19 @@ typedef struct gpd_trainer {
   const float *fake;      /* GAN: G's output of the last forward (inside ws[1]) */
   float *fake_d;          /* GAN: (B, item) the fake images as D sees them */
   int d_rescale;          /* GAN: D sees 2x - 1 of G's [0, 1] output (as Radford et al.'s [-1, 1]) */
+  /* GAN augmentation: three views of the batch per step (real for D, fake
+   * for D, fake for G), params (3, B, GPD_AUGMENT_PARAMS) drawn from aug_rng */
+  gpd_rng aug_rng;
+  float *aug_params;      /* engine */
+  float *host_aug;        /* host */
+  float *real_aug;        /* (B, item) the real images as D sees them */
+  float *fake_aug;        /* (B, item) the fakes as D sees them */
+  float *dfake;           /* (B, item) gradient at D's view of the fakes */
+  /* EMA of G (cfg.ema > 0): role "generator_ema"; its batch-norm running
+   * statistics are recomputed from its own samples when it is used
+   * (gpd_trainer_shipped_net), so only its parameters are state. */
+  gpd_net ema;
+  long ema_stats_step;    /* step at which ema's statistics were recomputed (-1: never) */
   float *host_x;          /* host (B, item) */
   float *host_items;      /* host (B) */
 } gpd_trainer;
@@ -191,6 +226,17 @@ int gpd_gan_d_loss_grad(gpd_trainer *t, int n, const float *x_real, const float 
  * parameters fixed; D's grads untouched). */
 int gpd_gan_g_loss_grad(gpd_trainer *t, int n, const float *z, gpd_train_losses *out);
 
+/* Draws this step's augmentation views from t->aug_rng and uploads them
+ * (gpd_trainer_step calls it; tests call it to fix the views). */
+int gpd_trainer_draw_augment(gpd_trainer *t, int n);
+/* The net that ships: the EMA of G with batch-norm statistics recomputed
+ * from GPD_EMA_STAT_SAMPLES of its samples at fixed latents (cumulative
+ * averages, as torch.optim.swa_utils.update_bn), or G itself without an
+ * EMA; VAE: the decoder. NULL with an error on failure. Replaces G's
+ * activations (the next step does a fresh forward). */
+gpd_net *gpd_trainer_shipped_net(gpd_trainer *t);
+#define GPD_EMA_STAT_SAMPLES 512
+
 /* One optimiser step on a host batch (n = cfg.batch items): draws the noise
  * from t->rng, computes gradients, updates with Adam. GAN: one D step then
  * one G step on the same z (as Radford et al.'s reference code). */
@@ -209,10 +255,11 @@ int gpd_checkpoint_save(const gpd_trainer *t, const char *path, const char *data
 /* Restores a trainer built with the same configuration. */
 int gpd_checkpoint_load(gpd_trainer *t, const char *path);
 
-/* The shipped file: the decoder and encoder (VAE) or the generator (GAN),
+/* The shipped file: the decoder and encoder (VAE) or the generator (GAN:
+ * the EMA of G when there is one, gpd_trainer_shipped_net),
  * the architecture, and training facts (train_data, train_epochs,
  * train_steps, train_seconds, ...) in the metadata. */
-int gpd_train_save_output(const gpd_trainer *t, const char *path, const char *data_description);
+int gpd_train_save_output(gpd_trainer *t, const char *path, const char *data_description);
 
 /* Renders `count` samples of the shipped net from fixed latents (seeded by
  * `seed`, the same at every checkpoint) in inference mode as a PNG grid.
