@@ -100,9 +100,9 @@ else
 fi
 
 # groups on threads (forked CPU engines): the plan is said on stderr and the
-# result is the single batch's; --precision is accepted (and ignored) on the CPU
+# result is the single batch's
 if GPD_SOLVER_THREADS=2 "$BIN" deblur "$T/blurry.png" -o "$T/out_thr.png" --alg 1 "${G[@]}" --restarts 3 --steps 6 \
-     --lr 1e-7 --seed 2 --precision tf32 >"$T/out_thr.json" 2>"$T/err_thr.txt"; then
+     --lr 1e-7 --seed 2 >"$T/out_thr.json" 2>"$T/err_thr.txt"; then
   grep -q '^memory: 3 restarts need [0-9.]* MiB, [0-9.]* [MG]iB free: running 2 groups of 2, 2 at a time$' \
     "$T/err_thr.txt" || bad "threads: no plan line on stderr: $(cat "$T/err_thr.txt")"
   grep -o '"chosen":[0-9]*,"measurement":[^,]*' "$T/out_thr.json" > "$T/thr.txt"
@@ -149,6 +149,10 @@ expect_fail "bad option value" "--restarts" "$BIN" deblur "$T/blurry.png" -o "$T
 expect_fail "unknown algorithm" "--alg: '4' is not naive, 1, 2 or 3" "$BIN" deblur "$T/blurry.png" -o "$T/x.png" --alg 4
 expect_fail "memory limit below one restart" "memory: one restart needs" \
   env GPD_MEMORY_LIMIT_MB=1 "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --steps 1
+expect_fail "tf32 on the CPU" "--precision tf32 is a GPU tensor-core mode" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --device cpu --precision tf32
+expect_fail "bf16 on ref" "the ref engine computes in fp32 only" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --device ref --precision bf16
 expect_fail "bad precision" "--precision: 'fp64' is not fp32, tf32 or bf16" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --precision fp64
 expect_fail "bad precision (project)" "--precision: 'half' is not fp32, tf32 or bf16" \
