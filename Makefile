@@ -28,7 +28,7 @@ test: build
 test-sanitize: deps
 	cmake -S . -B $(BUILD)-sanitize -DCMAKE_BUILD_TYPE=Debug -DGPD_SANITIZE=ON -DGPD_CUDA=OFF
 	cmake --build $(BUILD)-sanitize -j $(JOBS)
-	cd $(BUILD)-sanitize && GPD_SANITIZED=1 ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD)-sanitize && GPD_SANITIZED=1 ASAN_OPTIONS=allocator_may_return_null=1 ctest --output-on-failure -j $(JOBS)
 
 bench: build
 	@bash bench/run.sh $(BUILD)
