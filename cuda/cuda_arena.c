@@ -12,7 +12,6 @@
 #include "cuda_internal.h"
 
 #define ARENA_ALIGN ((size_t)256)
-#define ARENA_CHUNK_BYTES ((size_t)256 << 20) /* default chunk: 256 MiB */
 #define ARENA_CHUNK_ROUND ((size_t)2 << 20)   /* larger chunks: multiples of 2 MiB */
 
 struct cuda_block {
@@ -64,7 +63,7 @@ static int arena_grow(cuda_impl *m, size_t size) {
     m->chunks = grown;
     m->chunk_cap = cap;
   }
-  size_t bytes = size > ARENA_CHUNK_BYTES ? round_up(size, ARENA_CHUNK_ROUND) : ARENA_CHUNK_BYTES;
+  size_t bytes = size > CUDA_ARENA_CHUNK_BYTES ? round_up(size, ARENA_CHUNK_ROUND) : CUDA_ARENA_CHUNK_BYTES;
   void *base = NULL;
   if (cudaMalloc(&base, bytes) != cudaSuccess) {
     (void)cudaGetLastError();

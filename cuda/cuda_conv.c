@@ -18,14 +18,18 @@
  * cuDNN's heuristics (cudnnGet*_v7, host-only and capture-safe, as PyTorch
  * without cudnn.benchmark), or from timing every algorithm
  * (cudnnFind*, like cudnn.benchmark) when GPD_CUDNN_BENCHMARK=1 and no CUDA
- * graph is being captured. Deterministic algorithms are preferred, so that
- * a run repeats bit for bit on the same GPU.
+ * graph is being captured (the timing holds the setup lock, so no other
+ * engine captures meanwhile). Deterministic algorithms are preferred, so
+ * that a run repeats bit for bit on the same GPU. A pass's first run tries
+ * the rows in that order until one runs (first_run).
  *
  * Precision: FP32 queries and runs every algorithm under CUDNN_FMA_MATH
  * (no TF32, whatever NVIDIA_TF32_OVERRIDE says), as PyTorch does with
  * allow_tf32 off. TF32 (and BF16, served as
  * TF32) sets CUDNN_DEFAULT_MATH, which lets FP32 convolutions use TF32
  * tensor cores on Ampere and later but never converts to FP16. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,15 +37,24 @@
 #include "cuda_internal.h"
 #include "cuda_ops.h"
 
-/* Largest workspace an algorithm may ask for. */
-#define CONV_WORKSPACE_CAP ((size_t)4 << 30)
+/* The three passes of a conv2d plan, and names for messages. */
+typedef enum conv_pass_kind { PASS_FWD = 0, PASS_BWD_DATA, PASS_BWD_FILTER, PASS_COUNT } conv_pass_kind;
+static const char *const PASS_NAME[PASS_COUNT] = {"forward", "backward-data", "backward-filter"};
+static const char *const PASS_API[PASS_COUNT] = {"Forward", "BackwardData", "BackwardFilter"};
 
+/* What a pass runs with, fixed by its first run. */
 typedef struct conv_pass {
   int chosen;
   int algo; /* cudnnConvolution{Fwd,BwdData,BwdFilter}Algo_t */
   cudnnMathType_t math;
-  size_t workspace;
+  size_t workspace; /* for that algorithm under that math type */
 } conv_pass;
+
+/* A pass's operands in cuDNN's order (see launch). */
+typedef struct pass_args {
+  const float *a, *b;
+  float *out;
+} pass_args;
 
 typedef struct conv_plan {
   gpd_conv_geom key; /* conv2d orientation */
@@ -49,7 +62,7 @@ typedef struct conv_plan {
   cudnnTensorDescriptor_t bias_in, bias_out; /* (1, C_in, 1, 1), (1, C_out, 1, 1) */
   cudnnFilterDescriptor_t w;                 /* (C_out, C_in, K, K) */
   cudnnConvolutionDescriptor_t conv;
-  conv_pass fwd, bwd_data, bwd_filter;
+  conv_pass pass[PASS_COUNT];
   struct conv_plan *next;
 } conv_plan;
 
@@ -150,15 +163,17 @@ static int benchmark_mode(const gpd_engine *e) {
   return v && v[0] && strcmp(v, "0") != 0 && !cuda_capturing(e);
 }
 
-/* Workspace an algorithm may use: what we hold plus half the free memory. */
+/* Workspace an algorithm may use: what we hold plus half the free memory,
+ * at most the engine's cap (which its caps.instance_reserve counts). */
 static size_t workspace_limit(const gpd_engine *e) {
+  const cuda_impl *m = cuda_impl_of(e);
   size_t free_b = 0, total_b = 0;
   if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) {
     (void)cudaGetLastError();
     free_b = 0;
   }
-  size_t limit = cuda_impl_of(e)->scratch_bytes[CUDA_SCRATCH_CONV_WORKSPACE] + free_b / 2;
-  return limit < CONV_WORKSPACE_CAP ? limit : CONV_WORKSPACE_CAP;
+  size_t limit = m->scratch_bytes[CUDA_SCRATCH_CONV_WORKSPACE] + free_b / 2;
+  return limit < m->conv_workspace_cap ? limit : m->conv_workspace_cap;
 }
 
 /* The three perf structs share their leading fields but are distinct types:
@@ -166,44 +181,17 @@ static size_t workspace_limit(const gpd_engine *e) {
 typedef struct perf_row {
   int algo;
   cudnnStatus_t status;
-  size_t memory;
   cudnnDeterminism_t determinism;
   cudnnMathType_t math;
 } perf_row;
 
-/* Picks the first usable row (rows come fastest first): successful, within
- * the workspace limit, deterministic if any such row is, and in FP32 mode
- * not a tensor-op row. cuDNN reports rows queried under CUDNN_FMA_MATH with
- * that math type (PyTorch asserts it); a row reported as DEFAULT is also
- * taken in FP32 mode but still run under FMA_MATH, which keeps it off TF32. */
-static int pick(const gpd_engine *e, const perf_row *rows, int count, conv_pass *out, const char *op,
-                const char *pass, const gpd_conv_geom *k) {
-  const size_t limit = workspace_limit(e);
-  const int strict = e->precision == GPD_PRECISION_FP32;
-  for (int want_det = 1; want_det >= 0; want_det--)
-    for (int i = 0; i < count; i++) {
-      const perf_row *r = &rows[i];
-      if (r->status != CUDNN_STATUS_SUCCESS || r->memory > limit) continue;
-      if (strict && r->math != CUDNN_FMA_MATH && r->math != CUDNN_DEFAULT_MATH) continue;
-      if (want_det && r->determinism != CUDNN_DETERMINISTIC) continue;
-      out->algo = r->algo;
-      out->math = strict ? CUDNN_FMA_MATH : r->math;
-      out->workspace = r->memory;
-      out->chosen = 1;
-      return 0;
-    }
-  return gpd_error("%s: cuDNN offers no %s algorithm for n %d, in %dx%dx%d, out %dx%dx%d, k %d, stride %d, pad %d "
-                   "(%s math, workspace limit %.0f MiB, %d candidates)",
-                   op, pass, k->n, k->c_in, k->h_in, k->w_in, k->c_out, k->h_out, k->w_out, k->k, k->stride, k->pad,
-                   strict ? "FMA" : "TF32", (double)limit / (1024.0 * 1024.0), count);
-}
+#define MAX_ROWS 16 /* more than any pass has algorithms (FWD: 8, BWD_DATA: 6, BWD_FILTER: 7) */
 
 #define COPY_ROWS(perf, n, rows)                                               \
   do {                                                                         \
     for (int i_ = 0; i_ < (n); i_++) {                                         \
       (rows)[i_].algo = (int)(perf)[i_].algo;                                  \
       (rows)[i_].status = (perf)[i_].status;                                   \
-      (rows)[i_].memory = (perf)[i_].memory;                                   \
       (rows)[i_].determinism = (perf)[i_].determinism;                         \
       (rows)[i_].math = (perf)[i_].mathType;                                   \
     }                                                                          \
@@ -214,105 +202,201 @@ static cudnnMathType_t preferred_math(const gpd_engine *e) {
   return e->precision == GPD_PRECISION_FP32 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH;
 }
 
-static int choose_fwd(gpd_engine *e, conv_plan *p, const char *op) {
+/* cuDNN's rows for a pass, fastest first: timed (cudnnFind*, under the
+ * setup lock: it allocates and synchronises) in benchmark mode, else its
+ * heuristics (host-only and capture-safe), or the heuristics when the
+ * timing fails (no memory for its trials). */
+static int query_rows(gpd_engine *e, conv_plan *p, conv_pass_kind k, perf_row *rows, int *count) {
   cudnnHandle_t h = cuda_impl_of(e)->cudnn;
-  cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-  perf_row rows[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
   int n = 0;
+  cudnnStatus_t found = CUDNN_STATUS_NOT_SUPPORTED;
   CUDNN_CHECK(cudnnSetConvolutionMathType(p->conv, preferred_math(e)));
-  if (benchmark_mode(e) &&
-      cudnnFindConvolutionForwardAlgorithm(h, p->x, p->w, p->conv, p->y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf) !=
-          CUDNN_STATUS_SUCCESS)
-    n = 0; /* timing failed (e.g. no memory for its trials): use the heuristics */
-  (void)cudaGetLastError(); /* what its trials may have left (see cuda_check.h) */
-  if (n == 0)
-    CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, p->x, p->w, p->conv, p->y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
-                                                       &n, perf));
-  COPY_ROWS(perf, n, rows);
-  return pick(e, rows, n, &p->fwd, op, "forward", &p->key);
+  const int timed = benchmark_mode(e);
+  if (timed) cuda_setup_lock();
+  if (k == PASS_FWD) {
+    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    if (timed)
+      found = cudnnFindConvolutionForwardAlgorithm(h, p->x, p->w, p->conv, p->y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n,
+                                                   perf);
+    if (found != CUDNN_STATUS_SUCCESS || n == 0)
+      found = cudnnGetConvolutionForwardAlgorithm_v7(h, p->x, p->w, p->conv, p->y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
+                                                     &n, perf);
+    if (found == CUDNN_STATUS_SUCCESS) COPY_ROWS(perf, n, rows);
+  } else if (k == PASS_BWD_DATA) {
+    cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+    if (timed)
+      found = cudnnFindConvolutionBackwardDataAlgorithm(h, p->w, p->y, p->conv, p->x,
+                                                        CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, perf);
+    if (found != CUDNN_STATUS_SUCCESS || n == 0)
+      found = cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p->w, p->y, p->conv, p->x,
+                                                          CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, perf);
+    if (found == CUDNN_STATUS_SUCCESS) COPY_ROWS(perf, n, rows);
+  } else {
+    cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+    if (timed)
+      found = cudnnFindConvolutionBackwardFilterAlgorithm(h, p->x, p->y, p->conv, p->w,
+                                                          CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, perf);
+    if (found != CUDNN_STATUS_SUCCESS || n == 0)
+      found = cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p->x, p->y, p->conv, p->w,
+                                                            CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, perf);
+    if (found == CUDNN_STATUS_SUCCESS) COPY_ROWS(perf, n, rows);
+  }
+  (void)cudaGetLastError(); /* what timing trials may have left (see cuda_check.h) */
+  if (timed) cuda_setup_unlock();
+  if (found != CUDNN_STATUS_SUCCESS)
+    return gpd_error("cudnnGetConvolution%sAlgorithm_v7 failed: %s (%s:%d)", PASS_API[k], cudnnGetErrorString(found),
+                     gpd_cuda_short_file(__FILE__), __LINE__);
+  *count = n < MAX_ROWS ? n : MAX_ROWS;
+  return 0;
 }
 
-static int choose_bwd_data(gpd_engine *e, conv_plan *p, const char *op) {
-  cudnnHandle_t h = cuda_impl_of(e)->cudnn;
-  cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-  perf_row rows[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+/* The rows worth trying, in the order to try them: successful, in FP32
+ * mode not a tensor-op row (cuDNN reports rows queried under FMA_MATH with
+ * that math type, as PyTorch asserts; one reported as DEFAULT is run under
+ * FMA_MATH, which keeps it off TF32), never a row that may convert to FP16;
+ * deterministic rows first (a run repeats bit for bit on the same GPU),
+ * each kind fastest first. Returns how many. */
+static int order_rows(const gpd_engine *e, const perf_row *rows, int count, perf_row *out) {
+  const int strict = e->precision == GPD_PRECISION_FP32;
   int n = 0;
-  CUDNN_CHECK(cudnnSetConvolutionMathType(p->conv, preferred_math(e)));
-  if (benchmark_mode(e) &&
-      cudnnFindConvolutionBackwardDataAlgorithm(h, p->w, p->y, p->conv, p->x, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n,
-                                                perf) != CUDNN_STATUS_SUCCESS)
-    n = 0;
-  (void)cudaGetLastError();
-  if (n == 0)
-    CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p->w, p->y, p->conv, p->x,
-                                                            CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, perf));
-  COPY_ROWS(perf, n, rows);
-  return pick(e, rows, n, &p->bwd_data, op, "backward-data", &p->key);
+  for (int want_det = 1; want_det >= 0; want_det--)
+    for (int i = 0; i < count; i++) {
+      const perf_row *r = &rows[i];
+      if (r->status != CUDNN_STATUS_SUCCESS || (r->determinism == CUDNN_DETERMINISTIC) != want_det) continue;
+      if (r->math == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) continue;
+      if (strict && r->math != CUDNN_FMA_MATH && r->math != CUDNN_DEFAULT_MATH) continue;
+      out[n] = *r;
+      out[n].math = strict ? CUDNN_FMA_MATH : r->math;
+      n++;
+    }
+  return n;
 }
 
-static int choose_bwd_filter(gpd_engine *e, conv_plan *p, const char *op) {
+/* The workspace algorithm `algo` needs under the math type set on p->conv. */
+static cudnnStatus_t workspace_size(gpd_engine *e, conv_plan *p, conv_pass_kind k, int algo, size_t *bytes) {
   cudnnHandle_t h = cuda_impl_of(e)->cudnn;
-  cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-  perf_row rows[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-  int n = 0;
-  CUDNN_CHECK(cudnnSetConvolutionMathType(p->conv, preferred_math(e)));
-  if (benchmark_mode(e) &&
-      cudnnFindConvolutionBackwardFilterAlgorithm(h, p->x, p->y, p->conv, p->w, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
-                                                  &n, perf) != CUDNN_STATUS_SUCCESS)
-    n = 0;
-  (void)cudaGetLastError();
-  if (n == 0)
-    CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p->x, p->y, p->conv, p->w,
-                                                              CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, perf));
-  COPY_ROWS(perf, n, rows);
-  return pick(e, rows, n, &p->bwd_filter, op, "backward-filter", &p->key);
+  *bytes = 0;
+  if (k == PASS_FWD)
+    return cudnnGetConvolutionForwardWorkspaceSize(h, p->x, p->w, p->conv, p->y, (cudnnConvolutionFwdAlgo_t)algo,
+                                                   bytes);
+  if (k == PASS_BWD_DATA)
+    return cudnnGetConvolutionBackwardDataWorkspaceSize(h, p->w, p->y, p->conv, p->x,
+                                                        (cudnnConvolutionBwdDataAlgo_t)algo, bytes);
+  return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p->x, p->y, p->conv, p->w,
+                                                        (cudnnConvolutionBwdFilterAlgo_t)algo, bytes);
 }
 
-/* The workspace for a pass (NULL when it needs none). */
-static int pass_workspace(gpd_engine *e, const conv_pass *pass, void **ws) {
-  *ws = NULL;
-  if (!pass->workspace) return 0;
-  return cuda_scratch(e, CUDA_SCRATCH_CONV_WORKSPACE, pass->workspace, ws);
+/* One pass with a given algorithm (math type already set):
+ *   forward          out = conv(a = x, b = w)
+ *   backward-data    out = conv^T(a = w, b = dy)
+ *   backward-filter  out += d<dy, conv(x, w)>/dw with a = x, b = dy
+ * Outputs are overwritten (beta 0: cuDNN does not read them, NaN poison
+ * included); the weight gradient accumulates (beta 1). */
+static cudnnStatus_t launch(gpd_engine *e, conv_plan *p, conv_pass_kind k, int algo, void *ws, size_t ws_bytes,
+                            const pass_args *a) {
+  cudnnHandle_t h = cuda_impl_of(e)->cudnn;
+  const float one = 1.0f, zero = 0.0f;
+  if (k == PASS_FWD)
+    return cudnnConvolutionForward(h, &one, p->x, a->a, p->w, a->b, p->conv, (cudnnConvolutionFwdAlgo_t)algo, ws,
+                                   ws_bytes, &zero, p->y, a->out);
+  if (k == PASS_BWD_DATA)
+    return cudnnConvolutionBackwardData(h, &one, p->w, a->a, p->y, a->b, p->conv, (cudnnConvolutionBwdDataAlgo_t)algo,
+                                        ws, ws_bytes, &zero, p->x, a->out);
+  return cudnnConvolutionBackwardFilter(h, &one, p->x, a->a, p->y, a->b, p->conv,
+                                        (cudnnConvolutionBwdFilterAlgo_t)algo, ws, ws_bytes, &one, p->w, a->out);
+}
+
+/* A failure that says "this algorithm, not this call": try the next row. */
+static int next_row_may_work(cudnnStatus_t s) {
+  const int category = CUDNN_STATUS_CATEGORY(s);
+  return category == CUDNN_STATUS_BAD_PARAM || category == CUDNN_STATUS_NOT_SUPPORTED ||
+         s == CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED;
+}
+
+static double mib(size_t b) { return (double)b / (1024.0 * 1024.0); }
+
+/* Appends to a message, dropping what does not fit. */
+static void append(char *buf, size_t size, const char *fmt, ...) {
+  const size_t used = strlen(buf);
+  if (used + 1 >= size) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf + used, size - used, fmt, ap);
+  va_end(ap);
+}
+
+/* The first run of a pass: the rows in order, each with the math type it
+ * runs under set before its workspace is asked for, until one runs (as
+ * PyTorch does: a heuristic row can still be refused for the shapes, or
+ * want more workspace than there is). The one that ran is the pass's from
+ * then on. */
+static int first_run(gpd_engine *e, conv_plan *p, conv_pass_kind k, const pass_args *a, const char *op) {
+  perf_row rows[MAX_ROWS], order[MAX_ROWS];
+  int count = 0;
+  GPD_TRY(query_rows(e, p, k, rows, &count));
+  const int n = order_rows(e, rows, count, order);
+  const size_t limit = workspace_limit(e);
+  char why[640] = "";
+  for (int i = 0; i < n; i++) {
+    const perf_row *r = &order[i];
+    size_t ws_bytes = 0;
+    void *ws = NULL;
+    cudnnStatus_t s = cudnnSetConvolutionMathType(p->conv, r->math);
+    if (s == CUDNN_STATUS_SUCCESS) s = workspace_size(e, p, k, r->algo, &ws_bytes);
+    if (s == CUDNN_STATUS_SUCCESS && ws_bytes > limit) {
+      append(why, sizeof why, "; algo %d: workspace %.0f MiB", r->algo, mib(ws_bytes));
+      continue;
+    }
+    if (s == CUDNN_STATUS_SUCCESS && ws_bytes && cuda_scratch(e, CUDA_SCRATCH_CONV_WORKSPACE, ws_bytes, &ws) != 0) {
+      append(why, sizeof why, "; algo %d: %s", r->algo, gpd_last_error());
+      continue;
+    }
+    if (s == CUDNN_STATUS_SUCCESS) s = launch(e, p, k, r->algo, ws, ws_bytes, a);
+    (void)cudaGetLastError(); /* cuDNN reports through s (see cuda_check.h) */
+    if (s == CUDNN_STATUS_SUCCESS) {
+      p->pass[k] = (conv_pass){.chosen = 1, .algo = r->algo, .math = r->math, .workspace = ws_bytes};
+      return 0;
+    }
+    if (!next_row_may_work(s))
+      return gpd_error("%s: cuDNN %s algorithm %d failed: %s (%s:%d)", op, PASS_NAME[k], r->algo,
+                       cudnnGetErrorString(s), gpd_cuda_short_file(__FILE__), __LINE__);
+    append(why, sizeof why, "; algo %d: %s", r->algo, cudnnGetErrorString(s));
+  }
+  const gpd_conv_geom *g = &p->key;
+  return gpd_error("%s: no cuDNN %s algorithm runs for n %d, in %dx%dx%d, out %dx%dx%d, k %d, stride %d, pad %d "
+                   "(%s math, workspace limit %.0f MiB, %d of %d rows tried%s)",
+                   op, PASS_NAME[k], g->n, g->c_in, g->h_in, g->w_in, g->c_out, g->h_out, g->w_out, g->k, g->stride,
+                   g->pad, e->precision == GPD_PRECISION_FP32 ? "FMA" : "TF32", mib(limit), n, count, why);
 }
 
 /* ---- the three passes of a plan --------------------------------------------- */
 
+static int run_pass(gpd_engine *e, conv_plan *p, conv_pass_kind k, const pass_args *a, const char *op) {
+  const conv_pass *pass = &p->pass[k];
+  if (!pass->chosen) return first_run(e, p, k, a, op);
+  void *ws = NULL;
+  if (pass->workspace) GPD_TRY(cuda_scratch(e, CUDA_SCRATCH_CONV_WORKSPACE, pass->workspace, &ws));
+  CUDNN_CHECK(cudnnSetConvolutionMathType(p->conv, pass->math));
+  CUDNN_CHECK(launch(e, p, k, pass->algo, ws, pass->workspace, a));
+  return 0;
+}
+
 /* y = conv(x, w) */
 static int run_forward(gpd_engine *e, conv_plan *p, const float *x, const float *w, float *y, const char *op) {
-  if (!p->fwd.chosen) GPD_TRY(choose_fwd(e, p, op));
-  void *ws;
-  GPD_TRY(pass_workspace(e, &p->fwd, &ws));
-  const float one = 1.0f, zero = 0.0f;
-  CUDNN_CHECK(cudnnSetConvolutionMathType(p->conv, p->fwd.math));
-  CUDNN_CHECK(cudnnConvolutionForward(cuda_impl_of(e)->cudnn, &one, p->x, x, p->w, w, p->conv,
-                                      (cudnnConvolutionFwdAlgo_t)p->fwd.algo, ws, p->fwd.workspace, &zero, p->y, y));
-  return 0;
+  const pass_args a = {x, w, y};
+  return run_pass(e, p, PASS_FWD, &a, op);
 }
 
 /* dx = conv^T(dy, w) */
 static int run_backward_data(gpd_engine *e, conv_plan *p, const float *w, const float *dy, float *dx, const char *op) {
-  if (!p->bwd_data.chosen) GPD_TRY(choose_bwd_data(e, p, op));
-  void *ws;
-  GPD_TRY(pass_workspace(e, &p->bwd_data, &ws));
-  const float one = 1.0f, zero = 0.0f;
-  CUDNN_CHECK(cudnnSetConvolutionMathType(p->conv, p->bwd_data.math));
-  CUDNN_CHECK(cudnnConvolutionBackwardData(cuda_impl_of(e)->cudnn, &one, p->w, w, p->y, dy, p->conv,
-                                           (cudnnConvolutionBwdDataAlgo_t)p->bwd_data.algo, ws, p->bwd_data.workspace,
-                                           &zero, p->x, dx));
-  return 0;
+  const pass_args a = {w, dy, dx};
+  return run_pass(e, p, PASS_BWD_DATA, &a, op);
 }
 
 /* dw += d<dy, conv(x, w)>/dw */
 static int run_backward_filter(gpd_engine *e, conv_plan *p, const float *x, const float *dy, float *dw, const char *op) {
-  if (!p->bwd_filter.chosen) GPD_TRY(choose_bwd_filter(e, p, op));
-  void *ws;
-  GPD_TRY(pass_workspace(e, &p->bwd_filter, &ws));
-  const float one = 1.0f;
-  CUDNN_CHECK(cudnnSetConvolutionMathType(p->conv, p->bwd_filter.math));
-  CUDNN_CHECK(cudnnConvolutionBackwardFilter(cuda_impl_of(e)->cudnn, &one, p->x, x, p->y, dy, p->conv,
-                                             (cudnnConvolutionBwdFilterAlgo_t)p->bwd_filter.algo, ws,
-                                             p->bwd_filter.workspace, &one, p->w, dw));
-  return 0;
+  const pass_args a = {x, dy, dw};
+  return run_pass(e, p, PASS_BWD_FILTER, &a, op);
 }
 
 /* t (described by td, C channels) += b broadcast over N, H, W */

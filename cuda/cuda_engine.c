@@ -17,6 +17,15 @@
 /* cuBLAS's own workspace, set explicitly so that it never allocates while
  * a CUDA graph is being captured (NVIDIA recommends 32 MiB on Hopper). */
 #define CUBLAS_WORKSPACE_BYTES ((size_t)32 << 20)
+/* A convolution's workspace: at most 4 GiB, and at most 1/16 of the
+ * device, so that a GPU's worth of forks (Alg 3 runs 8) keeps most of it
+ * for tensors. */
+#define CONV_WORKSPACE_MAX ((size_t)4 << 30)
+#define CONV_WORKSPACE_DEVICE_SHARE 16
+/* What the libraries' handles take on the device beyond the workspaces
+ * (cuDNN's and cuBLAS's own buffers, cuFFT plan objects, the overlapping-
+ * copy scratch): measured elsewhere at a few MiB; this is a margin. */
+#define HANDLES_BYTES ((size_t)64 << 20)
 
 static double mib(size_t bytes) { return (double)bytes / (1024.0 * 1024.0); }
 
@@ -176,18 +185,16 @@ static size_t engine_memory_free(gpd_engine *e) {
   return free_b + cuda_arena_free_bytes(e);
 }
 
-/* Frees whatever part of the engine exists: also the error path of create. */
-static void engine_destroy(gpd_engine *e) {
-  if (!e) return;
+/* Frees whatever part of the engine exists: also the error path of create.
+ * Freeing device memory waits for the device: under the setup lock (no
+ * other engine is capturing meanwhile). */
+static void engine_release(gpd_engine *e) {
   cuda_impl *m = cuda_impl_of(e);
   if (m) {
     if (m->stream) {
       /* A capture left open by a failed caller must be ended before the
        * stream can be synchronised or destroyed. */
-      if (cuda_capturing(e)) {
-        cudaGraph_t g = NULL;
-        if (cudaStreamEndCapture(m->stream, &g) == cudaSuccess && g) cudaGraphDestroy(g);
-      }
+      cuda_capture_abandon(e);
       (void)cudaStreamSynchronize(m->stream);
     }
     cuda_conv_cleanup(e);
@@ -205,6 +212,14 @@ static void engine_destroy(gpd_engine *e) {
     free(m);
   }
   free(e);
+}
+
+static void engine_destroy(gpd_engine *e) {
+  if (!e) return;
+  if (e->impl) cuda_capture_abandon(e); /* before taking the lock its capture holds */
+  cuda_setup_lock();
+  engine_release(e);
+  cuda_setup_unlock();
 }
 
 /* A sibling on the same device: a whole new engine (own stream, handles,
@@ -243,6 +258,12 @@ static int engine_init(gpd_engine *e, int device, gpd_precision precision) {
   CUBLAS_CHECK(cublasSetWorkspace(m->cublas, m->cublas_workspace, CUBLAS_WORKSPACE_BYTES));
   CUBLAS_CHECK(cublasSetPointerMode(m->cublas, CUBLAS_POINTER_MODE_HOST));
   CUBLAS_CHECK(cublasSetMathMode(m->cublas, precision == GPD_PRECISION_FP32 ? CUBLAS_DEFAULT_MATH : CUBLAS_TF32_TENSOR_OP_MATH));
+
+  size_t free_b = 0, total_b = 0;
+  CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  m->conv_workspace_cap = total_b / CONV_WORKSPACE_DEVICE_SHARE;
+  if (m->conv_workspace_cap > CONV_WORKSPACE_MAX) m->conv_workspace_cap = CONV_WORKSPACE_MAX;
+  e->caps.instance_reserve = CUDA_ARENA_CHUNK_BYTES + CUBLAS_WORKSPACE_BYTES + m->conv_workspace_cap + HANDLES_BYTES;
   return 0;
 }
 
@@ -260,6 +281,9 @@ gpd_engine *gpd_engine_cuda_create(int device, gpd_precision precision) {
   }
   e->name = "cuda";
   e->precision = precision;
+  e->caps.memory_name = "GPU memory";
+  e->caps.concurrent_forks = 1;
+  e->caps.max_tensor_elements = (size_t)INT32_MAX; /* cuDNN's tensor descriptors count elements in int */
   e->alloc = engine_alloc;
   e->free = engine_free;
   e->upload = engine_upload;
@@ -269,16 +293,25 @@ gpd_engine *gpd_engine_cuda_create(int device, gpd_precision precision) {
   e->sync = engine_sync;
   e->destroy = engine_destroy;
   e->memory_free = engine_memory_free;
+  e->fft_scratch_bytes = cuda_fft_scratch_bytes;
+  e->graph_begin = cuda_graph_begin;
+  e->graph_end = cuda_graph_end;
+  e->graph_launch = cuda_graph_launch;
+  e->graph_free = cuda_graph_free;
 #define OP(name, params) e->name = cuda_##name;
   GPD_ENGINE_OPS(OP)
 #undef OP
   e->fork = engine_fork;
-  if (engine_init(e, device, precision)) {
+  /* cudnnCreate and friends may synchronise the device: not during
+   * another engine's capture (a fork is made while others run) */
+  cuda_setup_lock();
+  const int rc = engine_init(e, device, precision);
+  if (rc) {
     char msg[1024];
     snprintf(msg, sizeof msg, "%s", gpd_last_error());
-    engine_destroy(e);
-    gpd_error("%s", msg); /* destroy may have touched the error: keep the cause */
-    return NULL;
+    engine_release(e);
+    gpd_error("%s", msg); /* releasing may have touched the error: keep the cause */
   }
-  return e;
+  cuda_setup_unlock();
+  return rc ? NULL : e;
 }

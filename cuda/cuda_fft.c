@@ -31,15 +31,25 @@ static int make_plan(gpd_engine *e, fft_plan *p, cufftType type, cufftHandle *ou
   if (cuda_capturing(e))
     return gpd_error("cuFFT plan for B=%d H=%d W=%d requested during CUDA graph capture: run the sequence once "
                      "before capturing so the plan exists", p->b, p->h, p->w);
+  /* planning allocates the work area and may synchronise: not while
+   * another engine captures */
+  cuda_setup_lock();
   cufftHandle plan;
-  CUFFT_CHECK(cufftCreate(&plan));
+  cufftResult r = cufftCreate(&plan);
+  if (r != CUFFT_SUCCESS) {
+    cuda_setup_unlock();
+    (void)cudaGetLastError();
+    return gpd_error("cufftCreate failed: %s (%s:%d)", gpd_cufft_status_name(r), gpd_cuda_short_file(__FILE__),
+                     __LINE__);
+  }
   long long n[2] = {p->h, p->w};
   size_t work = 0;
-  cufftResult r = cufftMakePlanMany64(plan, 2, n, NULL, 1, 0, NULL, 1, 0, type, (long long)p->b, &work);
+  r = cufftMakePlanMany64(plan, 2, n, NULL, 1, 0, NULL, 1, 0, type, (long long)p->b, &work);
   if (r == CUFFT_SUCCESS) r = cufftSetStream(plan, cuda_stream_of(e));
+  if (r != CUFFT_SUCCESS) cufftDestroy(plan);
+  cuda_setup_unlock();
   (void)cudaGetLastError(); /* cuFFT reports through r (see cuda_check.h) */
   if (r != CUFFT_SUCCESS) {
-    cufftDestroy(plan);
     return gpd_error("cufftMakePlanMany64 (%s, B=%d H=%d W=%d) failed: %s (%s:%d)", type == CUFFT_R2C ? "R2C" : "C2R",
                      p->b, p->h, p->w, gpd_cufft_status_name(r), gpd_cuda_short_file(__FILE__), __LINE__);
   }
@@ -116,6 +126,26 @@ int cuda_fft_c2r(gpd_engine *e, int b, int h, int w, const float *X, float *x) {
   CUFFT_CHECK(cufftExecC2R(p->c2r, (cufftComplex *)tmp, (cufftReal *)out));
   if (stage_out) CUDA_CHECK(cudaMemcpyAsync(x, out, nreal * sizeof(float), cudaMemcpyDeviceToDevice, s));
   return 0;
+}
+
+/* The work area cuFFT estimates for one plan, or a spectrum's bytes when
+ * it cannot say (the estimate is an upper bound on the plan's need). */
+static size_t plan_work_bytes(int b, int h, int w, cufftType type) {
+  int n[2] = {h, w};
+  size_t work = 0;
+  const size_t spectrum = (size_t)b * h * (w / 2 + 1) * 2 * sizeof(float);
+  cufftResult r = cufftEstimateMany(2, n, NULL, 1, 0, NULL, 1, 0, type, b, &work);
+  (void)cudaGetLastError();
+  return r == CUFFT_SUCCESS ? work : spectrum;
+}
+
+/* The engine table's fft_scratch_bytes: the r2c and c2r plans' work areas
+ * and the scratch that holds the copy of a c2r input (cuFFT overwrites it). */
+size_t cuda_fft_scratch_bytes(gpd_engine *e, int b, int h, int w) {
+  (void)e;
+  if (b < 1 || h < 1 || w < 1) return 0;
+  const size_t spectrum = (size_t)b * h * (w / 2 + 1) * 2 * sizeof(float);
+  return spectrum + plan_work_bytes(b, h, w, CUFFT_R2C) + plan_work_bytes(b, h, w, CUFFT_C2R);
 }
 
 void cuda_fft_cleanup(gpd_engine *e) {

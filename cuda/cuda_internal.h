@@ -25,6 +25,7 @@ extern "C" {
  * cudaMalloc calls and freeing/reallocating never returns memory to the
  * driver (which would synchronise the device). */
 typedef struct cuda_block cuda_block;
+#define CUDA_ARENA_CHUNK_BYTES ((size_t)256 << 20) /* default chunk: 256 MiB */
 typedef struct cuda_chunk {
   char *base;
   size_t size;
@@ -57,6 +58,9 @@ typedef struct cuda_impl {
   size_t scratch_bytes[CUDA_SCRATCH_COUNT];
   void **retired;
   int retired_count, retired_cap;
+
+  size_t conv_workspace_cap; /* the most a convolution's workspace may take (part of caps.instance_reserve) */
+  int capture_locked;        /* this engine's capture holds the shared side of the setup lock */
 
   void *conv_cache; /* cuda_conv.c: descriptors and algorithms by geometry */
   void *fft_cache;  /* cuda_fft.c: cuFFT plans by (b, h, w) */
@@ -93,9 +97,28 @@ int cuda_scratch(gpd_engine *e, cuda_scratch_slot slot, size_t bytes, void **out
 /* 1 while the engine stream is being captured into a CUDA graph. */
 int cuda_capturing(const gpd_engine *e);
 
+/* ---- graphs and the setup lock (cuda_graph.c) ---- */
+/* The engine table's graph slots (gpd/engine_graph.h). */
+int cuda_graph_begin(gpd_engine *e);
+int cuda_graph_end(gpd_engine *e, void **graph);
+int cuda_graph_launch(gpd_engine *e, void *graph);
+void cuda_graph_free(gpd_engine *e, void *graph);
+/* Ends a capture left open (the engine's destroy). */
+void cuda_capture_abandon(gpd_engine *e);
+/* Device setup that may allocate, free or synchronise the device (timing
+ * cuDNN's algorithms, making cuFFT plans, creating and destroying engines)
+ * runs between these, never while any engine of the process captures a
+ * graph: captures hold the lock's shared side from begin to end, setup its
+ * exclusive side. Not to be called by a thread whose engine is capturing. */
+void cuda_setup_lock(void);
+void cuda_setup_unlock(void);
+
 /* ---- caches freed with the engine ---- */
 void cuda_conv_cleanup(gpd_engine *e);
 void cuda_fft_cleanup(gpd_engine *e);
+
+/* ---- the engine table's fft_scratch_bytes (cuda_fft.c) ---- */
+size_t cuda_fft_scratch_bytes(gpd_engine *e, int b, int h, int w);
 
 #ifdef __cplusplus
 }

@@ -1,57 +1,56 @@
-/* Engine-independent entry points of gpd/engine_graph.h: CUDA engines
- * capture and replay graphs (cuda/cuda_graph.c); every other engine runs
- * calls eagerly, so begin/end are no-ops and there is nothing to launch. */
-#include <string.h>
+/* Engine-independent entry points of gpd/engine_graph.h over the engine
+ * table's graph slots: an engine whose slots are NULL has no graphs and
+ * runs calls eagerly, so begin/end are no-ops and there is nothing to
+ * launch. A graph handed out here remembers the engine that made it, so
+ * that gpd_engine_graph_free needs only the graph. */
+#include <stdlib.h>
 
 #include "gpd/common.h"
 #include "gpd/engine_graph.h"
 
-#ifdef GPD_HAVE_CUDA
-#include "cuda_graph.h"
-#endif
+typedef struct engine_graph {
+  gpd_engine *e;
+  void *graph; /* the engine's own */
+} engine_graph;
 
-static int is_cuda(const gpd_engine *e) {
-#ifdef GPD_HAVE_CUDA
-  return e && e->name && !strcmp(e->name, "cuda");
-#else
-  (void)e;
-  return 0;
-#endif
-}
-
-int gpd_engine_supports_graphs(gpd_engine *e) { return is_cuda(e); }
+int gpd_engine_supports_graphs(gpd_engine *e) { return e && e->graph_begin && e->graph_end && e->graph_launch; }
 
 int gpd_engine_graph_begin(gpd_engine *e) {
   if (!e) return gpd_error("graph_begin: NULL engine");
-#ifdef GPD_HAVE_CUDA
-  if (is_cuda(e)) return gpd_cuda_graph_begin(e);
-#endif
-  return 0;
+  return gpd_engine_supports_graphs(e) ? e->graph_begin(e) : 0;
 }
 
 int gpd_engine_graph_end(gpd_engine *e, void **graph) {
   if (!e || !graph) return gpd_error("graph_end: NULL engine or graph pointer");
-#ifdef GPD_HAVE_CUDA
-  if (is_cuda(e)) return gpd_cuda_graph_end(e, graph);
-#endif
   *graph = NULL;
+  if (!gpd_engine_supports_graphs(e)) return 0;
+  void *own = NULL;
+  GPD_TRY(e->graph_end(e, &own));
+  engine_graph *g = gpd_calloc(1, sizeof *g, "a graph handle");
+  if (!g) {
+    if (e->graph_free) e->graph_free(e, own);
+    return -1;
+  }
+  g->e = e;
+  g->graph = own;
+  *graph = g;
   return 0;
 }
 
 int gpd_engine_graph_launch(gpd_engine *e, void *graph) {
   if (!e) return gpd_error("graph_launch: NULL engine");
-#ifdef GPD_HAVE_CUDA
-  if (is_cuda(e)) return gpd_cuda_graph_launch(e, graph);
-#endif
-  (void)graph;
-  return gpd_error("graph_launch: the %s engine does not support graphs (check gpd_engine_supports_graphs)",
-                   e->name ? e->name : "unnamed");
+  if (!gpd_engine_supports_graphs(e))
+    return gpd_error("graph_launch: the %s engine does not support graphs (check gpd_engine_supports_graphs)",
+                     e->name ? e->name : "unnamed");
+  if (!graph) return gpd_error("graph_launch: NULL graph");
+  const engine_graph *g = graph;
+  if (g->e != e) return gpd_error("graph_launch: the graph belongs to another engine");
+  return e->graph_launch(e, g->graph);
 }
 
 void gpd_engine_graph_free(void *graph) {
-#ifdef GPD_HAVE_CUDA
-  gpd_cuda_graph_free(graph);
-#else
-  (void)graph; /* only CUDA engines make graphs: nothing else to free */
-#endif
+  engine_graph *g = graph;
+  if (!g) return;
+  if (g->e->graph_free) g->e->graph_free(g->e, g->graph);
+  free(g);
 }

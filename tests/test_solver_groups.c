@@ -201,7 +201,7 @@ static void compare_logs(const char *what, const log_rows *a, const log_rows *b)
  * estimate does not show). 0 when none does. */
 static size_t limit_for_3_groups(const gpd_solve_options *o, gpd_net *gi, gpd_net *gk) {
   gpd_solve_memory m;
-  if (gpd_solve_memory_estimate(&Y, gi, gk, o, &m) != 0) {
+  if (gpd_solve_memory_estimate(E, &Y, gi, gk, o, &m) != 0) {
     CHECK(0, "estimate: %s", gpd_last_error());
     return 0;
   }
@@ -336,7 +336,7 @@ static void test_alg3_threads(void) {
 
 static void check_estimate(const char *label, gpd_solve_options o, const gpd_image *y, gpd_net *gi, gpd_net *gk) {
   gpd_solve_memory m;
-  if (gpd_solve_memory_estimate(y, gi, gk, &o, &m) != 0) {
+  if (gpd_solve_memory_estimate(&TRACKED.e, y, gi, gk, &o, &m) != 0) {
     CHECK(0, "%s estimate: %s", label, gpd_last_error());
     return;
   }
@@ -350,11 +350,11 @@ static void check_estimate(const char *label, gpd_solve_options o, const gpd_ima
   gpd_solve_result_free(&res);
   const size_t used = TRACKED.peak - before;
   CHECK(TRACKED.live == before, "%s: the solve left %zu bytes allocated", label, TRACKED.live - before);
-  /* the 64 MiB reserve is for library workspaces no alloc() sees */
-  const double est = (double)(m.fixed - ((size_t)64 << 20)) +
-                     (double)m.per_restart * (o.alg == GPD_ALG_3 ? 1 : o.restarts);
-  fprintf(stderr, "%s, %d restarts: allocated %.3f MiB, estimated %.3f MiB (+ 64 MiB reserve)\n", label, o.restarts,
-          used / 1048576.0, est / 1048576.0);
+  /* the engine's reserve is for library workspaces no alloc() sees */
+  const size_t reserve = TRACKED.e.caps.instance_reserve;
+  const double est = (double)(m.fixed - reserve) + (double)m.per_restart * (o.alg == GPD_ALG_3 ? 1 : o.restarts);
+  fprintf(stderr, "%s, %d restarts: allocated %.3f MiB, estimated %.3f MiB (+ %.0f MiB reserve)\n", label, o.restarts,
+          used / 1048576.0, est / 1048576.0, reserve / 1048576.0);
   CHECK(est >= (double)used, "%s: estimate %.0f bytes below the %zu the solve allocated", label, est, used);
   CHECK(est <= 2.0 * (double)used, "%s: estimate %.0f bytes more than twice the %zu allocated", label, est, used);
 }
@@ -397,7 +397,7 @@ static void test_too_small(void) {
   o.steps = 1;
   o.restarts = 4;
   gpd_solve_memory m;
-  CHECK_OK(gpd_solve_memory_estimate(&Y, &GI, &GK, &o, &m));
+  CHECK_OK(gpd_solve_memory_estimate(E, &Y, &GI, &GK, &o, &m));
   o.memory_limit = m.fixed + m.per_restart / 2;
   gpd_solve_result res;
   CHECK(gpd_solve(E, &Y, &GI, &GK, &o, &res) != 0, "a limit below one restart's need was accepted");

@@ -115,6 +115,15 @@ int cpu_fft_c2r(gpd_engine *e, int b, int h, int w, const float *X, float *x) {
   return rc;
 }
 
+/* The engine table's fft_scratch_bytes: the c2r input copy, and the
+ * arrays planning (B, H, W) allocates while it runs. */
+size_t cpu_fft_scratch_bytes(gpd_engine *e, int b, int h, int w) {
+  (void)e;
+  if (b < 1 || h < 1 || w < 1) return 0;
+  const size_t spectrum = (size_t)b * h * (w / 2 + 1) * sizeof(fftwf_complex);
+  return 2 * spectrum + (size_t)b * h * w * sizeof(float);
+}
+
 /* Frees every cached plan and the scratch buffer (the engine's destroy);
  * later FFTs, from any other CPU engine, simply plan again. Takes the mutex,
  * so it never frees a plan that another thread is executing. */

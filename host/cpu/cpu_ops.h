@@ -29,5 +29,6 @@ void cpu_engine_fill_reference(gpd_engine *e);
 
 /* FFTW plan cache, freed with the engine. */
 void cpu_fft_cleanup(gpd_engine *e);
+size_t cpu_fft_scratch_bytes(gpd_engine *e, int b, int h, int w);
 
 #endif

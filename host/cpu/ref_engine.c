@@ -64,6 +64,10 @@ static void ref_destroy(gpd_engine *e) {
 
 void cpu_engine_fill_reference(gpd_engine *e) {
   e->precision = GPD_PRECISION_FP32;
+  /* forks share the two cores; no tensor limit; outside alloc() it keeps
+   * the im2col chunks of one call and FFTW's plans */
+  e->caps = (gpd_engine_caps){.memory_name = "memory", .instance_reserve = (size_t)64 << 20};
+  e->fft_scratch_bytes = cpu_fft_scratch_bytes;
   e->alloc = cpu_alloc;
   e->free = cpu_free;
   e->upload = cpu_upload;

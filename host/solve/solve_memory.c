@@ -6,28 +6,46 @@
  * on a counting engine (host memory standing in for the engine's, every
  * block charged in the CUDA arena's 256-byte granules), so the numbers
  * follow the constructors. Two batches give the cost per restart and the
- * fixed rest; Alg 3 is one restart (its untrained network included). On
- * top: the FFT libraries' scratch that engines keep outside alloc() (a copy
- * of the largest c2r input, the plans' work areas), 10%, and a reserve per
- * engine for library workspaces. */
+ * fixed rest, and, allocation by allocation, the largest tensor's growth
+ * per restart (what an engine's tensor-size limit caps groups by); Alg 3 is
+ * one restart (its untrained network included). On top: what the engine
+ * says its FFTs keep outside alloc() (fft_scratch_bytes), 10%, and the
+ * engine's own reserve (caps.instance_reserve) once per engine. */
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpd/engine_ops.h"
 #include "solve_internal.h"
 
 #define COUNT_GRANULE ((size_t)256)
 #define HEADER ((size_t)16)      /* keeps the returned block 16-byte aligned */
-#define ENGINE_RESERVE ((size_t)64 << 20)
 
 /* ---- the counting engine ---------------------------------------------------------------- */
 
 typedef struct counting_engine {
   gpd_engine e;          /* first: the table's functions get &c->e */
   size_t live, peak;
+  size_t *sizes;         /* floats of every allocation, in order */
+  size_t n_sizes, cap_sizes;
+  int failed;            /* a size could not be recorded */
 } counting_engine;
+
+static void count_record(counting_engine *c, size_t count) {
+  if (c->n_sizes == c->cap_sizes) {
+    size_t cap = c->cap_sizes ? 2 * c->cap_sizes : 64;
+    size_t *grown = realloc(c->sizes, cap * sizeof *grown);
+    if (!grown) {
+      c->failed = 1;
+      return;
+    }
+    c->sizes = grown;
+    c->cap_sizes = cap;
+  }
+  c->sizes[c->n_sizes++] = count;
+}
 
 static float *count_alloc(gpd_engine *e, size_t count, const char *what) {
   counting_engine *c = (counting_engine *)e;
@@ -45,6 +63,7 @@ static float *count_alloc(gpd_engine *e, size_t count, const char *what) {
   if (!block[0]) block[0] = COUNT_GRANULE;
   c->live += block[0];
   if (c->live > c->peak) c->peak = c->live;
+  count_record(c, count);
   return (float *)((char *)block + HEADER);
 }
 
@@ -68,17 +87,39 @@ static int count_fill(gpd_engine *e, float *x, float value, size_t count) {
   return 0;
 }
 
-/* Only the memory slots: building a problem allocates, uploads and fills,
- * and computes nothing. */
+static size_t count_fft_scratch(gpd_engine *e, int b, int h, int w) {
+  (void)e;
+  (void)b;
+  (void)h;
+  (void)w;
+  return 0; /* what the real engine keeps is added by the plan */
+}
+
+/* Building a problem allocates, uploads and fills, and computes nothing:
+ * an op called while counting is a defect in a constructor, reported as
+ * such (never a NULL slot). */
+#define COUNT_OP(name, params)                                                                                 \
+  static int count_##name params {                                                                              \
+    return gpd_error("memory estimate: a problem's constructor called the op " #name " (constructors only allocate, " \
+                     "upload and fill)");                                                                       \
+  }
+GPD_ENGINE_OPS(COUNT_OP)
+#undef COUNT_OP
+
 static void counting_init(counting_engine *c) {
   memset(c, 0, sizeof *c);
   c->e.name = "memory estimate";
+  c->e.caps.memory_name = "memory";
   c->e.alloc = count_alloc;
   c->e.free = count_free;
   c->e.upload = count_copy;
   c->e.download = count_copy;
   c->e.copy = count_copy;
   c->e.fill = count_fill;
+  c->e.fft_scratch_bytes = count_fft_scratch;
+#define OP(name, params) c->e.name = count_##name;
+  GPD_ENGINE_OPS(OP)
+#undef OP
 }
 
 static solve_create_fn batched_create(gpd_algorithm alg) {
@@ -91,8 +132,10 @@ static solve_create_fn batched_create(gpd_algorithm alg) {
   }
 }
 
-/* Peak bytes of building the problem of `count` restarts (Alg 3: one). */
-static int measure(const solve_inputs *base, int count, size_t *bytes) {
+/* What building the problem of `count` restarts (Alg 3: one) allocates:
+ * the peak bytes, and every allocation's floats in order (*sizes, malloc'd,
+ * *n of them). */
+static int measure(const solve_inputs *base, int count, size_t *bytes, size_t **sizes, size_t *n) {
   counting_engine c;
   counting_init(&c);
   solve_inputs in = *base;
@@ -110,45 +153,62 @@ static int measure(const solve_inputs *base, int count, size_t *bytes) {
     rc = batched_create(base->o->alg)(&in, &p);
     solve_problem_free(p);
   }
+  if (rc == 0 && c.failed) rc = gpd_error("out of host memory estimating the solver's memory");
   *bytes = c.peak;
+  *sizes = c.sizes;
+  *n = c.n_sizes;
   return rc;
 }
 
-/* The data term's FFTs outside alloc(): cuFFT's copy of the C2R input (C
- * planes; FFTW keeps one too) and the work areas of its four plans (r2c and
- * c2r over the C image planes and over the kernel plane), taken as large as
- * their transforms: (3C + 2) spectra per restart. */
-static size_t fft_bytes_per_restart(const solve_inputs *in) {
-  const gpd_algorithm a = in->o->alg;
-  if (a != GPD_ALG_1 && a != GPD_ALG_2 && a != GPD_ALG_3) return 0;
-  const solve_geom *g = &in->g;
-  return (3 * (size_t)g->c + 2) * g->hx * (g->wx / 2 + 1) * 2 * sizeof(float);
+/* The largest growth of one allocation from one restart to two: the
+ * elements per restart of the largest tensor that grows with the batch
+ * (the constructors allocate in the same order whatever the batch). */
+static size_t largest_growth(const size_t *one, size_t n1, const size_t *two, size_t n2) {
+  size_t most = 0;
+  for (size_t i = 0; i < n1 && i < n2; i++)
+    if (two[i] > one[i] && two[i] - one[i] > most) most = two[i] - one[i];
+  return most;
 }
 
-static int solve_memory(const solve_inputs *in, gpd_solve_memory *m) {
+/* What the data term's FFTs keep outside alloc() per restart on engine e:
+ * r2c and c2r over the C image planes and over the kernel plane. */
+static size_t fft_bytes_per_restart(gpd_engine *e, const solve_inputs *in) {
+  const gpd_algorithm a = in->o->alg;
+  if (a != GPD_ALG_1 && a != GPD_ALG_2 && a != GPD_ALG_3) return 0;
+  if (!e || !e->fft_scratch_bytes) return 0;
+  const solve_geom *g = &in->g;
+  return e->fft_scratch_bytes(e, g->c, g->hx, g->wx) + e->fft_scratch_bytes(e, 1, g->hx, g->wx);
+}
+
+static int solve_memory(gpd_engine *e, const solve_inputs *in, gpd_solve_memory *m) {
   const gpd_solve_options *o = in->o;
   memset(m, 0, sizeof *m);
-  size_t one = 0, two = 0;
-  GPD_TRY(measure(in, 1, &one));
+  size_t one = 0, two = 0, *sizes1 = NULL, *sizes2 = NULL, n1 = 0, n2 = 0;
+  int rc = measure(in, 1, &one, &sizes1, &n1);
   size_t fixed = 0, per = one;
-  if (o->alg != GPD_ALG_3) {
-    GPD_TRY(measure(in, 2, &two));
+  if (rc == 0 && o->alg != GPD_ALG_3) {
+    rc = measure(in, 2, &two, &sizes2, &n2);
     per = two > one ? two - one : 0;
     fixed = one > per ? one - per : 0;
+    m->tensor_per_restart = largest_growth(sizes1, n1, sizes2, n2);
   }
-  per += fft_bytes_per_restart(in);
+  free(sizes1);
+  free(sizes2);
+  GPD_TRY(rc);
+  per += fft_bytes_per_restart(e, in);
   m->per_restart = per + per / 10;
-  m->fixed = fixed + fixed / 10 + ENGINE_RESERVE;
+  m->fixed = fixed + fixed / 10 + e->caps.instance_reserve;
   return 0;
 }
 
-int gpd_solve_memory_estimate(const gpd_image *y, gpd_net *gi, gpd_net *gk, const gpd_solve_options *o,
-                              gpd_solve_memory *m) {
+int gpd_solve_memory_estimate(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk,
+                              const gpd_solve_options *o, gpd_solve_memory *m) {
   if (!m) return gpd_error("gpd_solve_memory_estimate: no output");
   memset(m, 0, sizeof *m);
+  if (!e) return gpd_error("gpd_solve_memory_estimate: no engine");
   solve_inputs in;
   GPD_TRY(solve_prepare(NULL, y, gi, gk, o, &in));
-  return solve_memory(&in, m);
+  return solve_memory(e, &in, m);
 }
 
 /* ---- the plan ------------------------------------------------------------------------------ */
@@ -171,13 +231,13 @@ int solve_threads_requested(gpd_engine *e, const gpd_solve_options *o) {
   long env = env_positive("GPD_SOLVER_THREADS", 1024, "threads");
   if (env < 0) return -1;
   if (env > 0) return (int)env;
-  if (!e || !e->fork || !e->name || !strcmp(e->name, "cpu")) return 1; /* two cores: threads would only fight */
+  if (!e || !e->fork || !e->caps.concurrent_forks) return 1; /* forks on the same cores would only fight */
   if (o->alg == GPD_ALG_3) return o->restarts < 8 ? o->restarts : 8;
   return 1;
 }
 
 static const char *memory_label(const gpd_engine *e) {
-  return e && e->name && !strcmp(e->name, "cuda") ? "GPU memory" : "memory";
+  return e && e->caps.memory_name ? e->caps.memory_name : "memory";
 }
 
 static void format_bytes(size_t b, char *buf, size_t size) {
@@ -191,7 +251,7 @@ static size_t div_up(size_t a, size_t b) { return (a + b - 1) / b; }
 int solve_plan(gpd_engine *e, const solve_inputs *in, gpd_solve_plan *plan) {
   const gpd_solve_options *o = in->o;
   memset(plan, 0, sizeof *plan);
-  GPD_TRY(solve_memory(in, &plan->memory));
+  GPD_TRY(solve_memory(e, in, &plan->memory));
   const size_t fixed = plan->memory.fixed, per = plan->memory.per_restart, one = fixed + per;
   size_t free_b = e && e->memory_free ? e->memory_free(e) : SIZE_MAX;
   long limit_mb = 0;
@@ -231,13 +291,25 @@ int solve_plan(gpd_engine *e, const solve_inputs *in, gpd_solve_plan *plan) {
   /* An engine caches FFT plans by batch size, with their work areas: when
    * a thread runs several groups, the last (smaller) one plans anew while
    * the earlier plans stay, so groups are sized with those counted twice. */
-  const size_t per_grouped = per + fft_bytes_per_restart(in);
+  const size_t per_grouped = per + fft_bytes_per_restart(e, in);
+  /* No tensor of a group may pass the engine's limit (cuDNN: 2^31 - 1
+   * elements): the DCGAN-64's (N, 64, 32, 32) activations do past 32,767
+   * restarts. */
+  const size_t max_elems = e ? e->caps.max_tensor_elements : 0, unit = plan->memory.tensor_per_restart;
+  size_t cap = (size_t)R;
+  if (max_elems && unit) {
+    cap = max_elems / unit;
+    if (cap < 1)
+      return gpd_error("%s: one restart's largest tensor has %zu elements, more than the engine's limit of %zu",
+                       memory_label(e), unit, max_elems);
+  }
   /* the most threads (up to those asked for) whose groups fit together */
   for (int t = threads; t >= 1; t--) {
     const size_t share = free_b / (size_t)t;
     if (share < one) continue;
     size_t fit = per ? (share - fixed) / per : (size_t)R;
     if (fit < (size_t)R && share >= fixed + per_grouped) fit = (share - fixed) / per_grouped;
+    if (fit > cap) fit = cap;
     if (fit > (size_t)R) fit = (size_t)R;
     size_t groups = div_up((size_t)R, fit);
     if (groups < (size_t)t) groups = (size_t)t;

@@ -79,10 +79,28 @@ typedef enum gpd_augment_param {
 
 typedef struct gpd_engine gpd_engine;
 
+/* What an engine is and holds, for the code that plans around it (the
+ * solver's memory plan and threads, messages): each engine fills these, so
+ * that no code outside the engines asks which engine it is. */
+typedef struct gpd_engine_caps {
+  const char *memory_name;    /* its memory in messages: "GPU memory", "memory" */
+  int concurrent_forks;       /* 1: forks run at once on their own hardware queues
+                               * (CUDA streams), so host threads driving forks
+                               * overlap their work; 0: forks share the cores the
+                               * engine already uses (threads would only fight) */
+  size_t max_tensor_elements; /* most elements one tensor of an op may have
+                               * (cuDNN's descriptors: 2^31 - 1); 0: no limit */
+  size_t instance_reserve;    /* bytes an engine, and each of its forks, may take
+                               * from the same memory outside alloc(): library
+                               * handles and workspaces, the unused end of the
+                               * allocator's last chunk */
+} gpd_engine_caps;
+
 struct gpd_engine {
-  const char *name; /* "ref", "cpu" or "cuda" */
+  const char *name; /* "ref", "cpu" or "cuda": for people (messages, logs); code asks caps */
   void *impl;       /* engine-private state (plan caches, handles, arena) */
   gpd_precision precision;
+  gpd_engine_caps caps;
 
   /* ---- memory ---------------------------------------------------------- */
   /* Returns zeroed engine memory for count floats, or NULL with an error
@@ -97,6 +115,21 @@ struct gpd_engine {
   void (*destroy)(gpd_engine *e);
   /* Bytes of engine memory free now (host: available RAM). */
   size_t (*memory_free)(gpd_engine *e);
+  /* Bytes the engine keeps outside alloc() once it has run fft_r2c and
+   * fft_c2r on b planes of h x w: the plans' work areas, its copy of the
+   * c2r input. Planners take it as growing linearly with b. */
+  size_t (*fft_scratch_bytes)(gpd_engine *e, int b, int h, int w);
+
+  /* ---- graphs (gpd/engine_graph.h says how they are used) ------------------ */
+  /* NULL on an engine without graphs: gpd/engine_graph.h's functions then
+   * run the calls eagerly. graph_begin starts recording the engine's calls;
+   * graph_end stops and makes *graph (failing if a recorded call failed or
+   * the capture was invalidated); graph_launch replays it on the engine's
+   * queue; graph_free frees it (NULL is fine). */
+  int (*graph_begin)(gpd_engine *e);
+  int (*graph_end)(gpd_engine *e, void **graph);
+  int (*graph_launch)(gpd_engine *e, void *graph);
+  void (*graph_free)(gpd_engine *e, void *graph);
 
   /* ---- elementwise ------------------------------------------------------- */
   /* y = alpha * x + beta * y */

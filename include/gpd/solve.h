@@ -138,28 +138,33 @@ int gpd_solve(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk,
               const gpd_solve_options *o, gpd_solve_result *res);
 
 /* ---- memory ----------------------------------------------------------------
- * Engine memory a solve needs, estimated by building its problem (networks'
- * workspaces at the batch, data term scratch, variables, gradients,
- * optimiser moments, the replicated y) for one and for two restarts with
- * host memory standing in for the engine's and counting the bytes, plus the
- * FFT library's scratch (a copy of the largest c2r input and the plans'
- * work areas: 3C + 2 spectra per restart), 10% on top, and a 64 MiB
- * reserve per engine for library workspaces (cuBLAS, cuDNN) and allocator
- * slack. A batch of n restarts needs fixed + n * per_restart bytes (the
- * plan sizes groups with the FFT part counted twice: an engine keeps the
- * plans of every batch size it ran); for Alg 3, which runs restarts one
- * at a time, fixed + per_restart is one restart's need (its untrained
- * network included). The trained generators' parameters are not counted:
- * they are allocated already. */
+ * Engine memory a solve needs on engine e, estimated by building its problem
+ * (networks' workspaces at the batch, data term scratch, variables,
+ * gradients, optimiser moments, the replicated y) for one and for two
+ * restarts with host memory standing in for the engine's and counting the
+ * bytes, plus what e's FFTs keep outside alloc() (e->fft_scratch_bytes: a
+ * copy of the c2r input, the plans' work areas), 10% on top, and e's
+ * reserve for what it takes outside alloc() (e->caps.instance_reserve:
+ * library handles and workspaces, allocator slack), once per engine. A
+ * batch of n restarts needs fixed + n * per_restart bytes (the plan sizes
+ * groups with the FFT part counted twice: an engine keeps the plans of
+ * every batch size it ran); for Alg 3, which runs restarts one at a time,
+ * fixed + per_restart is one restart's need (its untrained network
+ * included). The trained generators' parameters are not counted: they are
+ * allocated already. tensor_per_restart is the number of elements the
+ * largest batched tensor grows by per restart (0 for Alg 3), what groups
+ * are capped by on an engine with a tensor-size limit. */
 typedef struct gpd_solve_memory {
   size_t fixed, per_restart;
+  size_t tensor_per_restart;
 } gpd_solve_memory;
 /* Errors: those of gpd_solve's validation (sizes, options). */
-int gpd_solve_memory_estimate(const gpd_image *y, gpd_net *gi, gpd_net *gk, const gpd_solve_options *o,
-                              gpd_solve_memory *m);
+int gpd_solve_memory_estimate(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk,
+                              const gpd_solve_options *o, gpd_solve_memory *m);
 
 /* How gpd_solve will run o->restarts restarts on e: the largest batch that
- * fits min(e->memory_free(e), the memory limit) is group_size, and the
+ * fits min(e->memory_free(e), the memory limit) and whose largest tensor
+ * stays within e->caps.max_tensor_elements is group_size, and the
  * restarts run as `groups` batches of at most group_size (sizes balanced),
  * `threads` at a time (each group on its forked engine; groups at once
  * must fit together). Alg 3: groups = restarts of size 1, `threads` of them
