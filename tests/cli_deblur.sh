@@ -49,8 +49,9 @@ for alg in naive 1 2; do
   if "$BIN" deblur "$T/blurry.png" -o "$T/out_$alg.png" --alg "$alg" "${G[@]}" --restarts 3 --steps 6 \
        --lr 1e-7 --adam-lr 1e-3 --seed 2 --truth "$SRC/tests/fixtures/chelsea_64.png" --range-out "$T/range_$alg.png" \
        --log "$T/log_$alg.csv" --log-every 2 "${extra[@]}" >"$T/out_$alg.json" 2>"$T/err_$alg.txt"; then
-    json_ok "$T/out_$alg.json" alg chosen measurement total diverged seconds psnr ssim
+    json_ok "$T/out_$alg.json" alg chosen measurement total diverged seconds psnr ssim graph_launches graph_capture_failures
     grep -q "\"alg\":\"$alg\"" "$T/out_$alg.json" || bad "alg $alg: JSON names another algorithm"
+    grep -q '"graph_launches":0,"graph_capture_failures":0' "$T/out_$alg.json" || bad "alg $alg: graphs reported on the CPU"
     grep -q '"psnr":[0-9]' "$T/out_$alg.json" || bad "alg $alg: no PSNR with --truth"
     [ -s "$T/out_$alg.png" ] || bad "alg $alg: no output image"
     [ -s "$T/range_$alg.png" ] || bad "alg $alg: no range image"
@@ -73,7 +74,7 @@ done
 if "$BIN" deblur "$T/gray32.png" -o "$T/out_3.png" --alg 3 --blur-gen "$T/blur.safetensors" --device cpu \
      --restarts 2 --steps 3 --fit-steps 2 --untrained-width 4 --untrained-latent 8 --lr-z 1e-6 \
      --kernel-out "$T/k_3.kernel" >"$T/out_3.json" 2>"$T/err_3.txt"; then
-  json_ok "$T/out_3.json" alg chosen measurement total diverged seconds psnr ssim
+  json_ok "$T/out_3.json" alg chosen measurement total diverged seconds psnr ssim graph_launches graph_capture_failures
   grep -q '"psnr":null' "$T/out_3.json" || bad "alg 3: PSNR without --truth should be null"
 else
   bad "alg 3 failed: $(cat "$T/err_3.txt")"
@@ -92,7 +93,7 @@ fi
 # range projection
 if "$BIN" project "$SRC/tests/fixtures/chelsea_64.png" -o "$T/proj.png" --image-gen "$T/gen.safetensors" \
      --device cpu --restarts 2 --steps 5 >"$T/proj.json" 2>"$T/proj.err"; then
-  json_ok "$T/proj.json" psnr range_error chosen seconds
+  json_ok "$T/proj.json" psnr range_error chosen seconds graph_launches graph_capture_failures
   grep -q '"psnr":[0-9]' "$T/proj.json" || bad "project: no PSNR"
   grep -q 'range error: PSNR' "$T/proj.err" || bad "project: no range error line on stderr"
 else

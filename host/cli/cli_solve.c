@@ -163,6 +163,10 @@ int gpd_cli_solve_logged(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net
     rc = gpd_solve(e, y, gi, gk, o, res);
     gpd_cli_monitor_finish(&mon);
   }
+  if (rc == 0 && res->graph_capture_failures)
+    fprintf(stderr, "%s: warning: %ld graph capture%s failed, %s iterations ran eagerly: %s\n", label,
+            res->graph_capture_failures, res->graph_capture_failures == 1 ? "" : "s",
+            res->graph_capture_failures == 1 ? "its" : "their", res->graph_failure);
   if (csv && fclose(csv) != 0 && rc == 0) rc = gpd_error("cannot write the log %s", log_path);
   return rc;
 }
@@ -175,6 +179,11 @@ void gpd_cli_json_number(FILE *f, double v) {
 void gpd_cli_json_field(FILE *f, const char *key, double v) {
   fprintf(f, ",\"%s\":", key);
   gpd_cli_json_number(f, v);
+}
+
+void gpd_cli_json_graphs(FILE *f, const gpd_solve_result *res) {
+  fprintf(f, ",\"graph_launches\":%ld,\"graph_capture_failures\":%ld", res->graph_launches,
+          res->graph_capture_failures);
 }
 
 void gpd_cli_json_diverged(FILE *f, const gpd_solve_result *res) {

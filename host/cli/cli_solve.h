@@ -79,5 +79,8 @@ void gpd_cli_json_number(FILE *f, double v);
 void gpd_cli_json_field(FILE *f, const char *key, double v);
 /* ,"diverged":[r, ...]: the restarts of res that diverged. */
 void gpd_cli_json_diverged(FILE *f, const gpd_solve_result *res);
+/* ,"graph_launches":N,"graph_capture_failures":M (iterations replayed from
+ * graphs; captures that failed, whose cause went to stderr). */
+void gpd_cli_json_graphs(FILE *f, const gpd_solve_result *res);
 
 #endif

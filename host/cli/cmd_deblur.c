@@ -26,7 +26,9 @@ static void usage(FILE *f) {
           "latent spaces of an image generator and a blur generator for a sharp image and a\n"
           "kernel that explain BLURRY. Restarts run as one batch; the best one is returned.\n"
           "Prints one line of JSON on stdout: {\"alg\", \"chosen\", \"measurement\", \"total\",\n"
-          "\"diverged\", \"seconds\", \"psnr\", \"ssim\"} (psnr / ssim with --truth, else null).\n\n"
+          "\"diverged\", \"seconds\", \"psnr\", \"ssim\", \"graph_launches\", \"graph_capture_failures\"}\n"
+          "(psnr / ssim with --truth, else null; iterations replayed from CUDA graphs, and captures\n"
+          "that failed: their cause goes to stderr).\n\n"
           "algorithm and generators:\n"
           "  -a, --alg A            naive | 1 | 2 | 3 (default 1)\n"
           "                           naive: closest image to BLURRY in the generator's range (eq. 4)\n"
@@ -209,6 +211,7 @@ int gpd_cmd_deblur(int argc, char **argv) {
   gpd_cli_json_field(stdout, "seconds", res.seconds);
   gpd_cli_json_field(stdout, "psnr", psnr);
   gpd_cli_json_field(stdout, "ssim", ssim);
+  gpd_cli_json_graphs(stdout, &res);
   printf("}\n");
   rc = 0;
 fail:

@@ -20,7 +20,9 @@ static void usage(FILE *f) {
           "Range projection: finds z minimising mean((G_I(z) - SHARP)^2) by Adam from\n"
           "several random starts (one batch) and writes G_I(z) of the best. Prints the\n"
           "range error as PSNR on stderr and one line of JSON on stdout:\n"
-          "{\"psnr\", \"range_error\" (mean squared error), \"chosen\", \"diverged\", \"seconds\"}.\n\n"
+          "{\"psnr\", \"range_error\" (mean squared error), \"chosen\", \"diverged\", \"seconds\",\n"
+          "\"graph_launches\", \"graph_capture_failures\"} (iterations replayed from CUDA graphs, and\n"
+          "captures that failed: their cause goes to stderr).\n\n"
           "options:\n"
           "      --image-gen FILE   image generator (.safetensors); default by size:\n"
           "                         weights/dcgan_celeba64.safetensors (64x64x3) or\n"
@@ -118,6 +120,7 @@ int gpd_cmd_project(int argc, char **argv) {
   printf(",\"chosen\":%d", res.chosen);
   gpd_cli_json_diverged(stdout, &res);
   gpd_cli_json_field(stdout, "seconds", res.seconds);
+  gpd_cli_json_graphs(stdout, &res);
   printf("}\n");
   rc = 0;
 fail:

@@ -295,7 +295,8 @@ static int alg3_task(void *ctx, gpd_engine *e, int r) {
     res->restart_measurement[r] = a->main->measurement[0];
     rc = solve_tasks_offer(t, a->main, 0);
   }
-  t->graph_launches += a->fit->graph_launches + a->main->graph_launches;
+  solve_tasks_count_graphs(t, a->fit);
+  solve_tasks_count_graphs(t, a->main);
   pthread_mutex_unlock(&t->lock);
   alg3_restart_free(a);
   return rc < 0 ? -1 : 0;

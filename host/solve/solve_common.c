@@ -4,6 +4,7 @@
  * tensor data stays in engine memory; only latents drawn on the host are
  * uploaded and per-restart losses downloaded. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -263,15 +264,28 @@ static int graphs_wanted(gpd_engine *e) {
   return !(v && !strcmp(v, "0"));
 }
 
+/* A capture that failed: counted, and the first cause kept for the
+ * result (the caller runs eagerly, which nothing recorded has changed). */
+static void capture_failed(solve_problem *p, const char *cause) {
+  if (!p->graph_capture_failures++)
+    snprintf(p->graph_failure, sizeof p->graph_failure, "%s", cause[0] ? cause : "no cause recorded");
+}
+
 /* One iteration recorded as a graph; NULL when the capture fails (an op
- * that cannot be captured, a plan that did not exist yet): the caller then
- * runs eagerly, which nothing recorded has changed. */
+ * that cannot be captured, a plan that did not exist yet, a capture the
+ * device invalidated), with the failure recorded in p. */
 static void *capture_iteration(solve_problem *p) {
   void *graph = NULL;
-  if (gpd_engine_graph_begin(p->e) != 0) return NULL;
-  int rc = solve_iteration(p);
-  if (gpd_engine_graph_end(p->e, &graph) != 0 || rc != 0) {
+  char cause[sizeof p->graph_failure] = "";
+  if (gpd_engine_graph_begin(p->e) != 0) {
+    capture_failed(p, gpd_last_error());
+    return NULL;
+  }
+  if (solve_iteration(p) != 0) snprintf(cause, sizeof cause, "%s", gpd_last_error()); /* the first cause */
+  if (gpd_engine_graph_end(p->e, &graph) != 0 && !cause[0]) snprintf(cause, sizeof cause, "%s", gpd_last_error());
+  if (cause[0]) {
     gpd_engine_graph_free(graph);
+    capture_failed(p, cause);
     return NULL;
   }
   return graph;

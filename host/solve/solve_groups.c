@@ -58,7 +58,7 @@ static int group_task(void *ctx, gpd_engine *e, int group) {
     pthread_mutex_lock(&t->lock);
     if (p->first_divergence >= 0 && (b->first_divergence < 0 || p->first_divergence < b->first_divergence))
       b->first_divergence = p->first_divergence;
-    t->graph_launches += p->graph_launches;
+    solve_tasks_count_graphs(t, p);
     rc = chosen >= 0 ? solve_tasks_offer(t, p, chosen) : 0;
     pthread_mutex_unlock(&t->lock);
   }

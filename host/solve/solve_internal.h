@@ -86,6 +86,8 @@ struct solve_problem {
   float *sched;          /* engine, 2 per group: step size and Adam step count of
                           * the current iteration (solve_schedule_upload) */
   long graph_launches;   /* iterations replayed from a CUDA graph */
+  long graph_capture_failures; /* captures that failed (those iterations ran eagerly) */
+  char graph_failure[256];     /* the first one's cause */
   /* The objective at the current variables, on the engine only: loss_dev
    * and, when want_grad, every group's gradient g (overwritten). No host
    * traffic (it may be captured into a CUDA graph). 0 or -1. */
@@ -170,7 +172,8 @@ solve_hooks solve_hooks_from_options(const gpd_solve_options *o, long progress_o
  * gradients) and checks it. On an engine with graphs (and unless
  * GPD_SOLVER_GRAPHS=0), iteration 0 runs eagerly (plans, algorithms and
  * workspaces come into being), iteration 1 is captured and every iteration
- * from 1 on is a graph launch; a failed capture falls back to eager. A
+ * from 1 on is a graph launch; a failed capture falls back to eager and is
+ * counted in p->graph_capture_failures with its cause. A
  * restart whose total or measurement is NaN / inf is marked in diverged_at,
  * its rows reset to finite values (so it cannot feed NaNs into anything),
  * and from then on reported as NaN. Returns 0, 1 when every restart of this
@@ -324,7 +327,11 @@ typedef struct solve_tasks {
   pthread_mutex_t lock;
   int best;                     /* restart index of the best so far, -1 */
   long graph_launches;
+  long graph_capture_failures;
+  char graph_failure[256];      /* the first failed capture's cause */
 } solve_tasks;
+/* With t->lock held: p's graph launches and failed captures count into t. */
+void solve_tasks_count_graphs(solve_tasks *t, const solve_problem *p);
 /* Zeroed, best -1, the lock made (error naming `who` when it cannot be). */
 int solve_tasks_init(solve_tasks *t, gpd_solve_result *res, const char *who);
 /* Frees the progress, the log and the lock. */
@@ -336,7 +343,7 @@ void solve_tasks_free(solve_tasks *t);
  * measurement and total. 0 or -1. */
 int solve_tasks_offer(solve_tasks *t, solve_problem *p, int chosen);
 /* After all tasks ran: emits the gathered log and sets res's graph
- * launches. */
+ * launches and failed captures. */
 void solve_tasks_finish(solve_tasks *t, const gpd_solve_options *o);
 /* res->chosen = the best restart; -1 when every one of the `restarts`
  * diverged, with the error "all R restarts diverged (NaN loss at step

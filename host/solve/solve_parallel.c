@@ -276,9 +276,19 @@ int solve_tasks_offer(solve_tasks *t, solve_problem *p, int chosen) {
   return 0;
 }
 
+void solve_tasks_count_graphs(solve_tasks *t, const solve_problem *p) {
+  t->graph_launches += p->graph_launches;
+  if (p->graph_capture_failures && !t->graph_capture_failures)
+    snprintf(t->graph_failure, sizeof t->graph_failure, "%s", p->graph_failure);
+  t->graph_capture_failures += p->graph_capture_failures;
+}
+
 void solve_tasks_finish(solve_tasks *t, const gpd_solve_options *o) {
   if (t->log) solve_log_table_emit(t->log, o);
-  t->res->graph_launches = t->graph_launches;
+  gpd_solve_result *res = t->res;
+  res->graph_launches = t->graph_launches;
+  res->graph_capture_failures = t->graph_capture_failures;
+  snprintf(res->graph_failure, sizeof res->graph_failure, "%s", t->graph_failure);
 }
 
 int solve_tasks_choose(solve_tasks *t, int restarts, int step, const char *where) {

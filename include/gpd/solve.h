@@ -116,6 +116,8 @@ typedef struct gpd_solve_result {
   int groups;          /* batches the restarts ran in (Alg 3: restarts) */
   int threads;         /* of them at once */
   long graph_launches; /* iterations replayed from CUDA graphs (0 on the CPU) */
+  long graph_capture_failures; /* captures that failed: their iterations ran eagerly */
+  char graph_failure[256];     /* the first failed capture's cause ("" when none) */
 } gpd_solve_result;
 
 void gpd_solve_result_free(gpd_solve_result *r);
