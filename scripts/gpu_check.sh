@@ -224,7 +224,7 @@ SUMMARY="$OUTDIR/summary.txt"
 say() { echo "$*" | tee -a "$SUMMARY"; }
 
 # ---- the machine and its tools (not budgeted: seconds) ----
-say "== gpu_check $([ $DRY = 1 ] && echo '--dry-run ')$(date -u '+%Y-%m-%d %H:%M UTC') on $(hostname), $(nproc) cores"
+say "== gpu_check $([ $DRY = 1 ] && echo '--dry-run ')$(date -u '+%Y-%m-%d %H:%M UTC') on $(hostname 2>/dev/null || echo "an unnamed machine"), $(nproc) cores"
 say "commit: $(git -C "$ROOT" log -1 --format='%h %s' 2>/dev/null || echo unknown)"
 if command -v nvidia-smi >/dev/null && nvidia-smi >"$TMP/smi" 2>&1; then
   say "$(nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader 2>/dev/null)"

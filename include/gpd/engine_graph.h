@@ -1,7 +1,9 @@
 /* Capturing a fixed sequence of engine calls once and replaying it (CUDA
  * graphs): one launch per solver iteration instead of dozens of kernel and
  * library calls, which is what small generators at a large batch are bound
- * by. Only the CUDA engine supports graphs; solvers ask first:
+ * by. An engine supports graphs when it fills the table's graph slots
+ * (the CUDA engine does); these functions dispatch to them, and on any other
+ * engine begin/end do nothing, so the calls simply run. Solvers ask first:
  *
  *   if (gpd_engine_supports_graphs(e)) {
  *     run_iteration(e);                    // once eagerly: plans, algorithms,
@@ -29,7 +31,7 @@
 extern "C" {
 #endif
 
-/* 1 when e can capture and replay graphs (the CUDA engine), else 0. */
+/* 1 when e can capture and replay graphs (its graph slots are filled), else 0. */
 int gpd_engine_supports_graphs(gpd_engine *e);
 /* Starts recording the engine's calls. On an engine without graphs this
  * does nothing and returns 0 (the calls then simply run). */

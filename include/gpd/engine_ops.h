@@ -3,7 +3,8 @@
  * declares its functions <prefix>_<name> and fills its table from this
  * list (host/cpu/cpu_ops.h and cpu_engine.c, cuda/cuda_ops.h and
  * cuda_engine.c), so an op added to gpd_engine is one line here. The
- * table's other entries (memory, sync, destroy, fork) are per engine.
+ * table's other entries (memory, sync, destroy, fork, caps, fft_scratch_bytes,
+ * graphs) are per engine.
  *
  *   #define DECLARE(name, params) int cpu_##name params;
  *   GPD_ENGINE_OPS(DECLARE)
