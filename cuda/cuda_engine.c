@@ -282,6 +282,7 @@ gpd_engine *gpd_engine_cuda_create(int device, gpd_precision precision) {
   e->name = "cuda";
   e->precision = precision;
   e->caps.memory_name = "GPU memory";
+  e->caps.graphs = 1;
   e->caps.concurrent_forks = 1;
   e->caps.max_tensor_elements = (size_t)INT32_MAX; /* cuDNN's tensor descriptors count elements in int */
   e->alloc = engine_alloc;

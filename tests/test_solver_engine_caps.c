@@ -228,6 +228,7 @@ static void no_free(gpd_engine *e, void *graph) {
 
 static gpd_engine with_graphs(int (*begin)(gpd_engine *), int (*end)(gpd_engine *, void **)) {
   gpd_engine e = *CPU;
+  e.caps.graphs = 1;
   e.graph_begin = begin;
   e.graph_end = end;
   e.graph_launch = no_launch;

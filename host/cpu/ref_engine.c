@@ -11,6 +11,7 @@
 
 #include "cpu_ops.h"
 #include "gpd/common.h"
+#include "gpd/engine_graph.h"
 
 static float *cpu_alloc(gpd_engine *e, size_t count, const char *what) {
   (void)e;
@@ -68,6 +69,7 @@ void cpu_engine_fill_reference(gpd_engine *e) {
    * the im2col chunks of one call and FFTW's plans */
   e->caps = (gpd_engine_caps){.memory_name = "memory", .instance_reserve = (size_t)64 << 20};
   e->fft_scratch_bytes = cpu_fft_scratch_bytes;
+  gpd_engine_fill_eager_graphs(e);
   e->alloc = cpu_alloc;
   e->free = cpu_free;
   e->upload = cpu_upload;

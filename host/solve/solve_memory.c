@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpd/engine_graph.h"
 #include "gpd/engine_ops.h"
 #include "solve_internal.h"
 
@@ -117,6 +118,7 @@ static void counting_init(counting_engine *c) {
   c->e.copy = count_copy;
   c->e.fill = count_fill;
   c->e.fft_scratch_bytes = count_fft_scratch;
+  gpd_engine_fill_eager_graphs(&c->e);
 #define OP(name, params) c->e.name = count_##name;
   GPD_ENGINE_OPS(OP)
 #undef OP

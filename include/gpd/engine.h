@@ -84,6 +84,8 @@ typedef struct gpd_engine gpd_engine;
  * that no code outside the engines asks which engine it is. */
 typedef struct gpd_engine_caps {
   const char *memory_name;    /* its memory in messages: "GPU memory", "memory" */
+  int graphs;                 /* 1: the graph slots capture and replay; 0: they
+                               * run calls eagerly (gpd_engine_fill_eager_graphs) */
   int concurrent_forks;       /* 1: forks run at once on their own hardware queues
                                * (CUDA streams), so host threads driving forks
                                * overlap their work; 0: forks share the cores the
@@ -121,11 +123,11 @@ struct gpd_engine {
   size_t (*fft_scratch_bytes)(gpd_engine *e, int b, int h, int w);
 
   /* ---- graphs (gpd/engine_graph.h says how they are used) ------------------ */
-  /* NULL on an engine without graphs: gpd/engine_graph.h's functions then
-   * run the calls eagerly. graph_begin starts recording the engine's calls;
+  /* With caps.graphs: graph_begin starts recording the engine's calls;
    * graph_end stops and makes *graph (failing if a recorded call failed or
    * the capture was invalidated); graph_launch replays it on the engine's
-   * queue; graph_free frees it (NULL is fine). */
+   * queue; graph_free frees it (NULL is fine). Without: the eager slots of
+   * gpd_engine_fill_eager_graphs (begin / end do nothing, no graph). */
   int (*graph_begin)(gpd_engine *e);
   int (*graph_end)(gpd_engine *e, void **graph);
   int (*graph_launch)(gpd_engine *e, void *graph);

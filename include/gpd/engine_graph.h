@@ -1,8 +1,8 @@
 /* Capturing a fixed sequence of engine calls once and replaying it (CUDA
  * graphs): one launch per solver iteration instead of dozens of kernel and
  * library calls, which is what small generators at a large batch are bound
- * by. An engine supports graphs when it fills the table's graph slots
- * (the CUDA engine does); these functions dispatch to them, and on any other
+ * by. An engine with caps.graphs (the CUDA engine) captures and replays in
+ * its graph slots; these functions dispatch to them, and on any other
  * engine begin/end do nothing, so the calls simply run. Solvers ask first:
  *
  *   if (gpd_engine_supports_graphs(e)) {
@@ -31,7 +31,7 @@
 extern "C" {
 #endif
 
-/* 1 when e can capture and replay graphs (its graph slots are filled), else 0. */
+/* 1 when e can capture and replay graphs (e->caps.graphs), else 0. */
 int gpd_engine_supports_graphs(gpd_engine *e);
 /* Starts recording the engine's calls. On an engine without graphs this
  * does nothing and returns 0 (the calls then simply run). */
@@ -45,6 +45,10 @@ int gpd_engine_graph_end(gpd_engine *e, void **graph);
 int gpd_engine_graph_launch(gpd_engine *e, void *graph);
 /* Frees a graph from gpd_engine_graph_end (NULL is fine). */
 void gpd_engine_graph_free(void *graph);
+
+/* For an engine without graphs (caps.graphs 0): fills its graph slots with
+ * the eager behaviour above, so that no slot of its table is NULL. */
+void gpd_engine_fill_eager_graphs(gpd_engine *e);
 
 #ifdef __cplusplus
 }
