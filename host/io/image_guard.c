@@ -164,17 +164,17 @@ static int jpeg_dht(const guard *g, jpeg_state *j, const uint8_t *s, size_t len,
     const int tc = s[p] >> 4, th = s[p] & 15;
     if (tc > 1 || th > 3) return bad(g, "Huffman table at byte %zu: class %d, id %d", at + p, tc, th);
     unsigned total = 0, code = 0;
+    for (int i = 0; i < 16; i++) total += s[p + 1 + i];
+    if (total > 256)
+      return bad(g, "Huffman table %s%d at byte %zu declares %u codes (at most 256)", tc ? "AC" : "DC", th, at + p,
+                 total);
     for (int i = 0; i < 16; i++) {
-      total += s[p + 1 + i];
       code += s[p + 1 + i];
       if (code > (1u << (i + 1)))
         return bad(g, "Huffman table %s%d at byte %zu has more codes of length %d than fit", tc ? "AC" : "DC", th,
                    at + p, i + 1);
       code <<= 1;
     }
-    if (total > 256)
-      return bad(g, "Huffman table %s%d at byte %zu declares %u codes (at most 256)", tc ? "AC" : "DC", th, at + p,
-                 total);
     if (len - p - 17 < total) return bad(g, "Huffman table %s%d at byte %zu is cut off", tc ? "AC" : "DC", th, at + p);
     for (unsigned i = 0; i < total; i++) {
       const int v = s[p + 17 + i];
