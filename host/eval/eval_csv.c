@@ -217,6 +217,7 @@ static int truncate_to(const char *path, long keep) {
   if (ftruncate(fileno(f), (off_t)keep) != 0 || fsync(fileno(f)) != 0)
     rc = gpd_error("cannot cut the partial last line of %s: %s", path, strerror(errno));
   fclose(f);
+  gpd_kill_point("csv: partial last line cut");
   return rc;
 }
 
@@ -330,9 +331,19 @@ int gpd_eval_csv_read(const char *path, int truncate_partial, gpd_eval_rows *out
 int gpd_eval_csv_append(FILE *f, const char *path, const gpd_eval_row *r) {
   char line[4096];
   GPD_TRY(gpd_eval_row_format(r, line, sizeof line));
-  size_t n = strlen(line);
-  /* one write of the whole line, then to the disk before the next item */
-  if (fwrite(line, 1, n, f) != n || fflush(f) != 0 || fsync(fileno(f)) != 0)
+  size_t n = strlen(line), first = 0;
+  /* one write of the whole line, then to the disk before the next item
+   * (the crash-safety test splits it, to be killed in the middle) */
+  if (gpd_kill_points_armed()) {
+    first = n / 2;
+    if (fwrite(line, 1, first, f) != first || fflush(f) != 0)
+      return gpd_error("cannot append to %s: %s", path, strerror(errno));
+    gpd_kill_point("csv: row half written");
+  }
+  if (fwrite(line + first, 1, n - first, f) != n - first || fflush(f) != 0)
     return gpd_error("cannot append to %s: %s", path, strerror(errno));
+  gpd_kill_point("csv: row written, not synced");
+  if (fsync(fileno(f)) != 0) return gpd_error("cannot append to %s: %s", path, strerror(errno));
+  gpd_kill_point("csv: row synced");
   return 0;
 }
