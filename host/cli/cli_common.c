@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,6 +19,16 @@ int gpd_cli_fail(const char *cmd) {
 
 int gpd_cli_usage_error(const char *cmd) {
   fprintf(stderr, "gpdeblur %s: see 'gpdeblur %s --help'\n", cmd, cmd);
+  return 2;
+}
+
+int gpd_cli_usage_fail(const char *cmd, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "gpdeblur %s: %s; see 'gpdeblur %s --help'\n", cmd, msg, cmd);
   return 2;
 }
 

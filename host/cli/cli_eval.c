@@ -218,10 +218,7 @@ static int apply_option(gpd_cli_eval_args *a, int opt, const char *arg) {
 static int take_positionals(const char *cmd, int argc, char **argv, int boundary_set, gpd_cli_eval_args *a) {
   const int npos = argc - optind;
   if (a->summarize) {
-    if (npos < 1) {
-      fprintf(stderr, "gpdeblur %s: --summarize needs results CSVs; see 'gpdeblur %s --help'\n", cmd, cmd);
-      return 2;
-    }
+    if (npos < 1) return gpd_cli_usage_fail(cmd, "--summarize needs results CSVs");
     a->inputs = argv + optind;
     a->n_inputs = npos;
     return 0;
@@ -238,13 +235,9 @@ static int take_positionals(const char *cmd, int argc, char **argv, int boundary
     if (!boundary_set) a->solve.boundary = GPD_BOUNDARY_LINEAR;
     return 0;
   }
-  if (npos != 1) {
-    if (npos > 1)
-      fprintf(stderr, "gpdeblur %s: one image folder expected, got '%s' and '%s'; see 'gpdeblur %s --help'\n", cmd,
-              argv[optind], argv[optind + 1], cmd);
-    else fprintf(stderr, "gpdeblur %s: missing the folder of test images; see 'gpdeblur %s --help'\n", cmd, cmd);
-    return 2;
-  }
+  if (npos > 1)
+    return gpd_cli_usage_fail(cmd, "one image folder expected, got '%s' and '%s'", argv[optind], argv[optind + 1]);
+  if (npos < 1) return gpd_cli_usage_fail(cmd, "missing the folder of test images");
   a->dir = argv[optind];
   a->sel.dir = a->dir;
   return 0;

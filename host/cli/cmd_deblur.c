@@ -254,23 +254,18 @@ done:
   return rc;
 }
 
-int gpd_cmd_deblur_check(int argc, char **argv) {
-  deblur_args a;
-  deblur_inputs in;
-  const int st = parse_args(argc, argv, &a);
-  if (st) return st < 0 ? 0 : st;
-  const int rc = validate_args(&a, &in);
-  inputs_free(&in);
-  return rc ? 1 : 0;
-}
-
-int gpd_cmd_deblur(int argc, char **argv) {
+/* parse, validate, then run (work = 1) or stop there (work = 0, the
+ * error recorded and not printed). */
+static int deblur_command(int argc, char **argv, int work) {
   deblur_args a;
   deblur_inputs in;
   const int st = parse_args(argc, argv, &a);
   if (st) return st < 0 ? 0 : st;
   int rc = validate_args(&a, &in);
-  if (!rc) rc = run(&a, &in);
+  if (!rc && work) rc = run(&a, &in);
   inputs_free(&in);
-  return rc ? gpd_cli_fail(CMD) : 0;
+  return !rc ? 0 : work ? gpd_cli_fail(CMD) : 1;
 }
+
+int gpd_cmd_deblur_check(int argc, char **argv) { return deblur_command(argc, argv, 0); }
+int gpd_cmd_deblur(int argc, char **argv) { return deblur_command(argc, argv, 1); }

@@ -109,14 +109,8 @@ static int parse_args(int argc, char **argv, evalgen_args *a) {
     }
     if (bad) return gpd_cli_fail(CMD);
   }
-  if (optind < argc) {
-    fprintf(stderr, "gpdeblur %s: unexpected argument '%s'; see 'gpdeblur %s --help'\n", CMD, argv[optind], CMD);
-    return 2;
-  }
-  if (!a->weights) {
-    fprintf(stderr, "gpdeblur %s: --weights is required; see 'gpdeblur %s --help'\n", CMD, CMD);
-    return 2;
-  }
+  if (optind < argc) return gpd_cli_usage_fail(CMD, "unexpected argument '%s'", argv[optind]);
+  if (!a->weights) return gpd_cli_usage_fail(CMD, "--weights is required");
   return 0;
 }
 
@@ -204,21 +198,18 @@ done:
   return rc;
 }
 
-int gpd_cmd_evalgen_check(int argc, char **argv) {
+/* parse, validate, then run (work = 1) or stop there (work = 0, the
+ * error recorded and not printed). */
+static int evalgen_command(int argc, char **argv, int work) {
   evalgen_args a;
   gpd_arch arch;
   int kernels;
   const int st = parse_args(argc, argv, &a);
   if (st) return st < 0 ? 0 : st;
-  return validate_args(&a, &arch, &kernels) ? 1 : 0;
+  int rc = validate_args(&a, &arch, &kernels);
+  if (!rc && work) rc = run(&a, &arch, kernels);
+  return !rc ? 0 : work ? gpd_cli_fail(CMD) : 1;
 }
 
-int gpd_cmd_evalgen(int argc, char **argv) {
-  evalgen_args a;
-  gpd_arch arch;
-  int kernels;
-  const int st = parse_args(argc, argv, &a);
-  if (st) return st < 0 ? 0 : st;
-  if (validate_args(&a, &arch, &kernels) != 0 || run(&a, &arch, kernels) != 0) return gpd_cli_fail(CMD);
-  return 0;
-}
+int gpd_cmd_evalgen_check(int argc, char **argv) { return evalgen_command(argc, argv, 0); }
+int gpd_cmd_evalgen(int argc, char **argv) { return evalgen_command(argc, argv, 1); }

@@ -218,26 +218,19 @@ static int run(const char *path, int json, const gpd_safetensors *st) {
   return 1;
 }
 
-int gpd_cmd_info_check(int argc, char **argv) {
+/* parse, validate (the file reads as safetensors), then run (work = 1)
+ * or stop there (work = 0, the error recorded and not printed). */
+static int info_command(int argc, char **argv, int work) {
   const char *path = NULL;
   int json = 0;
   gpd_safetensors st;
-  const int rc = parse_args(argc, argv, &path, &json);
-  if (rc) return rc < 0 ? 0 : rc;
-  /* validation: the file reads as safetensors */
-  if (gpd_st_read(&st, path) != 0) return 1;
-  gpd_st_free(&st);
-  return 0;
-}
-
-int gpd_cmd_info(int argc, char **argv) {
-  const char *path = NULL;
-  int json = 0;
-  gpd_safetensors st;
-  const int st_rc = parse_args(argc, argv, &path, &json);
-  if (st_rc) return st_rc < 0 ? 0 : st_rc;
-  if (gpd_st_read(&st, path) != 0) return gpd_cli_fail(CMD);
-  const int rc = run(path, json, &st);
+  const int parsed = parse_args(argc, argv, &path, &json);
+  if (parsed) return parsed < 0 ? 0 : parsed;
+  if (gpd_st_read(&st, path) != 0) return work ? gpd_cli_fail(CMD) : 1;
+  const int rc = work ? run(path, json, &st) : 0;
   gpd_st_free(&st);
   return rc;
 }
+
+int gpd_cmd_info_check(int argc, char **argv) { return info_command(argc, argv, 0); }
+int gpd_cmd_info(int argc, char **argv) { return info_command(argc, argv, 1); }

@@ -183,11 +183,7 @@ static int parse_args(int argc, char **argv, train_args *a) {
     if (!strcmp(argv[i], "--arch") && i + 1 < argc) arch = argv[i + 1];
     else if (!strncmp(argv[i], "--arch=", 7)) arch = argv[i] + 7;
   }
-  if (!arch) {
-    fprintf(stderr, "gpdeblur %s: --arch is required (blur_vae, svhn_vae or dcgan); see 'gpdeblur %s --help'\n", CMD,
-            CMD);
-    return 2;
-  }
+  if (!arch) return gpd_cli_usage_fail(CMD, "--arch is required (blur_vae, svhn_vae or dcgan)");
   if (gpd_train_defaults(cfg, arch) != 0) return gpd_cli_fail(CMD);
   a->device = "auto";
   a->precision = GPD_PRECISION_FP32;
@@ -248,14 +244,8 @@ static int parse_args(int argc, char **argv, train_args *a) {
     }
     if (bad) return gpd_cli_fail(CMD);
   }
-  if (optind < argc) {
-    fprintf(stderr, "gpdeblur %s: unexpected argument '%s'; see 'gpdeblur %s --help'\n", CMD, argv[optind], CMD);
-    return 2;
-  }
-  if (!a->out) {
-    fprintf(stderr, "gpdeblur %s: -o OUT.safetensors is required; see 'gpdeblur %s --help'\n", CMD, CMD);
-    return 2;
-  }
+  if (optind < argc) return gpd_cli_usage_fail(CMD, "unexpected argument '%s'", argv[optind]);
+  if (!a->out) return gpd_cli_usage_fail(CMD, "-o OUT.safetensors is required");
   if (!have_dwidth) cfg->disc_width = cfg->arch.width; /* D as wide as G unless told */
   if (!have_steps) cfg->max_steps = 0;
   a->is_kernels = !strcmp(cfg->arch.name, "blur_vae");
@@ -355,17 +345,16 @@ static int run(const train_args *a) {
   return rc;
 }
 
-int gpd_cmd_train_check(int argc, char **argv) {
+/* parse, validate, then run (work = 1) or stop there (work = 0, the
+ * error recorded and not printed). */
+static int train_command(int argc, char **argv, int work) {
   train_args a;
   const int st = parse_args(argc, argv, &a);
   if (st) return st < 0 ? 0 : st;
-  return validate_args(&a) ? 1 : 0;
+  int rc = validate_args(&a);
+  if (!rc && work) rc = run(&a);
+  return !rc ? 0 : work ? gpd_cli_fail(CMD) : 1;
 }
 
-int gpd_cmd_train(int argc, char **argv) {
-  train_args a;
-  const int st = parse_args(argc, argv, &a);
-  if (st) return st < 0 ? 0 : st;
-  if (validate_args(&a) != 0 || run(&a) != 0) return gpd_cli_fail(CMD);
-  return 0;
-}
+int gpd_cmd_train_check(int argc, char **argv) { return train_command(argc, argv, 0); }
+int gpd_cmd_train(int argc, char **argv) { return train_command(argc, argv, 1); }

@@ -14,6 +14,13 @@ int gpd_cli_fail(const char *cmd);
 /* "gpdeblur NAME: unknown option ..." etc., printed by getopt; this prints
  * the hint to use --help and returns 2. */
 int gpd_cli_usage_error(const char *cmd);
+/* One line "gpdeblur NAME: MESSAGE; see 'gpdeblur NAME --help'" on stderr
+ * (a usage mistake: a missing or unexpected argument); returns 2. */
+int gpd_cli_usage_fail(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 /* For getopt_long run with opterr = 0 and an optstring starting with ':':
  * given what it returned ('?' unknown option, ':' missing value), prints
  * one line "gpdeblur NAME: unknown option '--x'; see 'gpdeblur NAME --help'"
