@@ -39,6 +39,44 @@ void *gpd_calloc(size_t count, size_t size, const char *what) {
   return p;
 }
 
+/* A pipe or a device, read to its end (at most max_bytes). */
+static char *read_stream(FILE *f, const char *path, const char *what, size_t max_bytes, size_t *len) {
+  size_t cap = 1 << 16, n = 0;
+  char *buf = gpd_malloc(cap + 1, what);
+  while (buf) {
+    n += fread(buf + n, 1, cap - n, f);
+    if (n < cap) break;
+    if (cap > max_bytes) {
+      gpd_error("%s '%s' is more than the %zu bytes this program reads", what, path, max_bytes);
+      free(buf);
+      return NULL;
+    }
+    char *b = realloc(buf, 2 * cap + 1);
+    if (!b) {
+      gpd_error("out of host memory reading %s '%s'", what, path);
+      free(buf);
+      return NULL;
+    }
+    buf = b;
+    cap *= 2;
+  }
+  if (buf && ferror(f)) {
+    gpd_error("cannot read %s '%s': %s", what, path, strerror(errno));
+    free(buf);
+    return NULL;
+  }
+  if (buf && n > max_bytes) {
+    gpd_error("%s '%s' is more than the %zu bytes this program reads", what, path, max_bytes);
+    free(buf);
+    return NULL;
+  }
+  if (buf) {
+    buf[n] = 0;
+    *len = n;
+  }
+  return buf;
+}
+
 char *gpd_read_file(const char *path, const char *what, size_t max_bytes, size_t *len) {
   *len = 0;
   FILE *f = fopen(path, "rb");
@@ -55,7 +93,7 @@ char *gpd_read_file(const char *path, const char *what, size_t max_bytes, size_t
   } else if (S_ISDIR(st.st_mode)) {
     gpd_error("%s '%s' is a directory, not a file", what, path);
   } else if (!S_ISREG(st.st_mode)) {
-    gpd_error("%s '%s' is not a regular file", what, path);
+    buf = read_stream(f, path, what, max_bytes, len); /* a pipe: no size until its end */
   } else if ((unsigned long long)st.st_size > (unsigned long long)max_bytes) {
     gpd_error("%s '%s' is %lld bytes, more than the %zu this program reads", what, path, (long long)st.st_size,
               max_bytes);

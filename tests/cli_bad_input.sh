@@ -86,6 +86,7 @@ refused "JPEG Huffman table of 265 codes" "dht_265_codes.jpg" "265 codes" -- \
   "$BIN" deblur "$REG/image/dht_265_codes.jpg" -o "$T/d.png" --device cpu
 printf 'GIF89a\001\000\001\000' >"$T/a.gif"
 refused "GIF" "a.gif" "is a GIF" -- "$BIN" metrics "$T/a.gif" "$SHARP"
+refused "a truncated TGA from a pipe" "/dev/fd/" "truncated" -- "$BIN" metrics <(cat "$T/cut.tga") "$SHARP"
 refused "an image that is a folder" "$T/empty" "directory" -- "$BIN" metrics "$T/empty" "$SHARP"
 
 # ---- weights -----------------------------------------------------------------------------

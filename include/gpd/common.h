@@ -39,8 +39,8 @@ void gpd_clear_error(void);
 void *gpd_malloc(size_t bytes, const char *what);
 void *gpd_calloc(size_t count, size_t size, const char *what);
 
-/* The whole of a regular file in one malloc'd buffer with a NUL after its
- * *len bytes. NULL, with the error "cannot open WHAT 'PATH': REASON", "WHAT
+/* The whole of a file (or a pipe, read to its end) in one malloc'd buffer
+ * with a NUL after its *len bytes. NULL, with the error "cannot open WHAT 'PATH': REASON", "WHAT
  * 'PATH' is a directory, not a file" or "WHAT 'PATH' is N bytes, more than
  * the MAX this program reads", when it cannot be read whole. */
 char *gpd_read_file(const char *path, const char *what, size_t max_bytes, size_t *len);
