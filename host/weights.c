@@ -151,7 +151,7 @@ int gpd_weights_fill_net(gpd_net *net, const gpd_safetensors *st) {
       }
       size_t count = 1;
       for (int d = 0; d < t[j].ndim; d++) count *= (size_t)t[j].shape[d];
-      rc = gpd_st_tensor_to_f32(st, f, (t[j].in_buffers ? buffers : params) + t[j].off, count);
+      rc = gpd_st_tensor_to_finite_f32(st, f, (t[j].in_buffers ? buffers : params) + t[j].off, count);
     }
   }
   if (!rc) rc = e->upload(e, net->params, params, net->n_params);

@@ -156,7 +156,9 @@ static void test_rows(void) {
   fprintf(f, "%s\n", GPD_EVAL_CSV_HEADER);
   r.index = 0;
   CHECK_OK(gpd_eval_csv_append(f, path, &r));
+  gpd_eval_row first = r;
   r.index = 1;
+  snprintf(r.file, sizeof r.file, "second.png");
   CHECK_OK(gpd_eval_csv_append(f, path, &r));
   const long whole = ftell(f);
   fputs("000009.png,2,10000", f);
@@ -180,6 +182,34 @@ static void test_rows(void) {
   fclose(f);
   CHECK(gpd_eval_csv_read(check_tmp_path("badline.csv"), 1, &rows, NULL) != 0 && strstr(gpd_last_error(), "line 2"),
         "a complete malformed line is an error naming it: %s", gpd_last_error());
+
+  /* an image twice (by index, or by name) is refused, naming both lines */
+  const char *dup = check_tmp_path("dup.csv");
+  for (int by_name = 0; by_name < 2; by_name++) {
+    f = fopen(dup, "w");
+    fprintf(f, "%s\n", GPD_EVAL_CSV_HEADER);
+    CHECK_OK(gpd_eval_csv_append(f, dup, &first));
+    CHECK_OK(gpd_eval_csv_append(f, dup, &r));
+    gpd_eval_row again = by_name ? first : r;
+    if (by_name) again.index = 7;
+    CHECK_OK(gpd_eval_csv_append(f, dup, &again));
+    fclose(f);
+    CHECK(gpd_eval_csv_read(dup, 0, &rows, NULL) != 0 && strstr(gpd_last_error(), by_name ? "line 4" : "line 4") &&
+              strstr(gpd_last_error(), by_name ? "repeats line 2" : "repeats line 3"),
+          "a repeated row is refused: %s", gpd_last_error());
+  }
+
+  /* a NUL byte inside the complete lines is refused (it used to hide the
+   * rows after it, which --resume then ran again) */
+  const char *nul = check_tmp_path("nul.csv");
+  f = fopen(nul, "w");
+  fprintf(f, "%s\n", GPD_EVAL_CSV_HEADER);
+  CHECK_OK(gpd_eval_csv_append(f, nul, &first));
+  fputc(0, f);
+  CHECK_OK(gpd_eval_csv_append(f, nul, &r));
+  fclose(f);
+  CHECK(gpd_eval_csv_read(nul, 1, &rows, NULL) != 0 && strstr(gpd_last_error(), "line 3 holds a NUL"),
+        "a NUL byte is refused naming its line: %s", gpd_last_error());
 }
 
 /* ---- selection and kernels ------------------------------------------------------------ */

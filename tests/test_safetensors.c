@@ -171,6 +171,33 @@ static void test_damaged_files(void) {
   expect_refused(p, "array header", "expected an object", NULL);
 
   expect_refused(check_tmp_path("does-not-exist.safetensors"), "missing file", "cannot open", NULL);
+
+  /* the tensors tile the data section: bytes before, between or after
+   * them mean the offsets do not describe the data */
+  write_file(p, "{\"t\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", data, sizeof data);
+  expect_refused(p, "bytes after the last tensor", "the last 8 belong to none", NULL);
+  write_file(p, "{\"t\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}", data, sizeof data);
+  expect_refused(p, "bytes before the first tensor", "[0, 8) belong to no tensor", NULL);
+  write_file(p,
+             "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+             "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}",
+             data, sizeof data);
+  expect_refused(p, "a gap between tensors", "[4, 8) belong to no tensor", "before b");
+  expect_refused(check_tmp_path(""), "a folder", "is a directory", NULL);
+
+  /* weights are finite: a NaN is refused naming the file, tensor and element */
+  float nan_data[3] = {1, NAN, 2};
+  write_file(p, "{\"w\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]}}", nan_data, sizeof nan_data);
+  gpd_safetensors st;
+  float out[3];
+  CHECK_OK(gpd_st_read(&st, p));
+  if (st.n_tensors == 1) {
+    CHECK_OK(gpd_st_tensor_to_f32(&st, &st.tensors[0], out, 3));
+    CHECK(gpd_st_tensor_to_finite_f32(&st, &st.tensors[0], out, 3) != 0 && strstr(gpd_last_error(), p) &&
+              strstr(gpd_last_error(), "tensor w holds nan at element 1"),
+          "a NaN weight: %s", gpd_last_error());
+    gpd_st_free(&st);
+  }
 }
 
 static void test_half_types(void) {

@@ -2,8 +2,10 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gpd/cli.h"
@@ -17,6 +19,16 @@ int gpd_cli_fail(const char *cmd) {
 
 int gpd_cli_usage_error(const char *cmd) {
   fprintf(stderr, "gpdeblur %s: see 'gpdeblur %s --help'\n", cmd, cmd);
+  return 2;
+}
+
+int gpd_cli_usage_fail(const char *cmd, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "gpdeblur %s: %s; see 'gpdeblur %s --help'\n", cmd, msg, cmd);
   return 2;
 }
 
@@ -89,9 +101,71 @@ int gpd_parse_u64(const char *opt, const char *text, uint64_t *out) {
   return 0;
 }
 
+int gpd_parse_u64_range(const char *opt, const char *text, uint64_t *a, uint64_t *b) {
+  char buf[64];
+  const char *colon = strchr(text, ':');
+  if (!colon || (size_t)(colon - text) >= sizeof buf) return gpd_error("--%s: '%s' is not a range A:B", opt, text);
+  memcpy(buf, text, (size_t)(colon - text));
+  buf[colon - text] = 0;
+  GPD_TRY(gpd_parse_u64(opt, buf, a));
+  GPD_TRY(gpd_parse_u64(opt, colon + 1, b));
+  return 0;
+}
+
 void gpd_path_with_ext(const char *path, const char *ext, char *buf, size_t size) {
   const char *slash = strrchr(path, '/');
   const char *dot = strrchr(path, '.');
   size_t stem = (dot && (!slash || dot > slash)) ? (size_t)(dot - path) : strlen(path);
   snprintf(buf, size, "%.*s%s", (int)stem, path, ext);
+}
+
+/* The folder part of path ("." when it has none). */
+static void folder_of(const char *path, char *buf, size_t size) {
+  const char *slash = strrchr(path, '/');
+  if (!slash) snprintf(buf, size, ".");
+  else if (slash == path) snprintf(buf, size, "/");
+  else snprintf(buf, size, "%.*s", (int)(slash - path), path);
+}
+
+static int writable_folder(const char *opt, const char *path, const char *dir) {
+  struct stat st;
+  if (stat(dir, &st) != 0) return gpd_error("%s '%s': the folder '%s' does not exist", opt, path, dir);
+  if (!S_ISDIR(st.st_mode)) return gpd_error("%s '%s': '%s' is not a folder", opt, path, dir);
+  if (access(dir, W_OK | X_OK) != 0) return gpd_error("%s '%s': cannot write in '%s': %s", opt, path, dir, strerror(errno));
+  return 0;
+}
+
+int gpd_cli_check_output(const char *opt, const char *path) {
+  if (!path[0]) return gpd_error("%s: an empty file name", opt);
+  struct stat st;
+  if (stat(path, &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return gpd_error("%s '%s' is a folder, not a file name", opt, path);
+    if (access(path, W_OK) != 0) return gpd_error("%s '%s': cannot overwrite it: %s", opt, path, strerror(errno));
+  }
+  char dir[4096];
+  folder_of(path, dir, sizeof dir);
+  return writable_folder(opt, path, dir);
+}
+
+int gpd_cli_check_output_dir(const char *opt, const char *path) {
+  if (!path[0]) return gpd_error("%s: an empty folder name", opt);
+  struct stat st;
+  if (stat(path, &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) return gpd_error("%s '%s' exists and is not a folder", opt, path);
+    return writable_folder(opt, path, path);
+  }
+  char dir[4096];
+  size_t n = strlen(path);
+  while (n > 1 && path[n - 1] == '/') n--; /* "out/" is the folder out */
+  snprintf(dir, sizeof dir, "%.*s", (int)n, path);
+  char parent[4096];
+  folder_of(dir, parent, sizeof parent);
+  return writable_folder(opt, path, parent);
+}
+
+int gpd_cli_check_seed_range(const char *opt, uint64_t first, uint64_t count) {
+  if (count > 0 && first > UINT64_MAX - (count - 1))
+    return gpd_error("--%s %llu: with %llu items the seeds would pass %llu", opt, (unsigned long long)first,
+                     (unsigned long long)count, (unsigned long long)UINT64_MAX);
+  return 0;
 }

@@ -98,8 +98,7 @@ bad:
   return gpd_error("--crop-resize: '%s' is not CROP:SIZE (e.g. 54:64)", text);
 }
 
-int gpd_cli_eval_parse(const char *cmd, int sweep, int argc, char **argv, void (*usage)(FILE *),
-                       gpd_cli_eval_args *a) {
+static void args_init(gpd_cli_eval_args *a) {
   memset(a, 0, sizeof *a);
   a->sel.partition = 2;
   a->sel.first = -1;
@@ -113,8 +112,10 @@ int gpd_cli_eval_parse(const char *cmd, int sweep, int argc, char **argv, void (
   a->precision = GPD_PRECISION_FP32;
   a->grid_count = 8;
   gpd_cli_solve_args_init(&a->solve, GPD_ALG_1);
+}
 
-  struct option opts[GPD_CLI_SOLVE_MAX_OPTS + 48];
+/* The getopt_long table of `eval` (sweep = 0) or `sweep` (sweep = 1). */
+static void option_table(int sweep, struct option *opts) {
   int no = 0;
   static const struct option fixed[] = {
       {"levin", required_argument, 0, OPT_LEVIN},
@@ -158,73 +159,66 @@ int gpd_cli_eval_parse(const char *cmd, int sweep, int argc, char **argv, void (
   }
   gpd_cli_solve_options_add(opts, &no);
   opts[no] = (struct option){0, 0, 0, 0};
+}
 
-  int opt, boundary_set = 0;
+/* One option of this file's table: 0 when taken, -1 on a bad value (error
+ * recorded), 1 when it is not one of ours. */
+static int apply_option(gpd_cli_eval_args *a, int opt, const char *arg) {
   long v;
-  optind = 1;
-  opterr = 0;
-  while ((opt = getopt_long(argc, argv, ":d:o:h" GPD_CLI_SOLVE_SHORTOPTS, opts, NULL)) != -1) {
-    int bad = 0;
-    int s = gpd_cli_solve_option(&a->solve, opt, optarg);
-    if (s < 0) return gpd_cli_fail(cmd);
-    if (s > 0) {
-      boundary_set |= opt == 'b';
-      continue;
-    }
-    switch (opt) {
-    case OPT_LEVIN: a->levin = optarg; break;
-    case OPT_PARTITION:
-      bad = gpd_parse_int("partition", optarg, 0, 1000, &v);
-      a->sel.partition = (int)v;
-      break;
-    case OPT_FILES: bad = gpd_eval_parse_range("files", optarg, &a->sel.first, &a->sel.last); break;
-    case OPT_FIRST:
-      bad = gpd_parse_int("first", optarg, 0, 999999999999999L, &a->sel.first);
-      if (a->sel.last < 0) a->sel.last = 999999999999999L;
-      break;
-    case OPT_LAST:
-      bad = gpd_parse_int("last", optarg, 0, 999999999999999L, &a->sel.last);
-      if (a->sel.first < 0) a->sel.first = 0;
-      break;
-    case OPT_LIMIT: bad = gpd_parse_int("limit", optarg, 1, 1L << 40, &a->sel.limit); break;
-    case OPT_SHARD: bad = gpd_eval_parse_shard(optarg, &a->shard_k, &a->shard_n); break;
-    case OPT_CROP_RESIZE: bad = parse_crop_resize(optarg, &a->crop, &a->size); break;
-    case OPT_DATASET: a->dataset = optarg; break;
-    case OPT_KERNELS: a->kernels_dir = optarg; break;
-    case OPT_KERNEL_SEED: bad = gpd_parse_u64("kernel-seed", optarg, &a->kernel_seed); break;
-    case OPT_KERNEL_LENGTH: bad = gpd_eval_parse_range("kernel-length", optarg, &a->bucket_min, &a->bucket_max); break;
-    case OPT_SIGMA: bad = gpd_parse_float("sigma", optarg, 0, 10, &a->sigma); break;
-    case OPT_NOISE_SEED: bad = gpd_parse_u64("noise-seed", optarg, &a->noise_seed); break;
-    case OPT_RANGE: a->range = 1; break;
-    case OPT_RANGE_STEPS: bad = gpd_parse_int("range-steps", optarg, 0, 100000000, &a->range_steps); break;
-    case OPT_RANGE_RESTARTS: bad = gpd_parse_int("range-restarts", optarg, 1, 1000000, &a->range_restarts); break;
-    case OPT_RANGE_LR: bad = gpd_parse_float("range-lr", optarg, 1e-30, 1e9, &a->range_lr); break;
-    case OPT_IMAGE_GEN: a->image_gen = optarg; break;
-    case OPT_BLUR_GEN: a->blur_gen = optarg; break;
-    case 'd': a->device = optarg; break;
-    case OPT_PRECISION: bad = gpd_cli_parse_precision(optarg, &a->precision); break;
-    case 'o': a->output = optarg; break;
-    case OPT_RESUME: a->resume = 1; break;
-    case OPT_OVERWRITE: a->overwrite = 1; break;
-    case OPT_REPORT: a->report = optarg; break;
-    case OPT_GRID: a->grid = optarg; break;
-    case OPT_GRID_COUNT: bad = gpd_parse_int("grid-count", optarg, 1, 64, &a->grid_count); break;
-    case OPT_STOP_AFTER: bad = gpd_parse_int("stop-after", optarg, 1, 1L << 40, &a->stop_after); break;
-    case OPT_SUMMARIZE: a->summarize = 1; break;
-    case OPT_PARAM: a->param = optarg; break;
-    case OPT_VALUES: a->values = optarg; break;
-    case OPT_OUT_DIR: a->out_dir = optarg; break;
-    case 'h': usage(stdout); return -1;
-    default: return gpd_cli_bad_option(cmd, opt, argv);
-    }
-    if (bad) return gpd_cli_fail(cmd);
+  switch (opt) {
+  case OPT_LEVIN: a->levin = arg; return 0;
+  case OPT_PARTITION:
+    GPD_TRY(gpd_parse_int("partition", arg, 0, 1000, &v));
+    a->sel.partition = (int)v;
+    return 0;
+  case OPT_FILES: return gpd_eval_parse_range("files", arg, &a->sel.first, &a->sel.last);
+  case OPT_FIRST:
+    GPD_TRY(gpd_parse_int("first", arg, 0, 999999999999999L, &a->sel.first));
+    if (a->sel.last < 0) a->sel.last = 999999999999999L;
+    return 0;
+  case OPT_LAST:
+    GPD_TRY(gpd_parse_int("last", arg, 0, 999999999999999L, &a->sel.last));
+    if (a->sel.first < 0) a->sel.first = 0;
+    return 0;
+  case OPT_LIMIT: return gpd_parse_int("limit", arg, 1, 1L << 40, &a->sel.limit);
+  case OPT_SHARD: return gpd_eval_parse_shard(arg, &a->shard_k, &a->shard_n);
+  case OPT_CROP_RESIZE: return parse_crop_resize(arg, &a->crop, &a->size);
+  case OPT_DATASET: a->dataset = arg; return 0;
+  case OPT_KERNELS: a->kernels_dir = arg; return 0;
+  case OPT_KERNEL_SEED: return gpd_parse_u64("kernel-seed", arg, &a->kernel_seed);
+  case OPT_KERNEL_LENGTH: return gpd_eval_parse_range("kernel-length", arg, &a->bucket_min, &a->bucket_max);
+  case OPT_SIGMA: return gpd_parse_float("sigma", arg, 0, 10, &a->sigma);
+  case OPT_NOISE_SEED: return gpd_parse_u64("noise-seed", arg, &a->noise_seed);
+  case OPT_RANGE: a->range = 1; return 0;
+  case OPT_RANGE_STEPS: return gpd_parse_int("range-steps", arg, 0, 100000000, &a->range_steps);
+  case OPT_RANGE_RESTARTS: return gpd_parse_int("range-restarts", arg, 1, 1000000, &a->range_restarts);
+  case OPT_RANGE_LR: return gpd_parse_float("range-lr", arg, 1e-30, 1e9, &a->range_lr);
+  case OPT_IMAGE_GEN: a->image_gen = arg; return 0;
+  case OPT_BLUR_GEN: a->blur_gen = arg; return 0;
+  case 'd': a->device = arg; return 0;
+  case OPT_PRECISION: return gpd_cli_parse_precision(arg, &a->precision);
+  case 'o': a->output = arg; return 0;
+  case OPT_RESUME: a->resume = 1; return 0;
+  case OPT_OVERWRITE: a->overwrite = 1; return 0;
+  case OPT_REPORT: a->report = arg; return 0;
+  case OPT_GRID: a->grid = arg; return 0;
+  case OPT_GRID_COUNT: return gpd_parse_int("grid-count", arg, 1, 64, &a->grid_count);
+  case OPT_STOP_AFTER: return gpd_parse_int("stop-after", arg, 1, 1L << 40, &a->stop_after);
+  case OPT_SUMMARIZE: a->summarize = 1; return 0;
+  case OPT_PARAM: a->param = arg; return 0;
+  case OPT_VALUES: a->values = arg; return 0;
+  case OPT_OUT_DIR: a->out_dir = arg; return 0;
   }
+  return 1;
+}
+
+/* The positional arguments: results CSVs (--summarize), none (--levin) or
+ * the one image folder. 0, or the exit status of a usage error (its line
+ * printed). */
+static int take_positionals(const char *cmd, int argc, char **argv, int boundary_set, gpd_cli_eval_args *a) {
   const int npos = argc - optind;
   if (a->summarize) {
-    if (npos < 1) {
-      fprintf(stderr, "gpdeblur %s: --summarize needs results CSVs; see 'gpdeblur %s --help'\n", cmd, cmd);
-      return 2;
-    }
+    if (npos < 1) return gpd_cli_usage_fail(cmd, "--summarize needs results CSVs");
     a->inputs = argv + optind;
     a->n_inputs = npos;
     return 0;
@@ -239,44 +233,64 @@ int gpd_cli_eval_parse(const char *cmd, int sweep, int argc, char **argv, void (
     /* the benchmark's protocol: an untrained generator, real boundaries */
     if (!a->solve.alg_set) a->solve.alg = GPD_ALG_3;
     if (!boundary_set) a->solve.boundary = GPD_BOUNDARY_LINEAR;
-  } else if (npos != 1) {
-    if (npos > 1)
-      fprintf(stderr, "gpdeblur %s: one image folder expected, got '%s' and '%s'; see 'gpdeblur %s --help'\n", cmd,
-              argv[optind], argv[optind + 1], cmd);
-    else fprintf(stderr, "gpdeblur %s: missing the folder of test images; see 'gpdeblur %s --help'\n", cmd, cmd);
-    return 2;
-  } else {
-    a->dir = argv[optind];
-    a->sel.dir = a->dir;
+    return 0;
   }
-  if (a->resume && a->overwrite) {
-    gpd_error("--resume and --overwrite contradict each other");
-    return gpd_cli_fail(cmd);
+  if (npos > 1)
+    return gpd_cli_usage_fail(cmd, "one image folder expected, got '%s' and '%s'", argv[optind], argv[optind + 1]);
+  if (npos < 1) return gpd_cli_usage_fail(cmd, "missing the folder of test images");
+  a->dir = argv[optind];
+  a->sel.dir = a->dir;
+  return 0;
+}
+
+/* The options agree and the outputs can be written. 0 or -1 (error
+ * recorded). */
+static int validate_args(int sweep, const gpd_cli_eval_args *a) {
+  if (a->summarize) return a->report ? gpd_cli_check_output("--report", a->report) : 0;
+  if (a->resume && a->overwrite) return gpd_error("--resume and --overwrite contradict each other");
+  if (!sweep && !a->output) return gpd_error("-o RESULTS.csv is required");
+  if (sweep && !a->out_dir) return gpd_error("--out-dir DIR is required (one results CSV per value, and sweep.csv)");
+  if (sweep && !a->param) return gpd_error("--param sigma|length|restarts is required");
+  if (a->range && a->solve.alg == GPD_ALG_3)
+    return gpd_error("--range: Algorithm 3 has no trained image generator to project onto");
+  if (a->image_gen && a->solve.alg == GPD_ALG_3)
+    return gpd_error("--image-gen: Algorithm 3 builds its own untrained generator (see --untrained-arch)");
+  if (a->kernels_dir && (a->bucket_min || a->bucket_max))
+    return gpd_error("--kernel-length selects motion kernels by seed; it does not apply to --kernels files");
+  if (!sweep) GPD_TRY(gpd_cli_check_output("-o", a->output));
+  if (sweep) GPD_TRY(gpd_cli_check_output_dir("--out-dir", a->out_dir));
+  if (a->report) GPD_TRY(gpd_cli_check_output("--report", a->report));
+  if (a->grid) GPD_TRY(gpd_cli_check_output("--grid", a->grid));
+  return 0;
+}
+
+int gpd_cli_eval_parse(const char *cmd, int sweep, int argc, char **argv, void (*usage)(FILE *),
+                       gpd_cli_eval_args *a) {
+  struct option opts[GPD_CLI_SOLVE_MAX_OPTS + 48];
+  args_init(a);
+  option_table(sweep, opts);
+  int opt, boundary_set = 0;
+  optind = 1;
+  opterr = 0;
+  while ((opt = getopt_long(argc, argv, ":d:o:h" GPD_CLI_SOLVE_SHORTOPTS, opts, NULL)) != -1) {
+    int s = gpd_cli_solve_option(&a->solve, opt, optarg);
+    if (s < 0) return gpd_cli_fail(cmd);
+    if (s > 0) {
+      boundary_set |= opt == 'b';
+      continue;
+    }
+    if (opt == 'h') {
+      usage(stdout);
+      return -1;
+    }
+    /* sweep's options are not in eval's table, nor --summarize in sweep's */
+    s = apply_option(a, opt, optarg);
+    if (s < 0) return gpd_cli_fail(cmd);
+    if (s > 0) return gpd_cli_bad_option(cmd, opt, argv);
   }
-  if (!sweep && !a->output) {
-    gpd_error("-o RESULTS.csv is required");
-    return gpd_cli_fail(cmd);
-  }
-  if (sweep && !a->out_dir) {
-    gpd_error("--out-dir DIR is required (one results CSV per value, and sweep.csv)");
-    return gpd_cli_fail(cmd);
-  }
-  if (sweep && !a->param) {
-    gpd_error("--param sigma|length|restarts is required");
-    return gpd_cli_fail(cmd);
-  }
-  if (a->range && a->solve.alg == GPD_ALG_3) {
-    gpd_error("--range: Algorithm 3 has no trained image generator to project onto");
-    return gpd_cli_fail(cmd);
-  }
-  if (a->image_gen && a->solve.alg == GPD_ALG_3) {
-    gpd_error("--image-gen: Algorithm 3 builds its own untrained generator (see --untrained-arch)");
-    return gpd_cli_fail(cmd);
-  }
-  if (a->kernels_dir && (a->bucket_min || a->bucket_max)) {
-    gpd_error("--kernel-length selects motion kernels by seed; it does not apply to --kernels files");
-    return gpd_cli_fail(cmd);
-  }
+  const int st = take_positionals(cmd, argc, argv, boundary_set, a);
+  if (st) return st;
+  if (validate_args(sweep, a) != 0) return gpd_cli_fail(cmd);
   return 0;
 }
 
@@ -317,6 +331,11 @@ int gpd_cli_eval_open(const gpd_cli_eval_args *a, gpd_cli_eval_session *s) {
   memset(s, 0, sizeof *s);
   const gpd_algorithm alg = a->solve.alg;
   GPD_TRY(gpd_eval_select(&a->sel, &s->full));
+  /* image i uses seeds S + i: none may wrap past 2^64 */
+  const uint64_t n = (uint64_t)s->full.n;
+  GPD_TRY(gpd_cli_check_seed_range("seed", a->solve.seed_set ? a->solve.seed : 0, n));
+  GPD_TRY(gpd_cli_check_seed_range("noise-seed", a->noise_seed, n));
+  if (!a->kernels_dir && !a->levin) GPD_TRY(gpd_cli_check_seed_range("kernel-seed", a->kernel_seed, n));
   if (!(s->e = gpd_engine_create(a->device, a->precision))) return -1;
   if (alg != GPD_ALG_NAIVE) {
     GPD_TRY(gpd_cli_open_generator(&s->gk, s->e, a->blur_gen, "blur_vae.safetensors", 1, s->gk_path,
@@ -332,11 +351,11 @@ int gpd_cli_eval_open(const gpd_cli_eval_args *a, gpd_cli_eval_session *s) {
 
   s->kernels.dir = a->kernels_dir;
   s->kernels.seed0 = a->kernel_seed;
-  s->kernels.len_min = 5;
-  s->kernels.len_max = 28;
+  s->kernels.len_min = GPD_MOTION_LENGTH_MIN;
+  s->kernels.len_max = GPD_MOTION_LENGTH_MAX;
   s->kernels.bucket_min = (int)a->bucket_min;
   s->kernels.bucket_max = (int)a->bucket_max;
-  s->kernels.ksize = s->have_gk ? s->gk.out_h : 28;
+  s->kernels.ksize = s->have_gk ? s->gk.out_h : GPD_KERNEL_SIZE;
   if (!a->levin) GPD_TRY(gpd_eval_kernels_prepare(&s->kernels, s->full.n));
 
   if (a->dataset) snprintf(s->dataset, sizeof s->dataset, "%s", a->dataset);

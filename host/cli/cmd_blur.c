@@ -61,7 +61,7 @@ int gpd_cmd_blur(int argc, char **argv) {
   const char *kernel_path = NULL, *out = NULL, *sharp_out = NULL;
   uint64_t seed = 0, noise_seed = 0;
   int have_seed = 0, have_noise_seed = 0, gray = 0;
-  long ksize = 28, len_min = 5, len_max = 28, crop = 0, size = 0;
+  long ksize = GPD_KERNEL_SIZE, len_min = GPD_MOTION_LENGTH_MIN, len_max = GPD_MOTION_LENGTH_MAX, crop = 0, size = 0;
   double sigma = 0.01;
   gpd_boundary boundary = GPD_BOUNDARY_CIRCULAR;
   int opt;
@@ -98,6 +98,8 @@ int gpd_cmd_blur(int argc, char **argv) {
     gpd_error("give exactly one of --kernel FILE and --seed S");
     return gpd_cli_fail(CMD);
   }
+  if (gpd_cli_check_output("-o", out) != 0 || (sharp_out && gpd_cli_check_output("--sharp-out", sharp_out) != 0))
+    return gpd_cli_fail(CMD);
   if (!have_noise_seed) noise_seed = have_seed ? seed : 0;
 
   gpd_image sharp = {0}, tmp = {0}, blurry = {0}, kimg = {0};

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_check.h"
 #include "cli_solve.h"
 #include "cli_solve_options.h"
 #include "gpd/blur.h"
@@ -75,8 +76,9 @@ enum {
   OPT_PRECISION
 };
 
-/* PSNR / SSIM of the result against the sharp image: the same size, or the
- * solver's y-aligned window of a larger (linear boundary) result. */
+/* PSNR / SSIM of the result against the sharp image (y's size, checked
+ * before the solve): the result itself, or the solver's y-aligned window of
+ * a larger (linear boundary) result. */
 static int compare_truth(const gpd_image *out, const gpd_image *truth, double *psnr, double *ssim) {
   gpd_image win = {0};
   const gpd_image *a = out;
@@ -93,7 +95,22 @@ static int compare_truth(const gpd_image *out, const gpd_image *truth, double *p
   return 0;
 }
 
-int gpd_cmd_deblur(int argc, char **argv) {
+/* What the command line asks for. */
+typedef struct deblur_args {
+  gpd_cli_solve_args sa;
+  gpd_precision precision;
+  const char *blurry, *image_gen, *blur_gen, *out, *kernel_out, *range_out, *log_path, *truth_path, *device;
+  long log_every;
+} deblur_args;
+
+/* The inputs, read and checked before any work. */
+typedef struct deblur_inputs {
+  gpd_image y, truth;
+} deblur_inputs;
+
+/* argv -> a: 0, -1 after --help, or the exit status of a usage error (its
+ * line printed). */
+static int parse_args(int argc, char **argv, deblur_args *a) {
   static const struct option own[] = {
       {"image-gen", required_argument, 0, OPT_IMAGE_GEN}, {"blur-gen", required_argument, 0, OPT_BLUR_GEN},
       {"device", required_argument, 0, 'd'},             {"output", required_argument, 0, 'o'},
@@ -108,101 +125,119 @@ int gpd_cmd_deblur(int argc, char **argv) {
   gpd_cli_solve_options_add(opts, &no);
   opts[no] = (struct option){0, 0, 0, 0};
 
-  gpd_cli_solve_args sa;
-  gpd_cli_solve_args_init(&sa, GPD_ALG_1);
-  gpd_precision precision = GPD_PRECISION_FP32;
-  const char *image_gen = NULL, *blur_gen = NULL, *out = NULL, *kernel_out = NULL, *range_out = NULL;
-  const char *log_path = NULL, *truth_path = NULL, *device = "auto";
-  long log_every = 100;
+  memset(a, 0, sizeof *a);
+  gpd_cli_solve_args_init(&a->sa, GPD_ALG_1);
+  a->precision = GPD_PRECISION_FP32;
+  a->device = "auto";
+  a->log_every = 100;
   int opt;
   optind = 1;
   opterr = 0;
   while ((opt = getopt_long(argc, argv, ":d:o:k:t:h" GPD_CLI_SOLVE_SHORTOPTS, opts, NULL)) != -1) {
-    const int solver = gpd_cli_solve_option(&sa, opt, optarg);
+    const int solver = gpd_cli_solve_option(&a->sa, opt, optarg);
     if (solver < 0) return gpd_cli_fail(CMD);
     if (solver > 0) continue;
     int bad = 0;
     switch (opt) {
-    case OPT_IMAGE_GEN: image_gen = optarg; break;
-    case OPT_BLUR_GEN: blur_gen = optarg; break;
-    case 'd': device = optarg; break;
-    case 'o': out = optarg; break;
-    case 'k': kernel_out = optarg; break;
-    case OPT_RANGE_OUT: range_out = optarg; break;
-    case OPT_LOG: log_path = optarg; break;
-    case OPT_LOG_EVERY: bad = gpd_parse_int("log-every", optarg, 1, 100000000, &log_every); break;
-    case 't': truth_path = optarg; break;
-    case OPT_PRECISION: bad = gpd_cli_parse_precision(optarg, &precision); break;
-    case 'h': usage(stdout); return 0;
+    case OPT_IMAGE_GEN: a->image_gen = optarg; break;
+    case OPT_BLUR_GEN: a->blur_gen = optarg; break;
+    case 'd': a->device = optarg; break;
+    case 'o': a->out = optarg; break;
+    case 'k': a->kernel_out = optarg; break;
+    case OPT_RANGE_OUT: a->range_out = optarg; break;
+    case OPT_LOG: a->log_path = optarg; break;
+    case OPT_LOG_EVERY: bad = gpd_parse_int("log-every", optarg, 1, 100000000, &a->log_every); break;
+    case 't': a->truth_path = optarg; break;
+    case OPT_PRECISION: bad = gpd_cli_parse_precision(optarg, &a->precision); break;
+    case 'h': usage(stdout); return -1;
     default: return gpd_cli_bad_option(CMD, opt, argv);
     }
     if (bad) return gpd_cli_fail(CMD);
   }
   const int npos = gpd_cli_one_positional(CMD, argc, argv, "blurry image");
   if (npos) return npos;
-  const char *blurry_path = argv[optind];
-  const gpd_algorithm alg = sa.alg;
-  if (!out) {
-    gpd_error("-o OUT.png is required");
-    return gpd_cli_fail(CMD);
-  }
-  if (kernel_out && alg == GPD_ALG_NAIVE) {
-    gpd_error("--kernel-out: naive deblurring estimates no kernel");
-    return gpd_cli_fail(CMD);
-  }
-  if (kernel_out) {
+  a->blurry = argv[optind];
+  return 0;
+}
+
+/* The options agree, every output can be written and the inputs read and
+ * fit together; 0 or -1 (error recorded). On success `in` holds the
+ * inputs. */
+static int validate_args(const deblur_args *a, deblur_inputs *in) {
+  memset(in, 0, sizeof *in);
+  const gpd_algorithm alg = a->sa.alg;
+  if (!a->out) return gpd_error("-o OUT.png is required");
+  if (a->kernel_out && alg == GPD_ALG_NAIVE) return gpd_error("--kernel-out: naive deblurring estimates no kernel");
+  if (a->image_gen && alg == GPD_ALG_3)
+    return gpd_error("--image-gen: Algorithm 3 builds its own untrained generator (see --untrained-arch)");
+  GPD_TRY(gpd_cli_check_output("-o", a->out));
+  if (a->kernel_out) {
     /* the kernel's picture goes beside it as K.png: never over another output */
     char kernel_png[4096];
-    gpd_path_with_ext(kernel_out, ".png", kernel_png, sizeof kernel_png);
-    if (!strcmp(kernel_png, out) || (range_out && !strcmp(kernel_png, range_out)) || !strcmp(kernel_out, out)) {
-      gpd_error("--kernel-out %s would write its picture %s over another output; name it differently", kernel_out,
-                kernel_png);
-      return gpd_cli_fail(CMD);
-    }
+    gpd_path_with_ext(a->kernel_out, ".png", kernel_png, sizeof kernel_png);
+    if (!strcmp(kernel_png, a->out) || (a->range_out && !strcmp(kernel_png, a->range_out)) ||
+        !strcmp(a->kernel_out, a->out))
+      return gpd_error("--kernel-out %s would write its picture %s over another output; name it differently",
+                       a->kernel_out, kernel_png);
+    GPD_TRY(gpd_cli_check_output("--kernel-out", a->kernel_out));
   }
-  if (image_gen && alg == GPD_ALG_3) {
-    gpd_error("--image-gen: Algorithm 3 builds its own untrained generator (see --untrained-arch)");
-    return gpd_cli_fail(CMD);
+  if (a->range_out) GPD_TRY(gpd_cli_check_output("--range-out", a->range_out));
+  if (a->log_path) GPD_TRY(gpd_cli_check_output("--log", a->log_path));
+  GPD_TRY(gpd_image_load(&in->y, a->blurry, 0));
+  if (a->truth_path) {
+    /* the result is compared where it explains y: y's size (circular) or
+     * the window of y inside the larger linear-boundary result */
+    if (gpd_image_load(&in->truth, a->truth_path, in->y.c) != 0) return -1;
+    if (in->truth.h != in->y.h || in->truth.w != in->y.w)
+      return gpd_error("--truth '%s' is %dx%d but the blurry image '%s' is %dx%d: not the same scene", a->truth_path,
+                       in->truth.h, in->truth.w, a->blurry, in->y.h, in->y.w);
   }
+  return 0;
+}
 
+static void inputs_free(deblur_inputs *in) {
+  gpd_image_free(&in->y);
+  gpd_image_free(&in->truth);
+}
+
+/* The solve and the outputs. 0 or -1 (error recorded). */
+static int run(const deblur_args *a, const deblur_inputs *in) {
+  const gpd_algorithm alg = a->sa.alg;
   gpd_solve_options o;
-  gpd_cli_solve_apply(&sa, &o);
-
-  gpd_image y = {0}, truth = {0};
+  gpd_cli_solve_apply(&a->sa, &o);
   gpd_net gi = {0}, gk = {0};
-  int have_gi = 0, have_gk = 0, rc = 1;
+  int have_gi = 0, have_gk = 0, rc = -1;
   gpd_engine *e = NULL;
   gpd_solve_result res = {0};
   char path[4096], kpath[4096];
-  if (gpd_image_load(&y, blurry_path, 0) != 0) goto fail;
-  if (truth_path && gpd_image_load(&truth, truth_path, y.c) != 0) goto fail;
-  if (!(e = gpd_engine_create(device, precision))) goto fail;
+  if (!(e = gpd_engine_create(a->device, a->precision))) goto done;
 
   /* the blur generator first: the linear boundary's image size needs K */
   if (alg != GPD_ALG_NAIVE) {
-    if (gpd_cli_open_generator(&gk, e, blur_gen, "blur_vae.safetensors", 1, kpath, sizeof kpath) != 0) goto fail;
+    if (gpd_cli_open_generator(&gk, e, a->blur_gen, "blur_vae.safetensors", 1, kpath, sizeof kpath) != 0) goto done;
     have_gk = 1;
   }
   if (alg != GPD_ALG_3) {
     const char *file = NULL;
-    if (!image_gen) {
+    if (!a->image_gen) {
       const int linear = o.boundary == GPD_BOUNDARY_LINEAR;
-      const int extra = linear ? (have_gk ? gk.out_h - 1 : 27) : 0;
-      if (gpd_cli_pick_image_generator(y.c, y.h + extra, y.w + extra, linear ? "linear" : "circular", &file) != 0)
-        goto fail;
+      const int extra = linear ? (have_gk ? gk.out_h : GPD_KERNEL_SIZE) - 1 : 0;
+      if (gpd_cli_pick_image_generator(in->y.c, in->y.h + extra, in->y.w + extra, linear ? "linear" : "circular",
+                                       &file) != 0)
+        goto done;
     }
-    if (gpd_cli_open_generator(&gi, e, image_gen, file, 0, path, sizeof path) != 0) goto fail;
+    if (gpd_cli_open_generator(&gi, e, a->image_gen, file, 0, path, sizeof path) != 0) goto done;
     have_gi = 1;
   }
-  if (gpd_cli_solve_logged(e, &y, have_gi ? &gi : NULL, have_gk ? &gk : NULL, &o, "deblur", log_path, (int)log_every,
-                           &res) != 0)
-    goto fail;
+  if (gpd_cli_solve_logged(e, &in->y, have_gi ? &gi : NULL, have_gk ? &gk : NULL, &o, "deblur", a->log_path,
+                           (int)a->log_every, &res) != 0)
+    goto done;
 
   double psnr = NAN, ssim = NAN;
-  if (truth_path && compare_truth(&res.image, &truth, &psnr, &ssim) != 0) goto fail;
-  if (gpd_image_save_png(&res.image, out) != 0) goto fail;
-  if (kernel_out && res.kernel && gpd_kernel_save_both(kernel_out, res.kernel, res.ksize) != 0) goto fail;
-  if (range_out && gpd_image_save_png(&res.range_image, range_out) != 0) goto fail;
+  if (a->truth_path && compare_truth(&res.image, &in->truth, &psnr, &ssim) != 0) goto done;
+  if (gpd_image_save_png(&res.image, a->out) != 0) goto done;
+  if (a->kernel_out && res.kernel && gpd_kernel_save_both(a->kernel_out, res.kernel, res.ksize) != 0) goto done;
+  if (a->range_out && gpd_image_save_png(&res.range_image, a->range_out) != 0) goto done;
 
   printf("{\"alg\":\"%s\",\"chosen\":%d", gpd_eval_alg_name(alg), res.chosen);
   gpd_cli_json_field(stdout, "measurement", res.measurement);
@@ -214,13 +249,26 @@ int gpd_cmd_deblur(int argc, char **argv) {
   gpd_cli_json_graphs(stdout, &res);
   printf("}\n");
   rc = 0;
-fail:
-  if (rc) gpd_cli_fail(CMD);
+done:
   gpd_solve_result_free(&res);
   if (have_gi) gpd_net_free(&gi);
   if (have_gk) gpd_net_free(&gk);
-  gpd_image_free(&y);
-  gpd_image_free(&truth);
   if (e) gpd_engine_destroy(e);
   return rc;
 }
+
+/* parse, validate, then run (work = 1) or stop there (work = 0, the
+ * error recorded and not printed). */
+static int deblur_command(int argc, char **argv, int work) {
+  deblur_args a;
+  deblur_inputs in;
+  const int st = parse_args(argc, argv, &a);
+  if (st) return st < 0 ? 0 : st;
+  int rc = validate_args(&a, &in);
+  if (!rc && work) rc = run(&a, &in);
+  inputs_free(&in);
+  return !rc ? 0 : work ? gpd_cli_fail(CMD) : 1;
+}
+
+int gpd_cmd_deblur_check(int argc, char **argv) { return deblur_command(argc, argv, 0); }
+int gpd_cmd_deblur(int argc, char **argv) { return deblur_command(argc, argv, 1); }

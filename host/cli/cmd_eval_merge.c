@@ -45,6 +45,7 @@ int gpd_cmd_eval_merge(int argc, char **argv) {
     gpd_error("-o ALL.csv is required");
     return gpd_cli_fail(CMD);
   }
+  if (gpd_cli_check_output("-o", output) != 0) return gpd_cli_fail(CMD);
   long rows = 0;
   if (gpd_eval_merge((const char *const *)(argv + optind), argc - optind, output, &rows) != 0) return gpd_cli_fail(CMD);
   gpd_eval_rows all;

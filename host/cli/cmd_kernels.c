@@ -65,7 +65,7 @@ int gpd_cmd_kernels(int argc, char **argv) {
       {"size", required_argument, 0, 'K'},       {"min-length", required_argument, 0, 'a'},
       {"max-length", required_argument, 0, 'b'}, {"sigma", required_argument, 0, 'g'},
       {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
-  long count = -1, ksize = 28, len_min = 5, len_max = 28;
+  long count = -1, ksize = GPD_KERNEL_SIZE, len_min = GPD_MOTION_LENGTH_MIN, len_max = GPD_MOTION_LENGTH_MAX;
   uint64_t seed = 0;
   int have_seed = 0, gaussian = 0;
   double sig_lo = 2.0, sig_hi = 2.0;
@@ -106,7 +106,9 @@ int gpd_cmd_kernels(int argc, char **argv) {
     gpd_error("--min-length %ld / --max-length %ld: need min <= max <= --size %ld", len_min, len_max, ksize);
     return gpd_cli_fail(CMD);
   }
-  if (make_dir(dir) != 0) return gpd_cli_fail(CMD);
+  if (gpd_cli_check_seed_range("seed", seed, (uint64_t)count) != 0 || gpd_cli_check_output_dir("-o", dir) != 0 ||
+      make_dir(dir) != 0)
+    return gpd_cli_fail(CMD);
 
   char path[4096];
   snprintf(path, sizeof path, "%s/index.csv", dir);

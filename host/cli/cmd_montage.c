@@ -104,6 +104,6 @@ int gpd_cmd_montage(int argc, char **argv) {
     fprintf(stderr, "gpdeblur %s: needs at least one input and -o OUT.png; see 'gpdeblur %s --help'\n", CMD, CMD);
     return 2;
   }
-  if (montage(argv + optind, argc - optind, (int)pad, out)) return gpd_cli_fail(CMD);
+  if (gpd_cli_check_output("-o", out) || montage(argv + optind, argc - optind, (int)pad, out)) return gpd_cli_fail(CMD);
   return 0;
 }

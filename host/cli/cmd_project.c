@@ -94,6 +94,8 @@ int gpd_cmd_project(int argc, char **argv) {
     gpd_error("-o RANGE.png is required");
     return gpd_cli_fail(CMD);
   }
+  if (gpd_cli_check_output("-o", out) != 0 || (log_path && gpd_cli_check_output("--log", log_path) != 0))
+    return gpd_cli_fail(CMD);
   gpd_solve_options o;
   gpd_cli_solve_apply(&sa, &o);
   if (lr > 0) o.adam_lr = (float)lr;

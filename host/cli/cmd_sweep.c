@@ -66,8 +66,9 @@ static int parse_value(const char *param, const char *text, sweep_value *v) {
       GPD_TRY(gpd_parse_int("values", text, 0, 1000, &v->lo));
       v->hi = v->lo;
     }
-    if (v->lo < 5 || v->hi > 28)
-      return gpd_error("--values: length bucket '%s' is outside the drawn lengths 5..28", text);
+    if (v->lo < GPD_MOTION_LENGTH_MIN || v->hi > GPD_MOTION_LENGTH_MAX)
+      return gpd_error("--values: length bucket '%s' is outside the drawn lengths %d..%d", text, GPD_MOTION_LENGTH_MIN,
+                       GPD_MOTION_LENGTH_MAX);
     v->x = 0.5 * (double)(v->lo + v->hi);
     snprintf(v->label, sizeof v->label, "length_%ld-%ld", v->lo, v->hi);
   }

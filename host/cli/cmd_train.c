@@ -1,6 +1,7 @@
 /* gpdeblur train: trains a generator (blur VAE, SVHN VAE or DCGAN) and writes
  * its weights, with checkpoints, a loss log and sample grids. */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -10,10 +11,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gpd/cli.h"
+#include "cli_check.h"
 #include "cli_solve.h"
+#include "gpd/blur.h"
+#include "gpd/cli.h"
 #include "gpd/common.h"
 #include "gpd/engine.h"
+#include "gpd/image.h"
 #include "gpd/train.h"
 
 static const char *CMD = "train";
@@ -87,18 +91,6 @@ static void usage(FILE *f) {
           "SIGINT / SIGTERM stop after the current step with a checkpoint and OUT written.\n");
 }
 
-/* "A:B" of unsigned 64-bit numbers. */
-static int parse_u64_range(const char *opt, const char *text, uint64_t *a, uint64_t *b) {
-  char buf[64];
-  const char *colon = strchr(text, ':');
-  if (!colon || (size_t)(colon - text) >= sizeof buf) return gpd_error("--%s: '%s' is not a range A:B", opt, text);
-  memcpy(buf, text, (size_t)(colon - text));
-  buf[colon - text] = 0;
-  GPD_TRY(gpd_parse_u64(opt, buf, a));
-  GPD_TRY(gpd_parse_u64(opt, colon + 1, b));
-  return 0;
-}
-
 /* "600s", "10m", "1h" -> seconds; a plain number -> steps. */
 static int parse_interval(const char *text, double *seconds, long *steps) {
   char *end;
@@ -108,7 +100,7 @@ static int parse_interval(const char *text, double *seconds, long *steps) {
   *seconds = 0;
   *steps = 0;
   if (!*end) {
-    if (v != (double)(long)v) return gpd_error("--checkpoint-every: '%s' steps is not an integer", text);
+    if (v > 2e9 || v != (double)(long)v) return gpd_error("--checkpoint-every: '%s' steps is not an integer", text);
     *steps = (long)v;
   } else if (!strcmp(end, "s")) {
     *seconds = v;
@@ -149,7 +141,19 @@ enum {
   OPT_LOGEVERY, OPT_GRID, OPT_DEVICE, OPT_SCALE, OPT_LEAK, OPT_AUGMENT, OPT_EMA, OPT_PRECISION, OPT_HELP
 };
 
-int gpd_cmd_train(int argc, char **argv) {
+/* What the command line asks for. */
+typedef struct train_args {
+  gpd_train_config cfg;
+  gpd_precision precision;
+  const char *data, *out, *device;
+  long first, last, klen_min, klen_max;
+  uint64_t kseed_a, kseed_b;
+  int celeba, export_only, is_kernels, have_gan_opt;
+} train_args;
+
+/* argv -> a: 0, -1 after --help, or the exit status of a usage error (its
+ * line printed) or of a bad value (1). */
+static int parse_args(int argc, char **argv, train_args *a) {
   static const struct option opts[] = {
       {"arch", required_argument, 0, OPT_ARCH}, {"data", required_argument, 0, OPT_DATA},
       {"celeba-range", required_argument, 0, OPT_CELEBA}, {"range", required_argument, 0, OPT_RANGE},
@@ -167,31 +171,32 @@ int gpd_cmd_train(int argc, char **argv) {
       {"precision", required_argument, 0, OPT_PRECISION},
       {"augment", required_argument, 0, OPT_AUGMENT}, {"ema", required_argument, 0, OPT_EMA},
       {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0}};
+  memset(a, 0, sizeof *a);
+  gpd_train_config *cfg = &a->cfg;
   /* The architecture decides the defaults, so find it first. */
   const char *arch = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       usage(stdout);
-      return 0;
+      return -1;
     }
     if (!strcmp(argv[i], "--arch") && i + 1 < argc) arch = argv[i + 1];
     else if (!strncmp(argv[i], "--arch=", 7)) arch = argv[i] + 7;
   }
-  if (!arch) {
-    fprintf(stderr, "gpdeblur train: --arch is required (blur_vae, svhn_vae or dcgan)\n");
-    return gpd_cli_usage_error(CMD);
-  }
-  gpd_train_config cfg;
-  if (gpd_train_defaults(&cfg, arch) != 0) return gpd_cli_fail(CMD);
-  const char *data = NULL, *out = NULL, *device = "auto";
-  gpd_precision precision = GPD_PRECISION_FP32;
-  long first = -1, last = -2;
-  int celeba = 0, export_only = 0, have_steps = 0, have_dwidth = 0, have_gan_opt = 0;
-  uint64_t kseed_a = 0, kseed_b = 60000;
-  long klen_min = 5, klen_max = 28, v;
+  if (!arch) return gpd_cli_usage_fail(CMD, "--arch is required (blur_vae, svhn_vae or dcgan)");
+  if (gpd_train_defaults(cfg, arch) != 0) return gpd_cli_fail(CMD);
+  a->device = "auto";
+  a->precision = GPD_PRECISION_FP32;
+  a->first = -1;
+  a->last = -2;
+  a->kseed_b = 60000;
+  a->klen_min = GPD_MOTION_LENGTH_MIN;
+  a->klen_max = GPD_MOTION_LENGTH_MAX;
+  int have_steps = 0, have_dwidth = 0;
+  long v;
   double f;
   uint64_t u;
-  cfg.checkpoint_seconds = 600;
+  cfg->checkpoint_seconds = 600;
   optind = 1;
   opterr = 0;
   int c;
@@ -199,139 +204,157 @@ int gpd_cmd_train(int argc, char **argv) {
     int bad = 0;
     switch (c) {
     case OPT_ARCH: break;
-    case OPT_DATA: data = optarg; break;
-    case OPT_CELEBA: celeba = 1; /* fall through */
-    case OPT_RANGE: bad = gpd_parse_range(c == OPT_CELEBA ? "celeba-range" : "range", optarg, &first, &last); break;
+    case OPT_DATA: a->data = optarg; break;
+    case OPT_CELEBA: a->celeba = 1; /* fall through */
+    case OPT_RANGE: bad = gpd_parse_range(c == OPT_CELEBA ? "celeba-range" : "range", optarg, &a->first, &a->last); break;
     case OPT_KSEEDS:
-      bad = parse_u64_range("kernel-seeds", optarg, &kseed_a, &kseed_b);
-      if (!bad && kseed_b <= kseed_a) bad = gpd_error("--kernel-seeds: '%s' is empty (A:B means seeds A..B-1)", optarg);
+      bad = gpd_parse_u64_range("kernel-seeds", optarg, &a->kseed_a, &a->kseed_b);
+      if (!bad && a->kseed_b <= a->kseed_a)
+        bad = gpd_error("--kernel-seeds: '%s' is empty (A:B means seeds A..B-1)", optarg);
       break;
     case OPT_KLENS:
-      bad = gpd_parse_range("kernel-lengths", optarg, &klen_min, &klen_max);
-      if (!bad && (klen_min < 1 || klen_max > 1000)) bad = gpd_error("--kernel-lengths: '%s' outside 1..1000", optarg);
+      bad = gpd_parse_range("kernel-lengths", optarg, &a->klen_min, &a->klen_max);
+      if (!bad && (a->klen_min < 1 || a->klen_max > 1000)) bad = gpd_error("--kernel-lengths: '%s' outside 1..1000", optarg);
       break;
-    case OPT_LATENT: bad = gpd_parse_int("latent", optarg, 1, 4096, &v); cfg.arch.latent = (int)v; break;
-    case OPT_WIDTH: bad = gpd_parse_int("width", optarg, 1, 1024, &v); cfg.arch.width = (int)v; break;
-    case OPT_DWIDTH: bad = gpd_parse_int("disc-width", optarg, 1, 1024, &v); cfg.disc_width = (int)v; have_dwidth = 1; break;
-    case OPT_EPOCHS: bad = gpd_parse_int("epochs", optarg, 0, 1000000, &v); cfg.epochs = (int)v; break;
-    case OPT_STEPS: bad = gpd_parse_int("steps", optarg, 1, 2000000000L, &v); cfg.max_steps = v; have_steps = 1; break;
-    case OPT_BATCH: bad = gpd_parse_int("batch", optarg, 1, 65536, &v); cfg.batch = (int)v; break;
-    case OPT_LR: bad = gpd_parse_float("lr", optarg, 1e-12, 10, &f); cfg.lr = (float)f; break;
-    case OPT_BETA1: bad = gpd_parse_float("beta1", optarg, 0, 0.999999, &f); cfg.beta1 = (float)f; break;
-    case OPT_SEED: bad = gpd_parse_u64("seed", optarg, &u); cfg.seed = u; break;
-    case OPT_RECON: bad = gpd_parse_float("recon-weight", optarg, 1e-12, 1e12, &f); cfg.recon_weight = (float)f; break;
-    case OPT_KL: bad = gpd_parse_float("kl-weight", optarg, 0, 1e6, &f); cfg.kl_weight = (float)f; break;
-    case OPT_CKDIR: cfg.checkpoint_dir = optarg; break;
-    case OPT_CKEVERY: bad = parse_interval(optarg, &cfg.checkpoint_seconds, &cfg.checkpoint_steps); break;
-    case OPT_RESUME: cfg.resume = 1; break;
-    case OPT_EXPORT: export_only = 1; break;
-    case OPT_LOGEVERY: bad = gpd_parse_int("log-every", optarg, 0, 1000000000L, &v); cfg.log_every = v; break;
-    case OPT_GRID: bad = gpd_parse_int("grid", optarg, 0, 1024, &v); cfg.grid = (int)v; break;
-    case OPT_DEVICE: device = optarg; break;
-    case OPT_PRECISION: bad = gpd_cli_parse_precision(optarg, &precision); break;
-    case OPT_LEAK: bad = gpd_parse_float("relu-leak", optarg, 0, 1, &f); cfg.relu_leak = (float)f; break;
-    case OPT_SCALE: bad = gpd_parse_float("data-scale", optarg, 1e-6, 1e6, &f); cfg.data_scale = (float)f; break;
-    case OPT_AUGMENT: bad = gpd_parse_augment(optarg, &cfg.augment); have_gan_opt = 1; break;
-    case OPT_EMA: bad = gpd_parse_float("ema", optarg, 0, 0.999999, &f); cfg.ema = (float)f; have_gan_opt = 1; break;
-    case 'o': out = optarg; break;
+    case OPT_LATENT: bad = gpd_parse_int("latent", optarg, 1, 4096, &v); cfg->arch.latent = (int)v; break;
+    case OPT_WIDTH: bad = gpd_parse_int("width", optarg, 1, 1024, &v); cfg->arch.width = (int)v; break;
+    case OPT_DWIDTH: bad = gpd_parse_int("disc-width", optarg, 1, 1024, &v); cfg->disc_width = (int)v; have_dwidth = 1; break;
+    case OPT_EPOCHS: bad = gpd_parse_int("epochs", optarg, 0, 1000000, &v); cfg->epochs = (int)v; break;
+    case OPT_STEPS: bad = gpd_parse_int("steps", optarg, 1, 2000000000L, &v); cfg->max_steps = v; have_steps = 1; break;
+    case OPT_BATCH: bad = gpd_parse_int("batch", optarg, 1, 65536, &v); cfg->batch = (int)v; break;
+    case OPT_LR: bad = gpd_parse_float("lr", optarg, 1e-12, 10, &f); cfg->lr = (float)f; break;
+    case OPT_BETA1: bad = gpd_parse_float("beta1", optarg, 0, 0.999999, &f); cfg->beta1 = (float)f; break;
+    case OPT_SEED: bad = gpd_parse_u64("seed", optarg, &u); cfg->seed = u; break;
+    case OPT_RECON: bad = gpd_parse_float("recon-weight", optarg, 1e-12, 1e12, &f); cfg->recon_weight = (float)f; break;
+    case OPT_KL: bad = gpd_parse_float("kl-weight", optarg, 0, 1e6, &f); cfg->kl_weight = (float)f; break;
+    case OPT_CKDIR: cfg->checkpoint_dir = optarg; break;
+    case OPT_CKEVERY: bad = parse_interval(optarg, &cfg->checkpoint_seconds, &cfg->checkpoint_steps); break;
+    case OPT_RESUME: cfg->resume = 1; break;
+    case OPT_EXPORT: a->export_only = 1; break;
+    case OPT_LOGEVERY: bad = gpd_parse_int("log-every", optarg, 0, 1000000000L, &v); cfg->log_every = v; break;
+    case OPT_GRID: bad = gpd_parse_int("grid", optarg, 0, 1024, &v); cfg->grid = (int)v; break;
+    case OPT_DEVICE: a->device = optarg; break;
+    case OPT_PRECISION: bad = gpd_cli_parse_precision(optarg, &a->precision); break;
+    case OPT_LEAK: bad = gpd_parse_float("relu-leak", optarg, 0, 1, &f); cfg->relu_leak = (float)f; break;
+    case OPT_SCALE: bad = gpd_parse_float("data-scale", optarg, 1e-6, 1e6, &f); cfg->data_scale = (float)f; break;
+    case OPT_AUGMENT: bad = gpd_parse_augment(optarg, &cfg->augment); a->have_gan_opt = 1; break;
+    case OPT_EMA: bad = gpd_parse_float("ema", optarg, 0, 0.999999, &f); cfg->ema = (float)f; a->have_gan_opt = 1; break;
+    case 'o': a->out = optarg; break;
     default: return gpd_cli_bad_option(CMD, c, argv);
     }
     if (bad) return gpd_cli_fail(CMD);
   }
-  if (optind < argc) {
-    fprintf(stderr, "gpdeblur train: unexpected argument '%s'\n", argv[optind]);
-    return gpd_cli_usage_error(CMD);
-  }
-  if (!out) {
-    fprintf(stderr, "gpdeblur train: -o OUT.safetensors is required\n");
-    return gpd_cli_usage_error(CMD);
-  }
-  if (!have_dwidth) cfg.disc_width = cfg.arch.width; /* D as wide as G unless told */
-  if (!have_steps) cfg.max_steps = 0;
-  int is_kernels = !strcmp(cfg.arch.name, "blur_vae");
-  if (have_gan_opt && strncmp(cfg.arch.name, "dcgan", 5)) {
-    gpd_error("--augment / --ema: only for --arch dcgan (%s is a VAE)", cfg.arch.name);
-    return gpd_cli_fail(CMD);
-  }
-  if (is_kernels && data) {
-    gpd_error("--data: blur_vae trains on motion kernels drawn from --kernel-seeds, not a folder");
-    return gpd_cli_fail(CMD);
-  }
-  if (is_kernels && kseed_b > GPD_KERNEL_TEST_SEED_BASE) {
-    gpd_error("--kernel-seeds: training seeds must stay below %llu (held-out kernels start there)",
-              (unsigned long long)GPD_KERNEL_TEST_SEED_BASE);
-    return gpd_cli_fail(CMD);
-  }
-  if (!is_kernels && !data && !export_only) {
-    gpd_error("--data DIR is required for %s", cfg.arch.name);
-    return gpd_cli_fail(CMD);
-  }
-  if (export_only && !cfg.checkpoint_dir) {
-    gpd_error("--export-only needs --checkpoint-dir");
-    return gpd_cli_fail(CMD);
-  }
+  if (optind < argc) return gpd_cli_usage_fail(CMD, "unexpected argument '%s'", argv[optind]);
+  if (!a->out) return gpd_cli_usage_fail(CMD, "-o OUT.safetensors is required");
+  if (!have_dwidth) cfg->disc_width = cfg->arch.width; /* D as wide as G unless told */
+  if (!have_steps) cfg->max_steps = 0;
+  a->is_kernels = !strcmp(cfg->arch.name, "blur_vae");
+  return 0;
+}
 
-  gpd_engine *e = gpd_engine_create(device, precision);
-  if (!e) return gpd_cli_fail(CMD);
-  gpd_trainer t;
+/* The options agree and the outputs (and the data folder) are there
+ * before training starts. 0 or -1 (error recorded). */
+static int validate_args(const train_args *a) {
+  const gpd_train_config *cfg = &a->cfg;
+  if (a->have_gan_opt && strncmp(cfg->arch.name, "dcgan", 5))
+    return gpd_error("--augment / --ema: only for --arch dcgan (%s is a VAE)", cfg->arch.name);
+  if (a->is_kernels && a->data)
+    return gpd_error("--data: blur_vae trains on motion kernels drawn from --kernel-seeds, not a folder");
+  if (a->is_kernels && a->kseed_b > GPD_KERNEL_TEST_SEED_BASE)
+    return gpd_error("--kernel-seeds: training seeds must stay below %llu (held-out kernels start there)",
+                     (unsigned long long)GPD_KERNEL_TEST_SEED_BASE);
+  if (!a->is_kernels && !a->data && !a->export_only) return gpd_error("--data DIR is required for %s", cfg->arch.name);
+  if (a->export_only && !cfg->checkpoint_dir) return gpd_error("--export-only needs --checkpoint-dir");
+  GPD_TRY(gpd_cli_check_output("-o", a->out));
+  if (cfg->checkpoint_dir) GPD_TRY(gpd_cli_check_output_dir("--checkpoint-dir", cfg->checkpoint_dir));
+  if (a->data && !a->export_only) {
+    DIR *d = opendir(a->data);
+    if (!d) return gpd_error("--data '%s': cannot open the folder: %s", a->data, strerror(errno));
+    closedir(d);
+  }
+  return 0;
+}
+
+static int export_checkpoint(gpd_trainer *t, const train_args *a) {
+  char path[1100];
+  snprintf(path, sizeof path, "%s/checkpoint.safetensors", a->cfg.checkpoint_dir);
+  GPD_TRY(gpd_checkpoint_load(t, path));
+  GPD_TRY(gpd_train_save_output(t, a->out, NULL));
+  printf("wrote %s from %s (step %ld, %.0f s of training)\n", a->out, path, t->step, t->seconds);
+  return 0;
+}
+
+static int train(gpd_trainer *t, const train_args *a, gpd_engine *e) {
+  const gpd_train_config *cfg = &a->cfg;
   gpd_dataset ds;
   memset(&ds, 0, sizeof ds);
-  int rc = 1;
-  if (gpd_trainer_init(&t, &cfg, e) != 0) {
-    gpd_engine_destroy(e);
-    return gpd_cli_fail(CMD);
-  }
-  if (export_only) {
-    char path[1100];
-    snprintf(path, sizeof path, "%s/checkpoint.safetensors", cfg.checkpoint_dir);
-    if (gpd_checkpoint_load(&t, path) != 0 || gpd_train_save_output(&t, out, NULL) != 0) goto fail;
-    printf("wrote %s from %s (step %ld, %.0f s of training)\n", out, path, t.step, t.seconds);
-    rc = 0;
-    goto done;
-  }
   int ok;
-  if (is_kernels)
-    ok = gpd_dataset_kernels(&ds, cfg.arch.size, kseed_a, (long)(kseed_b - kseed_a), (int)klen_min, (int)klen_max);
+  if (a->is_kernels)
+    ok = gpd_dataset_kernels(&ds, cfg->arch.size, a->kseed_a, (long)(a->kseed_b - a->kseed_a), (int)a->klen_min,
+                             (int)a->klen_max);
   else
-    ok = gpd_dataset_image_folder(&ds, data, cfg.arch.channels, cfg.arch.size, celeba ? 54 : 0, first, last);
-  if (ok != 0) goto fail;
-  fprintf(stderr, "gpdeblur train: %s on %s (%s engine), batch %d, %ld steps per epoch\n", cfg.arch.name, ds.description, e->name,
-          cfg.batch, ds.count / cfg.batch);
-  if (t.kind == GPD_TRAIN_GAN) {
+    ok = gpd_dataset_image_folder(&ds, a->data, cfg->arch.channels, cfg->arch.size, a->celeba ? GPD_CELEBA_CROP : 0,
+                                  a->first, a->last);
+  if (ok != 0) return -1;
+  fprintf(stderr, "gpdeblur train: %s on %s (%s engine), batch %d, %ld steps per epoch\n", cfg->arch.name,
+          ds.description, e->name, cfg->batch, ds.count / cfg->batch);
+  if (t->kind == GPD_TRAIN_GAN) {
     char aug[64];
-    gpd_augment_describe(cfg.augment, aug, sizeof aug);
-    fprintf(stderr, "gpdeblur train: augmentation %s, EMA of G %g%s\n", aug, cfg.ema, cfg.ema > 0 ? " (ships)" : " (none)");
+    gpd_augment_describe(cfg->augment, aug, sizeof aug);
+    fprintf(stderr, "gpdeblur train: augmentation %s, EMA of G %g%s\n", aug, cfg->ema, cfg->ema > 0 ? " (ships)" : " (none)");
   }
-  if (cfg.resume && cfg.checkpoint_dir) {
+  if (cfg->resume && cfg->checkpoint_dir) {
     char path[1100];
-    snprintf(path, sizeof path, "%s/checkpoint.safetensors", cfg.checkpoint_dir);
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", cfg->checkpoint_dir);
     if (access(path, F_OK) != 0) fprintf(stderr, "gpdeblur train: no %s yet; starting from scratch\n", path);
     else fprintf(stderr, "gpdeblur train: resuming from %s\n", path);
   }
   progress_ctx pc;
   memset(&pc, 0, sizeof pc);
-  pc.kind = t.kind;
-  t.cfg.progress = on_progress;
-  t.cfg.progress_ctx = &pc;
-  t.cfg.stop = &stop_requested;
+  pc.kind = t->kind;
+  t->cfg.progress = on_progress;
+  t->cfg.progress_ctx = &pc;
+  t->cfg.stop = &stop_requested;
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
-  ok = gpd_train_run(&t, &ds);
+  ok = gpd_train_run(t, &ds);
   if (pc.started) gpd_progress_finish(&pc.bar);
-  if (ok != 0) goto fail;
-  if (gpd_train_save_output(&t, out, NULL) != 0) goto fail;
-  printf("wrote %s: %s, %ld steps (%.2f epochs), %.0f s of training%s\n", out, cfg.arch.name, t.step,
-         (double)t.step / (double)t.steps_per_epoch, t.seconds, stop_requested ? " (stopped early; --resume continues)" : "");
-  rc = 0;
-  goto done;
-fail:
-  rc = gpd_cli_fail(CMD);
-done:
+  if (ok == 0) ok = gpd_train_save_output(t, a->out, NULL);
+  if (ok == 0)
+    printf("wrote %s: %s, %ld steps (%.2f epochs), %.0f s of training%s\n", a->out, cfg->arch.name, t->step,
+           (double)t->step / (double)t->steps_per_epoch, t->seconds,
+           stop_requested ? " (stopped early; --resume continues)" : "");
   gpd_dataset_free(&ds);
+  return ok;
+}
+
+static int run(const train_args *a) {
+  gpd_engine *e = gpd_engine_create(a->device, a->precision);
+  if (!e) return -1;
+  gpd_trainer t;
+  if (gpd_trainer_init(&t, &a->cfg, e) != 0) {
+    gpd_engine_destroy(e);
+    return -1;
+  }
+  const int rc = a->export_only ? export_checkpoint(&t, a) : train(&t, a, e);
   gpd_trainer_free(&t);
   gpd_engine_destroy(e);
   return rc;
 }
+
+/* parse, validate, then run (work = 1) or stop there (work = 0, the
+ * error recorded and not printed). */
+static int train_command(int argc, char **argv, int work) {
+  train_args a;
+  const int st = parse_args(argc, argv, &a);
+  if (st) return st < 0 ? 0 : st;
+  int rc = validate_args(&a);
+  if (!rc && work) rc = run(&a);
+  return !rc ? 0 : work ? gpd_cli_fail(CMD) : 1;
+}
+
+int gpd_cmd_train_check(int argc, char **argv) { return train_command(argc, argv, 0); }
+int gpd_cmd_train(int argc, char **argv) { return train_command(argc, argv, 1); }

@@ -167,6 +167,7 @@ int gpd_eval_row_parse(const char *line, gpd_eval_row *r) {
   GPD_TRY(copy_text(r->file, sizeof r->file, f[0], 0));
   if (!r->file[0]) return gpd_error("empty file name");
   GPD_TRY(parse_long(f[1], 1, &r->index));
+  if (r->index < 0) return gpd_error("field index: %ld is negative", r->index);
   GPD_TRY(copy_text(r->kernel, sizeof r->kernel, f[2], 2));
   GPD_TRY(parse_double(f[3], 3, &r->sigma));
   GPD_TRY(copy_text(r->alg, sizeof r->alg, f[4], 4));
@@ -209,39 +210,6 @@ void gpd_eval_rows_free(gpd_eval_rows *rs) {
 
 /* ---- files ------------------------------------------------------------------------ */
 
-static char *read_all(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    gpd_error("cannot open %s: %s", path, strerror(errno));
-    return NULL;
-  }
-  size_t cap = 1 << 16, n = 0;
-  char *buf = malloc(cap + 1);
-  while (buf) {
-    size_t got = fread(buf + n, 1, cap - n, f);
-    n += got;
-    if (n < cap) break;
-    cap *= 2;
-    char *nb = realloc(buf, cap + 1);
-    if (!nb) free(buf);
-    buf = nb;
-  }
-  int err = ferror(f);
-  fclose(f);
-  if (!buf) {
-    gpd_error("out of host memory reading %s", path);
-    return NULL;
-  }
-  if (err) {
-    free(buf);
-    gpd_error("cannot read %s", path);
-    return NULL;
-  }
-  buf[n] = 0;
-  *len = n;
-  return buf;
-}
-
 static int truncate_to(const char *path, long keep) {
   FILE *f = fopen(path, "r+b");
   if (!f) return gpd_error("cannot open %s to cut its partial last line: %s", path, strerror(errno));
@@ -249,20 +217,68 @@ static int truncate_to(const char *path, long keep) {
   if (ftruncate(fileno(f), (off_t)keep) != 0 || fsync(fileno(f)) != 0)
     rc = gpd_error("cannot cut the partial last line of %s: %s", path, strerror(errno));
   fclose(f);
+  gpd_kill_point("csv: partial last line cut");
   return rc;
 }
 
-int gpd_eval_csv_read(const char *path, int truncate_partial, gpd_eval_rows *out, long *dropped) {
+typedef struct row_key {
+  const gpd_eval_row *row;
+  long line;
+} row_key;
+
+static int by_index(const void *a, const void *b) {
+  const row_key *x = a, *y = b;
+  if (x->row->index != y->row->index) return x->row->index < y->row->index ? -1 : 1;
+  return x->line < y->line ? -1 : x->line > y->line;
+}
+
+static int by_file(const void *a, const void *b) {
+  const row_key *x = a, *y = b;
+  const int c = strcmp(x->row->file, y->row->file);
+  if (c) return c;
+  return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* No item twice: a row repeated (by index or by file name) would be
+ * counted twice by a summary and is never what a run wrote. */
+static int check_unique(const char *name, const gpd_eval_rows *rows, const long *line_of) {
+  if (rows->n < 2) return 0;
+  row_key *keys = gpd_malloc(sizeof(row_key) * (size_t)rows->n, "results rows check");
+  if (!keys) return -1;
+  int rc = 0;
+  for (int pass = 0; pass < 2 && !rc; pass++) {
+    for (long i = 0; i < rows->n; i++) keys[i] = (row_key){&rows->rows[i], line_of[i]};
+    qsort(keys, (size_t)rows->n, sizeof *keys, pass ? by_file : by_index);
+    for (long i = 1; i < rows->n && !rc; i++)
+      if (pass ? !strcmp(keys[i].row->file, keys[i - 1].row->file) : keys[i].row->index == keys[i - 1].row->index)
+        rc = gpd_error("%s line %ld: %s (index %ld) repeats line %ld (%s, index %ld): an image is in the results "
+                       "twice",
+                       name, keys[i].line, keys[i].row->file, keys[i].row->index, keys[i - 1].line,
+                       keys[i - 1].row->file, keys[i - 1].row->index);
+  }
+  free(keys);
+  return rc;
+}
+
+int gpd_eval_csv_parse(const char *name, const char *bytes, size_t len, gpd_eval_rows *out, size_t *keep) {
   memset(out, 0, sizeof *out);
-  if (dropped) *dropped = 0;
-  size_t len;
-  char *text = read_all(path, &len);
-  if (!text) return -1;
   /* everything after the last newline is a write cut short */
-  size_t keep = len;
-  while (keep > 0 && text[keep - 1] != '\n') keep--;
-  if (dropped) *dropped = (long)(len - keep);
-  text[keep] = 0;
+  size_t k = len;
+  while (k > 0 && bytes[k - 1] != '\n') k--;
+  *keep = k;
+  const char *nul = memchr(bytes, 0, k);
+  if (nul) {
+    long line = 1;
+    for (const char *q = bytes; q < nul; q++) line += *q == '\n';
+    return gpd_error("%s line %ld holds a NUL byte: the file is damaged (rows after it would be lost); repair or "
+                     "remove that line",
+                     name, line);
+  }
+  char *text = gpd_malloc(k + 1, "results CSV text");
+  long *line_of = NULL, cap = 0;
+  if (!text) return -1;
+  memcpy(text, bytes, k);
+  text[k] = 0;
   int rc = 0;
   char *line = text, *nl;
   long lineno = 0;
@@ -272,18 +288,41 @@ int gpd_eval_csv_read(const char *path, int truncate_partial, gpd_eval_rows *out
     lineno++;
     if (lineno == 1) {
       if (strcmp(line, GPD_EVAL_CSV_HEADER))
-        rc = gpd_error("%s is not a gpdeblur results CSV (its first line is '%.80s')", path, line);
+        rc = gpd_error("%s is not a gpdeblur results CSV (its first line is '%.80s')", name, line);
     } else if (line[0]) {
       gpd_eval_row r;
       if (gpd_eval_row_parse(line, &r) != 0) {
         char why[512];
         snprintf(why, sizeof why, "%s", gpd_last_error());
-        rc = gpd_error("%s line %ld: %s", path, lineno, why);
-      } else rc = gpd_eval_rows_push(out, &r);
+        rc = gpd_error("%s line %ld: %s", name, lineno, why);
+      } else if (!(rc = gpd_eval_rows_push(out, &r))) {
+        if (out->n > cap) {
+          cap = out->cap;
+          long *l = realloc(line_of, sizeof(long) * (size_t)cap);
+          if (!l) rc = gpd_error("out of host memory reading %s", name);
+          else line_of = l;
+        }
+        if (!rc) line_of[out->n - 1] = lineno;
+      }
     }
     line = nl + 1;
   }
+  if (!rc) rc = check_unique(name, out, line_of);
   free(text);
+  free(line_of);
+  if (rc) gpd_eval_rows_free(out);
+  return rc;
+}
+
+int gpd_eval_csv_read(const char *path, int truncate_partial, gpd_eval_rows *out, long *dropped) {
+  memset(out, 0, sizeof *out);
+  if (dropped) *dropped = 0;
+  size_t len, keep;
+  char *text = gpd_read_file(path, "results CSV", (size_t)1 << 32, &len);
+  if (!text) return -1;
+  int rc = gpd_eval_csv_parse(path, text, len, out, &keep);
+  free(text);
+  if (!rc && dropped) *dropped = (long)(len - keep);
   if (!rc && truncate_partial && keep < len) rc = truncate_to(path, (long)keep);
   if (rc) gpd_eval_rows_free(out);
   return rc;
@@ -292,9 +331,19 @@ int gpd_eval_csv_read(const char *path, int truncate_partial, gpd_eval_rows *out
 int gpd_eval_csv_append(FILE *f, const char *path, const gpd_eval_row *r) {
   char line[4096];
   GPD_TRY(gpd_eval_row_format(r, line, sizeof line));
-  size_t n = strlen(line);
-  /* one write of the whole line, then to the disk before the next item */
-  if (fwrite(line, 1, n, f) != n || fflush(f) != 0 || fsync(fileno(f)) != 0)
+  size_t n = strlen(line), first = 0;
+  /* one write of the whole line, then to the disk before the next item
+   * (the crash-safety test splits it, to be killed in the middle) */
+  if (gpd_kill_points_armed()) {
+    first = n / 2;
+    if (fwrite(line, 1, first, f) != first || fflush(f) != 0)
+      return gpd_error("cannot append to %s: %s", path, strerror(errno));
+    gpd_kill_point("csv: row half written");
+  }
+  if (fwrite(line + first, 1, n - first, f) != n - first || fflush(f) != 0)
     return gpd_error("cannot append to %s: %s", path, strerror(errno));
+  gpd_kill_point("csv: row written, not synced");
+  if (fsync(fileno(f)) != 0) return gpd_error("cannot append to %s: %s", path, strerror(errno));
+  gpd_kill_point("csv: row synced");
   return 0;
 }

@@ -79,17 +79,19 @@ static int list_kernel_files(gpd_eval_kernels *k) {
     float *kv = NULL;
     int ks = 0;
     if (gpd_kernel_load(k->files[i], &kv, &ks) != 0) return -1;
-    double sum = 0;
-    for (int j = 0; j < ks * ks; j++) sum += kv[j];
     const char *base = strrchr(k->files[i], '/') + 1;
     h = fnv1a(h, base, strlen(base) + 1);
     h = fnv1a(h, kv, sizeof(float) * (size_t)ks * ks);
     free(kv);
     if (ks > k->ksize) return gpd_error("kernel %s is %dx%d, larger than the %dx%d canvas", k->files[i], ks, ks, k->ksize, k->ksize);
-    if (!(sum > 0)) return gpd_error("kernel %s sums to %g, not a blur", k->files[i], sum);
   }
   k->files_hash = h;
   return 0;
+}
+
+static int seeds_wrap(const gpd_eval_kernels *k, long count) {
+  return gpd_error("test kernels: the motion seeds from %llu pass %llu before %ld kernels are drawn",
+                   (unsigned long long)k->seed0, (unsigned long long)UINT64_MAX, count);
 }
 
 int gpd_eval_kernels_prepare(gpd_eval_kernels *k, long count) {
@@ -111,12 +113,16 @@ int gpd_eval_kernels_prepare(gpd_eval_kernels *k, long count) {
   uint64_t s = k->seed0;
   for (long i = 0; i < count; i++) {
     /* lengths are uniform over [len_min, len_max], so a bucket accepts a
-     * fixed fraction of seeds and the scan is short */
-    for (;; s++) {
+     * fixed fraction of seeds and the scan is short; seeds never wrap round
+     * to 0 (and so to the training seeds) */
+    for (;;) {
       int len = gpd_motion_kernel_length(s, k->len_min, k->len_max);
       if (len < 0) return -1;
       if (!bucket || (len >= k->bucket_min && len <= k->bucket_max)) break;
+      if (s == UINT64_MAX) return seeds_wrap(k, count);
+      s++;
     }
+    if (s == UINT64_MAX && i + 1 < count) return seeds_wrap(k, count);
     k->seeds[i] = s++;
   }
   k->n = count;

@@ -116,9 +116,14 @@ int gpd_eval_manifest_write(const char *csv, const gpd_eval_manifest *m) {
   snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
   FILE *f = fopen(tmp, "w");
   if (!f) return gpd_error("cannot write %s: %s", tmp, strerror(errno));
+  gpd_kill_point("manifest: temporary file created");
   fprintf(f, "{\"format\": \"%s\", \"version\": %d, \"shard\": [%d, %d],\n\"settings\": ", FORMAT_NAME, FORMAT_VERSION,
           m->shard_k, m->shard_n);
   json_kv(f, m->settings, m->n_settings);
+  if (gpd_kill_points_armed()) {
+    fflush(f);
+    gpd_kill_point("manifest: half written");
+  }
   fputs(",\n\"info\": ", f);
   json_kv(f, m->info, m->n_info);
   fprintf(f, ",\n\"count\": %ld,\n\"files\": [", m->count);
@@ -130,8 +135,10 @@ int gpd_eval_manifest_write(const char *csv, const gpd_eval_manifest *m) {
   int rc = 0;
   if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0) rc = gpd_error("cannot write %s: %s", tmp, strerror(errno));
   if (fclose(f) != 0 && !rc) rc = gpd_error("cannot write %s: %s", tmp, strerror(errno));
+  if (!rc) gpd_kill_point("manifest: written, not renamed");
   if (!rc && rename(tmp, path) != 0) rc = gpd_error("cannot rename %s to %s: %s", tmp, path, strerror(errno));
   if (rc) remove(tmp);
+  if (!rc) gpd_kill_point("manifest: renamed into place");
   return rc;
 }
 

@@ -68,7 +68,7 @@ static void names_free(names *s) {
 static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static int is_image_name(const char *name) {
-  static const char *const ext[] = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".pnm", ".tga", ".gif"};
+  static const char *const ext[] = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".pnm", ".tga"};
   const char *dot = strrchr(name, '.');
   if (!dot || dot == name) return 0;
   for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
@@ -161,7 +161,7 @@ static int select_levin(const gpd_eval_selection *s, gpd_eval_list *out) {
   names ns = {0};
   snprintf(sub, sizeof sub, "%s/blurred", s->dir);
   int rc = list_folder(sub, &ns);
-  if (!rc) qsort(ns.v, (size_t)ns.n, sizeof(char *), by_name);
+  if (!rc && ns.n > 1) qsort(ns.v, (size_t)ns.n, sizeof(char *), by_name);
   if (!rc) rc = make_items(sub, &ns, s, out);
   for (long i = 0; !rc && i < out->n; i++) {
     gpd_eval_item *it = &out->items[i];
@@ -201,7 +201,7 @@ int gpd_eval_select(const gpd_eval_selection *s, gpd_eval_list *out) {
     } else {
       rc = list_folder(s->dir, &ns);
     }
-    if (!rc) qsort(ns.v, (size_t)ns.n, sizeof(char *), by_name);
+    if (!rc && ns.n > 1) qsort(ns.v, (size_t)ns.n, sizeof(char *), by_name);
     if (!rc) rc = make_items(s->dir, &ns, s, out);
     names_free(&ns);
   }

@@ -1,5 +1,6 @@
-/* Host images: allocation, loading through stb_image, saving 8-bit PNGs
- * (gpd/image.h). Pixels are float CHW in [0, 1]. */
+/* Host images: allocation, loading through stb_image (each file checked by
+ * image_guard.c before stb sees it), saving 8-bit PNGs (gpd/image.h).
+ * Pixels are float CHW in [0, 1]. */
 #define _POSIX_C_SOURCE 200809L
 #include "gpd/image.h"
 
@@ -13,6 +14,7 @@
 #include <stb/stb_image_write.h>
 
 #include "gpd/common.h"
+#include "image_guard.h"
 
 int gpd_image_alloc(gpd_image *im, int c, int h, int w) {
   im->c = im->h = im->w = 0;
@@ -36,19 +38,16 @@ void gpd_image_free(gpd_image *im) {
 /* ITU-R BT.601 luma, the weights PIL's convert("L") uses. */
 static float luma(float r, float g, float b) { return 0.299f * r + 0.587f * g + 0.114f * b; }
 
-int gpd_image_load(gpd_image *im, const char *path, int channels) {
+int gpd_image_load_memory(gpd_image *im, const char *name, const unsigned char *bytes, size_t len, int channels) {
   im->c = im->h = im->w = 0;
   im->data = NULL;
   if (channels != 0 && channels != 1 && channels != 3)
-    return gpd_error("%s: cannot load with %d channels (0, 1 or 3)", path, channels);
-  /* Opening it ourselves gives the system's reason ("No such file...")
-   * instead of stb's generic "can't fopen". */
-  FILE *f = fopen(path, "rb");
-  if (!f) return gpd_error("cannot open image '%s': %s", path, strerror(errno));
+    return gpd_error("%s: cannot load with %d channels (0, 1 or 3)", name, channels);
+  gpd_image_format format;
+  GPD_TRY(gpd_image_guard(bytes, len, name, &format));
   int w, h, n;
-  unsigned char *px = stbi_load_from_file(f, &w, &h, &n, 0);
-  fclose(f);
-  if (!px) return gpd_error("cannot decode image '%s' (truncated, corrupt or unsupported): %s", path, stbi_failure_reason());
+  unsigned char *px = stbi_load_from_memory(bytes, (int)len, &w, &h, &n, 0);
+  if (!px) return gpd_error("cannot decode image '%s' (corrupt or unsupported): %s", name, stbi_failure_reason());
   int stored = n <= 2 ? 1 : 3; /* alpha is dropped */
   int c = channels ? channels : stored;
   if (gpd_image_alloc(im, c, h, w) != 0) {
@@ -74,6 +73,17 @@ int gpd_image_load(gpd_image *im, const char *path, int channels) {
   }
   stbi_image_free(px);
   return 0;
+}
+
+int gpd_image_load(gpd_image *im, const char *path, int channels) {
+  im->c = im->h = im->w = 0;
+  im->data = NULL;
+  size_t len;
+  unsigned char *bytes = (unsigned char *)gpd_read_file(path, "image", GPD_IMAGE_MAX_BYTES, &len);
+  if (!bytes) return -1;
+  int rc = gpd_image_load_memory(im, path, bytes, len, channels);
+  free(bytes);
+  return rc;
 }
 
 int gpd_image_save_png(const gpd_image *im, const char *path) {

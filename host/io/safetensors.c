@@ -2,8 +2,9 @@
  *
  * The reader trusts nothing in the file: the header length must fit the
  * file, the header must be well-formed JSON of the documented shape, every
- * tensor's byte range must lie inside the data section, match its dtype and
- * shape, and not overlap another. Every error names the file.
+ * tensor's byte range must lie inside the data section and match its dtype
+ * and shape, and the ranges must tile the data section exactly (no overlap,
+ * no byte left over). Every error names the file.
  *
  * The writer follows the reference implementation (huggingface/safetensors):
  * "__metadata__" first, tensors sorted by name (all are F32, so the
@@ -12,6 +13,7 @@
  * data section starts aligned. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,8 @@
 
 /* The reference implementation refuses headers above 100 MB. */
 #define ST_MAX_HEADER 100000000ULL
+/* Files above 16 GiB are not weights this program could use. */
+#define ST_MAX_FILE ((size_t)1 << 34)
 
 static int dtype_size(const char *dtype) {
   static const struct {
@@ -126,22 +130,34 @@ static int cmp_begin(const void *a, const void *b) {
   return x->end < y->end ? -1 : x->end > y->end;
 }
 
-/* Two tensors may not share bytes (empty tensors share nothing). */
-static int check_overlap(gpd_safetensors *st) {
-  if (st->n_tensors < 2) return 0;
-  const gpd_st_tensor **order = gpd_malloc((size_t)st->n_tensors * sizeof *order, "safetensors overlap check");
+/* The tensors, in order of their offsets, tile the data section: no two
+ * share a byte, and no byte belongs to none (as the reference reader
+ * insists: bytes inserted or left over mean the offsets are not the ones
+ * the data was written with). */
+static int check_coverage(gpd_safetensors *st) {
+  const gpd_st_tensor **order = gpd_malloc((size_t)(st->n_tensors ? st->n_tensors : 1) * sizeof *order,
+                                           "safetensors coverage check");
   if (!order) return -1;
   for (int i = 0; i < st->n_tensors; i++) order[i] = &st->tensors[i];
-  qsort(order, (size_t)st->n_tensors, sizeof *order, cmp_begin);
+  if (st->n_tensors > 1) qsort(order, (size_t)st->n_tensors, sizeof *order, cmp_begin);
   const gpd_st_tensor *prev = NULL;
+  uint64_t covered = 0;
   int rc = 0;
   for (int i = 0; i < st->n_tensors && !rc; i++) {
     const gpd_st_tensor *t = order[i];
-    if (t->begin == t->end) continue;
-    if (prev && t->begin < prev->end)
+    if (t->begin < covered)
       rc = gpd_error("%s: tensors %s and %s overlap in the data section", st->path, prev->name, t->name);
+    else if (t->begin > covered)
+      rc = gpd_error("%s: data section bytes [%llu, %llu) belong to no tensor (before %s): the offsets do not "
+                     "describe this data",
+                     st->path, (unsigned long long)covered, (unsigned long long)t->begin, t->name);
+    covered = t->end > covered ? t->end : covered;
     prev = t;
   }
+  if (!rc && covered != st->data_size)
+    rc = gpd_error("%s: the tensors cover %llu bytes of the %llu-byte data section: the last %llu belong to none",
+                   st->path, (unsigned long long)covered, (unsigned long long)st->data_size,
+                   (unsigned long long)(st->data_size - covered));
   free(order);
   return rc;
 }
@@ -165,60 +181,31 @@ static int parse_header(gpd_safetensors *st, const char *text, size_t len) {
     if (!strcmp(root.keys[i], "__metadata__")) rc = parse_metadata(st, &root.items[i]);
     else if (!(rc = parse_tensor(st, root.keys[i], &root.items[i], &st->tensors[st->n_tensors]))) st->n_tensors++;
   }
-  if (!rc) rc = check_overlap(st);
+  if (!rc) rc = check_coverage(st);
 done:
   gpd_json_free(&root);
   return rc;
 }
 
-int gpd_st_read(gpd_safetensors *st, const char *path) {
-  memset(st, 0, sizeof *st);
-  snprintf(st->path, sizeof st->path, "%s", path);
-  FILE *f = fopen(path, "rb");
-  if (!f) return gpd_error("%s: cannot open: %s", path, strerror(errno));
-  char *header = NULL;
-  int rc = -1;
-  uint8_t lenbuf[8];
-  long long fsize = -1;
-  if (fseek(f, 0, SEEK_END) == 0) fsize = ftell(f);
-  if (fsize < 0 || fseek(f, 0, SEEK_SET) != 0) {
-    gpd_error("%s: cannot determine the file size: %s", path, strerror(errno));
-    goto out;
-  }
-  if (fsize < 8 || fread(lenbuf, 1, 8, f) != 8) {
-    gpd_error("%s: file is %lld bytes, too short for a safetensors header", path, fsize);
-    goto out;
-  }
-  uint64_t hlen = read_u64_le(lenbuf);
-  if (hlen > (uint64_t)fsize - 8) {
-    gpd_error("%s: header length %llu exceeds file size %lld", path, (unsigned long long)hlen, fsize);
-    goto out;
-  }
-  if (hlen > ST_MAX_HEADER) {
-    gpd_error("%s: header length %llu exceeds the limit of %llu bytes", path, (unsigned long long)hlen, ST_MAX_HEADER);
-    goto out;
-  }
-  if (hlen < 2) {
-    gpd_error("%s: header length %llu is too short for a JSON object", path, (unsigned long long)hlen);
-    goto out;
-  }
-  header = gpd_malloc((size_t)hlen, "safetensors header");
-  if (!header) goto out;
-  if (fread(header, 1, (size_t)hlen, f) != (size_t)hlen) {
-    gpd_error("%s: short read of the %llu-byte header", path, (unsigned long long)hlen);
-    goto out;
-  }
-  st->data_size = (uint64_t)fsize - 8 - hlen;
-  st->data = gpd_malloc((size_t)st->data_size, "safetensors data");
-  if (!st->data) goto out;
-  if (st->data_size && fread(st->data, 1, (size_t)st->data_size, f) != (size_t)st->data_size) {
-    gpd_error("%s: short read of the %llu-byte data section", path, (unsigned long long)st->data_size);
-    goto out;
-  }
-  rc = parse_header(st, header, (size_t)hlen);
-out:
-  free(header);
-  fclose(f);
+/* Validates file[0..size) (owned by st from here on). */
+static int st_parse(gpd_safetensors *st, uint8_t *file, size_t size) {
+  const char *path = st->path;
+  st->file = file;
+  if (size < 8) return gpd_error("%s: file is %zu bytes, too short for a safetensors header", path, size);
+  const uint64_t hlen = read_u64_le(file);
+  if (hlen > (uint64_t)size - 8)
+    return gpd_error("%s: header length %llu exceeds file size %zu", path, (unsigned long long)hlen, size);
+  if (hlen > ST_MAX_HEADER)
+    return gpd_error("%s: header length %llu exceeds the limit of %llu bytes", path, (unsigned long long)hlen,
+                     ST_MAX_HEADER);
+  if (hlen < 2) return gpd_error("%s: header length %llu is too short for a JSON object", path, (unsigned long long)hlen);
+  st->data = file + 8 + hlen;
+  st->data_size = (uint64_t)size - 8 - hlen;
+  return parse_header(st, (const char *)file + 8, (size_t)hlen);
+}
+
+/* On failure: keep the error, free what was read. */
+static int st_finish(gpd_safetensors *st, int rc) {
   if (rc) {
     char msg[1024];
     snprintf(msg, sizeof msg, "%s", gpd_last_error()); /* gpd_st_free must not lose the error */
@@ -228,13 +215,32 @@ out:
   return rc;
 }
 
+int gpd_st_read(gpd_safetensors *st, const char *path) {
+  memset(st, 0, sizeof *st);
+  snprintf(st->path, sizeof st->path, "%s", path);
+  size_t size;
+  uint8_t *file = (uint8_t *)gpd_read_file(path, "weights file", ST_MAX_FILE, &size);
+  if (!file) return -1;
+  return st_finish(st, st_parse(st, file, size));
+}
+
+int gpd_st_read_memory(gpd_safetensors *st, const char *name, const uint8_t *bytes, size_t size) {
+  memset(st, 0, sizeof *st);
+  snprintf(st->path, sizeof st->path, "%s", name);
+  uint8_t *file = gpd_malloc(size, "safetensors file");
+  if (!file) return -1;
+  if (size) memcpy(file, bytes, size);
+  return st_finish(st, st_parse(st, file, size));
+}
+
 void gpd_st_free(gpd_safetensors *st) {
   if (!st) return;
   free(st->tensors);
   free(st->meta);
-  free(st->data);
+  free(st->file);
   st->tensors = NULL;
   st->meta = NULL;
+  st->file = NULL;
   st->data = NULL;
   st->n_tensors = st->n_meta = 0;
   st->data_size = 0;
@@ -294,6 +300,15 @@ int gpd_st_tensor_to_f32(const gpd_safetensors *st, const gpd_st_tensor *t, floa
     return gpd_error("%s: tensor %s has dtype %s, which cannot be read as float (F32, F16, BF16 or F64 expected)",
                      st->path, t->name, t->dtype);
   }
+  return 0;
+}
+
+int gpd_st_tensor_to_finite_f32(const gpd_safetensors *st, const gpd_st_tensor *t, float *out, size_t count) {
+  GPD_TRY(gpd_st_tensor_to_f32(st, t, out, count));
+  for (size_t i = 0; i < count; i++)
+    if (!isfinite(out[i]))
+      return gpd_error("%s: tensor %s holds %g at element %zu of %zu: the weights are broken (a diverged training?)",
+                       st->path, t->name, (double)out[i], i, count);
   return 0;
 }
 

@@ -114,7 +114,7 @@ static int load_moment(gpd_trainer *t, const gpd_safetensors *st, int i, const c
   if (!ten) return gpd_error("%s: checkpoint lacks tensor '%s'", st->path, name);
   float *h = gpd_malloc(net->n_params * sizeof(float), "Adam moments from a checkpoint");
   if (!h) return -1;
-  int rc = gpd_st_tensor_to_f32(st, ten, h, net->n_params);
+  int rc = gpd_st_tensor_to_finite_f32(st, ten, h, net->n_params);
   if (rc == 0) rc = t->e->upload(t->e, dst, h, net->n_params);
   free(h);
   return rc;

@@ -14,6 +14,12 @@
 extern "C" {
 #endif
 
+/* The paper's blur kernels: 28 x 28 (the blur VAE's output), motion
+ * trajectories of maximum length drawn from 5..28 pixels. */
+#define GPD_KERNEL_SIZE 28
+#define GPD_MOTION_LENGTH_MIN 5
+#define GPD_MOTION_LENGTH_MAX 28
+
 typedef enum gpd_boundary {
   GPD_BOUNDARY_CIRCULAR = 0, /* the paper's: FFT of the image's size, kernel centred */
   GPD_BOUNDARY_LINEAR        /* real photos: y is the valid part of a linear convolution */
@@ -40,8 +46,15 @@ void gpd_blur_direct(const float *x, int c, int h, int w, const float *k, int ks
 
 int gpd_kernel_save(const char *path, const float *k, int ksize);
 /* Loads a ".kernel" file, or a Levin-style text file (rows of numbers), or an
- * image (normalised to sum 1). *k is malloc'd. */
+ * image (normalised to sum 1), and checks it (gpd_kernel_check). *k is
+ * malloc'd. Errors are one line naming the file (and the line and text of a
+ * bad number). */
 int gpd_kernel_load(const char *path, float **k, int *ksize);
+/* The same from the file's bytes in memory; `name` is what errors call it. */
+int gpd_kernel_load_memory(const char *name, const unsigned char *bytes, size_t len, float **k, int *ksize);
+/* What makes a blur kernel, whichever file it came from: every entry finite
+ * and nonnegative, the sum above 0. Errors name `name` and the entry. */
+int gpd_kernel_check(const char *name, const float *k, int ksize);
 /* Writes path (".kernel") and the same name with ".png". */
 int gpd_kernel_save_both(const char *path, const float *k, int ksize);
 

@@ -14,6 +14,13 @@ int gpd_cli_fail(const char *cmd);
 /* "gpdeblur NAME: unknown option ..." etc., printed by getopt; this prints
  * the hint to use --help and returns 2. */
 int gpd_cli_usage_error(const char *cmd);
+/* One line "gpdeblur NAME: MESSAGE; see 'gpdeblur NAME --help'" on stderr
+ * (a usage mistake: a missing or unexpected argument); returns 2. */
+int gpd_cli_usage_fail(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 /* For getopt_long run with opterr = 0 and an optstring starting with ':':
  * given what it returned ('?' unknown option, ':' missing value), prints
  * one line "gpdeblur NAME: unknown option '--x'; see 'gpdeblur NAME --help'"
@@ -43,6 +50,19 @@ void gpd_progress_finish(gpd_progress *p);
 int gpd_parse_int(const char *opt, const char *text, long lo, long hi, long *out);
 int gpd_parse_float(const char *opt, const char *text, double lo, double hi, double *out);
 int gpd_parse_u64(const char *opt, const char *text, uint64_t *out);
+/* "A:B" of unsigned 64-bit numbers (errors name --OPT). */
+int gpd_parse_u64_range(const char *opt, const char *text, uint64_t *a, uint64_t *b);
+
+/* Outputs are checked before any work is done. A file: its folder exists
+ * and may be written in, and the path is not a folder. A folder the
+ * command creates or fills: it is a writable folder, or its parent is.
+ * One-line errors name the option and the path ("-o 'a/b.png': the folder
+ * 'a' does not exist"). */
+int gpd_cli_check_output(const char *opt, const char *path);
+int gpd_cli_check_output_dir(const char *opt, const char *path);
+/* Seeds first .. first + count - 1 (one per item) must not pass 2^64 - 1:
+ * "--OPT S: with N items the seeds would pass 18446744073709551615". */
+int gpd_cli_check_seed_range(const char *opt, uint64_t first, uint64_t count);
 
 /* Path helpers: "out.png" -> "out" + suffix (replacing the extension). */
 void gpd_path_with_ext(const char *path, const char *ext, char *buf, size_t size);

@@ -21,6 +21,8 @@ int gpd_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)))
 #endif
     ;
+/* The message is kept to one line: line breaks and other control characters
+ * in it (from a file name or a file's bytes) become spaces. */
 /* The last recorded error ("" when none). */
 const char *gpd_last_error(void);
 void gpd_clear_error(void);
@@ -36,6 +38,21 @@ void gpd_clear_error(void);
  * returns NULL on failure. Free with free(). */
 void *gpd_malloc(size_t bytes, const char *what);
 void *gpd_calloc(size_t count, size_t size, const char *what);
+
+/* The whole of a file (or a pipe, read to its end) in one malloc'd buffer
+ * with a NUL after its *len bytes. NULL, with the error "cannot open WHAT 'PATH': REASON", "WHAT
+ * 'PATH' is a directory, not a file" or "WHAT 'PATH' is N bytes, more than
+ * the MAX this program reads", when it cannot be read whole. */
+char *gpd_read_file(const char *path, const char *what, size_t max_bytes, size_t *len);
+
+/* Crash-safety test hook. With GPD_TEST_KILL_AT=k in the environment the
+ * k-th call in this process raises SIGKILL, as a power cut or `kill -9`
+ * would; GPD_TEST_KILL_TRACE=1 prints "kill point N: WHERE" on stderr at
+ * each. Durable writers call it between the steps of a write (and split a
+ * write in two when armed, so a kill can land inside it). Without the
+ * variables it does nothing. */
+void gpd_kill_point(const char *where);
+int gpd_kill_points_armed(void);
 
 /* Wall-clock seconds (monotonic). */
 double gpd_seconds(void);

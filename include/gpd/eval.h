@@ -141,8 +141,12 @@ void gpd_eval_rows_free(gpd_eval_rows *rs);
 /* Reads a results CSV (header checked). A last line without '\n' (a write
  * cut short by a kill) is ignored, and with truncate_partial cut off the
  * file so appending continues cleanly; *dropped gets its length. Any other
- * malformed line is an error naming the file and line. */
+ * malformed line, a NUL byte, or an image in two rows is an error naming
+ * the file and line. What --resume, --summarize and eval-merge read. */
 int gpd_eval_csv_read(const char *path, int truncate_partial, gpd_eval_rows *out, long *dropped);
+/* The same checks on the file's bytes in memory; *keep gets the length up
+ * to the last newline (what is read). */
+int gpd_eval_csv_parse(const char *name, const char *bytes, size_t len, gpd_eval_rows *out, size_t *keep);
 /* Appends one row: one write, fflush, fsync. */
 int gpd_eval_csv_append(FILE *f, const char *path, const gpd_eval_row *r);
 

@@ -38,18 +38,26 @@ typedef struct gpd_safetensors {
   gpd_st_tensor *tensors;
   int n_meta;
   gpd_st_meta *meta;
-  uint8_t *data;           /* the data section */
+  uint8_t *file;           /* the whole file, as read */
+  uint8_t *data;           /* the data section (inside file) */
   uint64_t data_size;
 } gpd_safetensors;
 
-/* Reads and validates a whole file (header length, JSON, offsets inside the
- * data and not overlapping, dtype sizes matching shapes). Errors name the file. */
+/* Reads and validates a whole file (a regular file; header length, JSON,
+ * offsets inside the data, dtype sizes matching shapes, the tensors tiling
+ * the data section exactly). Errors are one line naming the file. */
 int gpd_st_read(gpd_safetensors *st, const char *path);
+/* The same from the file's bytes in memory (copied); `name` is what errors
+ * call it. */
+int gpd_st_read_memory(gpd_safetensors *st, const char *name, const uint8_t *bytes, size_t size);
 void gpd_st_free(gpd_safetensors *st);
 const gpd_st_tensor *gpd_st_find(const gpd_safetensors *st, const char *name);
 const char *gpd_st_meta_get(const gpd_safetensors *st, const char *key); /* NULL if absent */
 /* Converts a tensor to float32 into out[count]; error if count differs. */
 int gpd_st_tensor_to_f32(const gpd_safetensors *st, const gpd_st_tensor *t, float *out, size_t count);
+/* The same, refusing a NaN or infinity (naming the file, tensor and element):
+ * what every reader of network weights uses. */
+int gpd_st_tensor_to_finite_f32(const gpd_safetensors *st, const gpd_st_tensor *t, float *out, size_t count);
 
 /* Writer: tensors are F32 with the given shapes. */
 typedef struct gpd_st_writer gpd_st_writer;
