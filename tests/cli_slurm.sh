@@ -14,15 +14,7 @@ bad() { echo "FAIL: $*" >&2; fail=1; }
 export GPD_PROGRESS=0 GPDEBLUR=$BIN
 JOB="$SRC/scripts/slurm_eval.sh"
 
-mkdir -p "$T/faces"
-for i in 1 2 3 4 5; do cp "$SRC/tests/fixtures/chelsea_64.png" "$T/faces/00000$i.png"; done
-if ! "$BIN" train --arch blur_vae --steps 1 --batch 4 --kernel-seeds 0:8 --width 4 --latent 5 --grid 0 \
-      --device cpu --checkpoint-dir "$T/ck1" -o "$T/blur.safetensors" >/dev/null 2>"$T/train.err" ||
-   ! "$BIN" train --arch dcgan --data "$T/faces" --steps 1 --batch 2 --width 4 --latent 8 --grid 0 \
-      --device cpu --checkpoint-dir "$T/ck2" -o "$T/gen.safetensors" >/dev/null 2>>"$T/train.err"; then
-  echo "SKIP: 'gpdeblur train' could not make the test's tiny generators: $(tail -1 "$T/train.err")" >&2
-  exit 77
-fi
+. "$SRC/tests/tiny_generators.sh"
 G=(--image-gen "$T/gen.safetensors" --blur-gen "$T/blur.safetensors" --device cpu -r 2 --lr 1e-7 -n 50)
 rows() { cut -d, -f1-14 "$1"; } # without the seconds column
 
