@@ -45,7 +45,8 @@ enum {
   OPT_PARAM,
   OPT_VALUES,
   OPT_OUT_DIR,
-  OPT_PRECISION
+  OPT_PRECISION,
+  OPT_THREADS
 };
 
 void gpd_cli_eval_usage_common(FILE *f) {
@@ -76,7 +77,8 @@ void gpd_cli_eval_usage_common(FILE *f) {
           "generators and device:\n"
           "      --image-gen FILE   image generator (default by size: weights/dcgan_celeba64 or svhn_vae)\n"
           "      --blur-gen FILE    blur VAE (default weights/blur_vae.safetensors)\n"
-          "  -d, --device D         cpu | cuda | auto (default auto)\n" GPD_CLI_PRECISION_HELP);
+          "  -d, --device D         ref | cpu | cuda | auto (default auto)\n" GPD_CLI_PRECISION_HELP
+          GPD_CLI_THREADS_HELP);
   gpd_cli_solve_usage(f);
   fprintf(f,
           "Image i of the selection uses kernel i, noise seed S + i and solver seed --seed + i,\n"
@@ -139,6 +141,7 @@ int gpd_cli_eval_parse(const char *cmd, int sweep, int argc, char **argv, void (
       {"blur-gen", required_argument, 0, OPT_BLUR_GEN},
       {"device", required_argument, 0, 'd'},
       {"precision", required_argument, 0, OPT_PRECISION},
+      {"threads", required_argument, 0, OPT_THREADS},
       {"output", required_argument, 0, 'o'},
       {"resume", no_argument, 0, OPT_RESUME},
       {"overwrite", no_argument, 0, OPT_OVERWRITE},
@@ -203,6 +206,7 @@ int gpd_cli_eval_parse(const char *cmd, int sweep, int argc, char **argv, void (
     case OPT_BLUR_GEN: a->blur_gen = optarg; break;
     case 'd': a->device = optarg; break;
     case OPT_PRECISION: bad = gpd_cli_parse_precision(optarg, &a->precision); break;
+    case OPT_THREADS: bad = gpd_cli_parse_threads(optarg, &a->threads); break;
     case 'o': a->output = optarg; break;
     case OPT_RESUME: a->resume = 1; break;
     case OPT_OVERWRITE: a->overwrite = 1; break;
@@ -317,7 +321,7 @@ int gpd_cli_eval_open(const gpd_cli_eval_args *a, gpd_cli_eval_session *s) {
   memset(s, 0, sizeof *s);
   const gpd_algorithm alg = a->solve.alg;
   GPD_TRY(gpd_eval_select(&a->sel, &s->full));
-  if (!(s->e = gpd_engine_create(a->device, a->precision))) return -1;
+  if (!(s->e = gpd_cli_engine_create(a->device, a->precision, a->threads))) return -1;
   if (alg != GPD_ALG_NAIVE) {
     GPD_TRY(gpd_cli_open_generator(&s->gk, s->e, a->blur_gen, "blur_vae.safetensors", 1, s->gk_path,
                                    sizeof s->gk_path));

@@ -44,8 +44,8 @@ static void usage(FILE *f) {
           "  -r, --restarts N       random restarts (default 10)\n"
           "  -n, --steps N          iterations (default: naive 10000, 1 10000, 2 10000, 3 20000)\n"
           "  -s, --seed S           seed of latents, free image and Alg 3 weights (default 0)\n"
-          "  -d, --device D         cpu | cuda | auto (default auto)\n"
-          GPD_CLI_PRECISION_HELP
+          "  -d, --device D         ref | cpu | cuda | auto (default auto)\n"
+          GPD_CLI_PRECISION_HELP GPD_CLI_THREADS_HELP
           "memory and concurrency: restarts that do not fit the device's free memory run in\n"
           "groups one after another (the same result as one batch; GPD_MEMORY_LIMIT_MB caps the\n"
           "memory considered free); GPD_SOLVER_THREADS=N runs N groups (Alg 3: restarts) at once,\n"
@@ -70,7 +70,8 @@ enum {
   OPT_RANGE_OUT,
   OPT_LOG,
   OPT_LOG_EVERY,
-  OPT_PRECISION
+  OPT_PRECISION,
+  OPT_THREADS
 };
 
 /* PSNR / SSIM of the result against the sharp image: the same size, or the
@@ -98,7 +99,7 @@ int gpd_cmd_deblur(int argc, char **argv) {
       {"kernel-out", required_argument, 0, 'k'},         {"range-out", required_argument, 0, OPT_RANGE_OUT},
       {"log", required_argument, 0, OPT_LOG},            {"log-every", required_argument, 0, OPT_LOG_EVERY},
       {"truth", required_argument, 0, 't'},              {"precision", required_argument, 0, OPT_PRECISION},
-      {"help", no_argument, 0, 'h'}};
+      {"threads", required_argument, 0, OPT_THREADS},    {"help", no_argument, 0, 'h'}};
   const int n_own = (int)(sizeof own / sizeof own[0]);
   struct option opts[sizeof own / sizeof own[0] + GPD_CLI_SOLVE_MAX_OPTS + 1];
   int no = 0;
@@ -112,7 +113,7 @@ int gpd_cmd_deblur(int argc, char **argv) {
   const char *image_gen = NULL, *blur_gen = NULL, *out = NULL, *kernel_out = NULL, *range_out = NULL;
   const char *log_path = NULL, *truth_path = NULL, *device = "auto";
   long log_every = 100;
-  int opt;
+  int opt, threads = 0;
   optind = 1;
   opterr = 0;
   while ((opt = getopt_long(argc, argv, ":d:o:k:t:h" GPD_CLI_SOLVE_SHORTOPTS, opts, NULL)) != -1) {
@@ -131,6 +132,7 @@ int gpd_cmd_deblur(int argc, char **argv) {
     case OPT_LOG_EVERY: bad = gpd_parse_int("log-every", optarg, 1, 100000000, &log_every); break;
     case 't': truth_path = optarg; break;
     case OPT_PRECISION: bad = gpd_cli_parse_precision(optarg, &precision); break;
+    case OPT_THREADS: bad = gpd_cli_parse_threads(optarg, &threads); break;
     case 'h': usage(stdout); return 0;
     default: return gpd_cli_bad_option(CMD, opt, argv);
     }
@@ -174,7 +176,7 @@ int gpd_cmd_deblur(int argc, char **argv) {
   char path[4096], kpath[4096];
   if (gpd_image_load(&y, blurry_path, 0) != 0) goto fail;
   if (truth_path && gpd_image_load(&truth, truth_path, y.c) != 0) goto fail;
-  if (!(e = gpd_engine_create(device, precision))) goto fail;
+  if (!(e = gpd_cli_engine_create(device, precision, threads))) goto fail;
 
   /* the blur generator first: the linear boundary's image size needs K */
   if (alg != GPD_ALG_NAIVE) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_solve.h"
 #include "gpd/cli.h"
 #include "gpd/common.h"
 #include "gpd/engine.h"
@@ -40,7 +41,7 @@ static void usage(FILE *f) {
           "  --restarts R  random starts (besides the encoder mean; default 1)\n"
           "  --batch B     items per pass (default 200)\n"
           "  --seed S      seed of the random starts (default 0)\n"
-          "  --device cpu|cuda|auto (default auto)\n");
+          "  --device ref|cpu|cuda|auto (default auto)\n" GPD_CLI_THREADS_HELP);
 }
 
 static void on_progress(void *ctx, long done, long total) {
@@ -50,17 +51,18 @@ static void on_progress(void *ctx, long done, long total) {
 }
 
 int gpd_cmd_evalgen(int argc, char **argv) {
-  enum { O_WEIGHTS = 256, O_KSEEDS, O_KLENS, O_DATA, O_RANGE, O_STEPS, O_LR, O_RESTARTS, O_BATCH, O_SEED, O_DEVICE, O_CELEBA, O_HELP };
+  enum { O_WEIGHTS = 256, O_KSEEDS, O_KLENS, O_DATA, O_RANGE, O_STEPS, O_LR, O_RESTARTS, O_BATCH, O_SEED, O_DEVICE, O_CELEBA, O_THREADS, O_HELP };
   static const struct option opts[] = {
       {"weights", required_argument, 0, O_WEIGHTS}, {"kernel-seeds", required_argument, 0, O_KSEEDS},
       {"kernel-lengths", required_argument, 0, O_KLENS}, {"data", required_argument, 0, O_DATA},
       {"range", required_argument, 0, O_RANGE}, {"steps", required_argument, 0, O_STEPS},
       {"lr", required_argument, 0, O_LR}, {"restarts", required_argument, 0, O_RESTARTS},
       {"batch", required_argument, 0, O_BATCH}, {"seed", required_argument, 0, O_SEED},
-      {"device", required_argument, 0, O_DEVICE}, {"celeba-range", required_argument, 0, O_CELEBA}, {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0}};
+      {"device", required_argument, 0, O_DEVICE}, {"celeba-range", required_argument, 0, O_CELEBA},
+      {"threads", required_argument, 0, O_THREADS}, {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0}};
   const char *weights = NULL, *data = NULL, *device = "auto";
   long first = -1, last = -2, v, klen_min = 5, klen_max = 28;
-  int celeba = 0;
+  int celeba = 0, threads = 0;
   uint64_t ka = GPD_KERNEL_TEST_SEED_BASE, kb = GPD_KERNEL_TEST_SEED_BASE + 2000;
   double f;
   gpd_gen_eval_options o;
@@ -95,6 +97,7 @@ int gpd_cmd_evalgen(int argc, char **argv) {
     case O_BATCH: bad = gpd_parse_int("batch", optarg, 1, 100000, &v); o.batch = (int)v; break;
     case O_SEED: bad = gpd_parse_u64("seed", optarg, &o.seed); break;
     case O_DEVICE: device = optarg; break;
+    case O_THREADS: bad = gpd_cli_parse_threads(optarg, &threads); break;
     case O_HELP: usage(stdout); return 0;
     default: return gpd_cli_bad_option(CMD, c, argv);
     }
@@ -104,7 +107,7 @@ int gpd_cmd_evalgen(int argc, char **argv) {
     fprintf(stderr, "gpdeblur evalgen: --weights is required\n");
     return gpd_cli_usage_error(CMD);
   }
-  gpd_engine *e = gpd_engine_create(device, GPD_PRECISION_FP32);
+  gpd_engine *e = gpd_cli_engine_create(device, GPD_PRECISION_FP32, threads);
   if (!e) return gpd_cli_fail(CMD);
   gpd_net enc, dec;
   memset(&enc, 0, sizeof enc);

@@ -84,6 +84,7 @@ static void usage(FILE *f) {
           "  --device ref|cpu|cuda|auto (default auto: cuda, else cpu)\n"
           "  --precision fp32|bf16 (default fp32; bf16: the generator and discriminator\n"
           "                         convolutions in bf16, fp32 accumulation; cpu and cuda)\n"
+          GPD_CLI_THREADS_HELP
           "SIGINT / SIGTERM stop after the current step with a checkpoint and OUT written.\n");
 }
 
@@ -146,7 +147,7 @@ static void on_progress(void *ctx, const gpd_train_status *s) {
 enum {
   OPT_ARCH = 256, OPT_DATA, OPT_CELEBA, OPT_RANGE, OPT_KSEEDS, OPT_KLENS, OPT_LATENT, OPT_WIDTH, OPT_DWIDTH, OPT_EPOCHS,
   OPT_STEPS, OPT_BATCH, OPT_LR, OPT_BETA1, OPT_SEED, OPT_RECON, OPT_KL, OPT_CKDIR, OPT_CKEVERY, OPT_RESUME, OPT_EXPORT,
-  OPT_LOGEVERY, OPT_GRID, OPT_DEVICE, OPT_SCALE, OPT_LEAK, OPT_AUGMENT, OPT_EMA, OPT_PRECISION, OPT_HELP
+  OPT_LOGEVERY, OPT_GRID, OPT_DEVICE, OPT_SCALE, OPT_LEAK, OPT_AUGMENT, OPT_EMA, OPT_PRECISION, OPT_THREADS, OPT_HELP
 };
 
 int gpd_cmd_train(int argc, char **argv) {
@@ -164,7 +165,7 @@ int gpd_cmd_train(int argc, char **argv) {
       {"export-only", no_argument, 0, OPT_EXPORT}, {"log-every", required_argument, 0, OPT_LOGEVERY},
       {"grid", required_argument, 0, OPT_GRID}, {"data-scale", required_argument, 0, OPT_SCALE},
       {"relu-leak", required_argument, 0, OPT_LEAK}, {"device", required_argument, 0, OPT_DEVICE},
-      {"precision", required_argument, 0, OPT_PRECISION},
+      {"precision", required_argument, 0, OPT_PRECISION}, {"threads", required_argument, 0, OPT_THREADS},
       {"augment", required_argument, 0, OPT_AUGMENT}, {"ema", required_argument, 0, OPT_EMA},
       {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0}};
   /* The architecture decides the defaults, so find it first. */
@@ -186,7 +187,7 @@ int gpd_cmd_train(int argc, char **argv) {
   const char *data = NULL, *out = NULL, *device = "auto";
   gpd_precision precision = GPD_PRECISION_FP32;
   long first = -1, last = -2;
-  int celeba = 0, export_only = 0, have_steps = 0, have_dwidth = 0, have_gan_opt = 0;
+  int threads = 0, celeba = 0, export_only = 0, have_steps = 0, have_dwidth = 0, have_gan_opt = 0;
   uint64_t kseed_a = 0, kseed_b = 60000;
   long klen_min = 5, klen_max = 28, v;
   double f;
@@ -229,6 +230,7 @@ int gpd_cmd_train(int argc, char **argv) {
     case OPT_GRID: bad = gpd_parse_int("grid", optarg, 0, 1024, &v); cfg.grid = (int)v; break;
     case OPT_DEVICE: device = optarg; break;
     case OPT_PRECISION: bad = gpd_cli_parse_precision(optarg, &precision); break;
+    case OPT_THREADS: bad = gpd_cli_parse_threads(optarg, &threads); break;
     case OPT_LEAK: bad = gpd_parse_float("relu-leak", optarg, 0, 1, &f); cfg.relu_leak = (float)f; break;
     case OPT_SCALE: bad = gpd_parse_float("data-scale", optarg, 1e-6, 1e6, &f); cfg.data_scale = (float)f; break;
     case OPT_AUGMENT: bad = gpd_parse_augment(optarg, &cfg.augment); have_gan_opt = 1; break;
@@ -271,7 +273,7 @@ int gpd_cmd_train(int argc, char **argv) {
     return gpd_cli_fail(CMD);
   }
 
-  gpd_engine *e = gpd_engine_create(device, precision);
+  gpd_engine *e = gpd_cli_engine_create(device, precision, threads);
   if (!e) return gpd_cli_fail(CMD);
   gpd_trainer t;
   gpd_dataset ds;

@@ -279,6 +279,11 @@ gpd_engine *gpd_engine_cpu_create_precision(gpd_precision precision);
 /* Threads of the cpu engine's oneDNN (OpenMP) pool; <= 0 leaves
  * OMP_NUM_THREADS (or all cores) in charge. */
 void gpd_cpu_set_threads(int threads);
+/* Threads of the ref engine's OpenBLAS; <= 0 leaves OPENBLAS_NUM_THREADS (or
+ * all cores) in charge. A cpu engine keeps OpenBLAS at one thread while it
+ * exists (its oneDNN pool has the cores), so set this before creating a ref
+ * engine. */
+void gpd_ref_set_threads(int threads);
 /* The CUDA engine on device `device`; NULL with an error when built without
  * CUDA or no GPU is present. */
 gpd_engine *gpd_engine_cuda_create(int device, gpd_precision precision);
