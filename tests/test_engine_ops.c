@@ -443,13 +443,19 @@ static void conv_case(int transposed, gpd_conv_geom g, double atol, double rtol)
   t_free(&db);
 }
 
+/* The cpu engine runs some passes by im2col + sgemm instead of oneDNN's
+ * direct kernels (dnnl_conv.c, gemm_is_faster: adjoints onto fewer than 16
+ * channels, weight gradients of outputs up to 4x4 with 16+ channels); the
+ * cases cover both routes for every pass of both layers. */
 static void test_conv(double atol, double rtol) {
   /*                       n  c_in h_in w_in c_out h_out w_out k  s  p */
   conv_case(0, (gpd_conv_geom){2, 3, 9, 11, 4, 9, 11, 3, 1, 1}, atol, rtol);
   conv_case(0, (gpd_conv_geom){3, 8, 16, 16, 16, 8, 8, 5, 2, 2}, atol, rtol);
   conv_case(0, (gpd_conv_geom){5, 1, 28, 28, 20, 27, 27, 2, 1, 0}, atol, rtol);   /* blur VAE encoder */
   conv_case(0, (gpd_conv_geom){2, 6, 15, 13, 5, 7, 6, 4, 2, 1}, atol, rtol);      /* odd sizes, floor */
+  conv_case(0, (gpd_conv_geom){2, 16, 8, 8, 32, 4, 4, 4, 2, 1}, atol, rtol);      /* discriminator: 16+ channels, 4x4 out */
   conv_case(1, (gpd_conv_geom){2, 16, 4, 4, 8, 8, 8, 5, 2, 2}, atol, rtol);       /* TF "same", output_padding 1 */
+  conv_case(1, (gpd_conv_geom){2, 32, 4, 4, 16, 8, 8, 5, 2, 2}, atol, rtol);      /* DCGAN-64's first, 16+ channels */
   conv_case(1, (gpd_conv_geom){3, 8, 5, 5, 3, 10, 10, 4, 2, 1}, atol, rtol);      /* PyTorch DCGAN */
   conv_case(1, (gpd_conv_geom){4, 20, 12, 12, 20, 13, 13, 2, 1, 0}, atol, rtol); /* blur VAE decoder */
   conv_case(1, (gpd_conv_geom){2, 10, 1, 1, 6, 4, 4, 4, 1, 0}, atol, rtol);       /* 1x1 latent -> 4x4 */

@@ -15,7 +15,10 @@
 #include "dnnl_internal.h"
 #include "gpd/common.h"
 
-typedef enum conv_pass { PASS_FORWARD = 0, PASS_BACKWARD_DATA, PASS_BACKWARD_WEIGHTS } conv_pass;
+typedef cpu_conv_pass conv_pass;
+#define PASS_FORWARD CPU_CONV_FORWARD
+#define PASS_BACKWARD_DATA CPU_CONV_BACKWARD_DATA
+#define PASS_BACKWARD_WEIGHTS CPU_CONV_BACKWARD_WEIGHTS
 
 /* Memory descriptors and padding of geometry g, for one layer kind. */
 typedef struct conv_descs {
@@ -163,12 +166,37 @@ static int conv_geometry_consistent(const gpd_conv_geom *g, int transposed, cons
   return 0;
 }
 
+/* The passes where oneDNN 2.6's direct kernels lose to im2col + sgemm
+ * (dnnl_gemm.c), measured per layer on one core of this project's Zen 4
+ * machine (process CPU time; bench/README.md, "Where the time goes"):
+ *  - the adjoint of a convolution onto fewer than 16 channels -- the
+ *    transposed convolutions ending the generators (64 -> 3 of DCGAN-64,
+ *    20 -> 1 of the blur VAE) and the discriminator's gradient to its
+ *    3-channel input: oneDNN pads the channels to a block of 16 and ran
+ *    3.3-10x slower (64 -> 3 at batch 64: 46 ms, against 12 ms);
+ *  - the weight gradient of a convolution whose output is at most 4x4 with
+ *    16 or more channels -- DCGAN-64's first transposed convolution
+ *    (512 -> 256 from 4x4) and the discriminator's last stride-2 one
+ *    (256 -> 512 to 4x4): 2.1-2.3x slower (188 ms against 83 ms). The
+ *    one-logit 512 -> 1 layer stays on oneDNN (9x faster than the gemm).
+ * In the convolution s that a transposed convolution is the adjoint of,
+ * "the adjoint" is the transposed layer's forward and "the output" its
+ * input. */
+static int gemm_is_faster(const gpd_conv_geom *g, int transposed, conv_pass pass) {
+  const gpd_conv_geom s = transposed ? cpu_conv_geom_swap(g) : *g;
+  const int adjoint = transposed ? pass == PASS_FORWARD : pass == PASS_BACKWARD_DATA;
+  if (adjoint) return s.c_in < 16;
+  return pass == PASS_BACKWARD_WEIGHTS && s.h_out * s.w_out <= 16 && s.c_out >= 16;
+}
+
 static int conv_run(gpd_engine *e, const gpd_conv_geom *g, int transposed, conv_pass pass, const float *a,
                     const float *b, float *c, float *bias, const char *op) {
   GPD_TRY(cpu_conv_geom_check(g, op));
   GPD_TRY(conv_geometry_consistent(g, transposed, op));
   if (g->n == 0) return 0;
   if (!a || !b || !c) return gpd_error("%s: NULL tensor", op);
+  if (gemm_is_faster(g, transposed, pass))
+    return cpu_conv_gemm_pass(&dnnl_gemm_backend, g, transposed, pass, a, b, c, bias, op);
   dnnl_plan *p = conv_plan(e, g, transposed, pass, bias != NULL, op);
   if (!p) return -1;
   const float *tensors[4] = {a, b, c, bias};

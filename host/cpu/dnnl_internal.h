@@ -114,6 +114,11 @@ int dnnl_plain_md(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims, dnn
  * (bf16 in bf16 mode) or fp32. */
 int dnnl_any_md(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims, int bf16, const char *op);
 
+/* im2col + oneDNN sgemm on the OpenMP pool (dnnl_gemm.c): the convolution
+ * passes oneDNN's direct kernels run slowly (dnnl_conv.c). */
+struct cpu_gemm_backend;
+extern const struct cpu_gemm_backend dnnl_gemm_backend;
+
 /* 1 when the engine computes its conv / dense layers in bf16. */
 static inline int dnnl_is_bf16(const gpd_engine *e) { return e->precision == GPD_PRECISION_BF16; }
 
