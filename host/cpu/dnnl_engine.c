@@ -66,6 +66,7 @@ gpd_engine *gpd_engine_cpu_create_precision(gpd_precision precision) {
   e->precision = precision;
   e->destroy = dnnl_destroy;
   e->fork = dnnl_fork;
+  e->hold_constant = dnnl_hold_constant;
 #define DNNL_OP_SET(name) e->name = dnnl_##name;
   GPD_DNNL_OPS(DNNL_OP_SET)
 #undef DNNL_OP_SET

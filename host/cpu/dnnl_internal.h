@@ -8,7 +8,10 @@
  * primitive, and for every argument the caller's plain fp32 NCHW tensor, the
  * layout and data type oneDNN prefers (format `any`: blocked layouts, bf16
  * in bf16 mode) and the reorder between them. Callers keep passing plain
- * fp32 tensors; blocked layouts live only inside a call.
+ * fp32 tensors; blocked layouts live only inside a call, except for inputs
+ * in memory the caller holds constant (gpd_engine.hold_constant: a
+ * solver's generator weights), whose reordered form is kept from one call
+ * to the next.
  *
  * bf16: sources and weights of conv / transposed conv / dense layers are
  * bf16, accumulation and every output (dst, diff_src, diff_weights, biases)
@@ -64,6 +67,8 @@ typedef struct dnnl_plan_arg {
   dnnl_memory_t inner;      /* oneDNN's layout and type; NULL when it is the caller's */
   dnnl_primitive_t reorder; /* user -> inner (inputs) or inner -> staging / user (outputs) */
   dnnl_memory_t staging;    /* accumulated outputs in a blocked layout: plain fp32 before the add */
+  const void *kept;         /* input whose reordered form `inner` holds, in held memory; NULL: none */
+  unsigned long kept_epoch; /* the state's hold epoch when it was reordered */
 } dnnl_plan_arg;
 
 typedef struct dnnl_plan {
@@ -75,10 +80,18 @@ typedef struct dnnl_plan {
   struct dnnl_plan *next;
 } dnnl_plan;
 
+enum { DNNL_MAX_HELD = 16 };
+
 typedef struct dnnl_state {
   dnnl_engine_t engine;
   dnnl_stream_t stream;
   dnnl_plan *plans;
+  /* memory held constant (gpd_engine.hold_constant), and a count of
+   * releases: a kept input reordered before the last release is stale */
+  const float *held[DNNL_MAX_HELD];
+  size_t held_count[DNNL_MAX_HELD];
+  int n_held;
+  unsigned long hold_epoch;
   float *scratch; /* batch-norm statistics (host memory, grown on demand) */
   size_t scratch_count;
 } dnnl_state;
@@ -107,6 +120,9 @@ dnnl_plan *dnnl_plan_create(dnnl_state *s, const dnnl_plan_key *key, const_dnnl_
 int dnnl_plan_run(dnnl_state *s, dnnl_plan *p, const float *const *tensors, const char *op);
 
 void dnnl_plans_free(dnnl_state *s);
+
+/* gpd_engine.hold_constant of the cpu engine. */
+int dnnl_hold_constant(gpd_engine *e, const float *p, size_t count, int constant);
 
 /* A plain fp32 memory descriptor of the given dims and tag. */
 int dnnl_plain_md(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims, dnnl_format_tag_t tag, const char *op);

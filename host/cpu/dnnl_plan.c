@@ -126,6 +126,51 @@ static int run_reorder(dnnl_state *s, dnnl_primitive_t r, dnnl_memory_t from, dn
   return 0;
 }
 
+/* ---- memory held constant ------------------------------------------------------ */
+
+int dnnl_hold_constant(gpd_engine *e, const float *p, size_t count, int constant) {
+  dnnl_state *s = dnnl_state_of(e);
+  if (constant) {
+    /* with no room left the memory is simply not kept: reordered at every call */
+    if (s->n_held < DNNL_MAX_HELD) {
+      s->held[s->n_held] = p;
+      s->held_count[s->n_held] = count;
+      s->n_held++;
+    }
+    return 0;
+  }
+  for (int i = 0; i < s->n_held; i++)
+    if (s->held[i] == p && s->held_count[i] == count) {
+      s->held[i] = s->held[s->n_held - 1];
+      s->held_count[i] = s->held_count[s->n_held - 1];
+      s->n_held--;
+      break;
+    }
+  s->hold_epoch++; /* every form kept so far may be stale from now on */
+  return 0;
+}
+
+/* 1 when [p, p + count) lies inside memory held constant. */
+static int is_held(const dnnl_state *s, const float *p, size_t count) {
+  for (int i = 0; i < s->n_held; i++)
+    if (p >= s->held[i] && p + count <= s->held[i] + s->held_count[i]) return 1;
+  return 0;
+}
+
+/* Reorders input a (the caller's tensor p) into its primitive-side form,
+ * unless that form was made from p while p was held constant and nothing
+ * was released since. */
+static int reorder_input(dnnl_state *s, dnnl_plan_arg *a, const float *p, const char *op) {
+  if (a->kept == p && a->kept_epoch == s->hold_epoch && is_held(s, p, a->count)) return 0;
+  a->kept = NULL;
+  GPD_TRY(run_reorder(s, a->reorder, a->user, a->inner, op));
+  if (is_held(s, p, a->count)) {
+    a->kept = p;
+    a->kept_epoch = s->hold_epoch;
+  }
+  return 0;
+}
+
 /* dst += src over count floats */
 static void add_into(float *dst, const float *src, size_t count) {
   for (size_t i = 0; i < count; i++) dst[i] += src[i];
@@ -137,7 +182,7 @@ int dnnl_plan_run(dnnl_state *s, dnnl_plan *p, const float *const *tensors, cons
     dnnl_plan_arg *a = &p->args[i];
     /* inputs are only read: the cast lets the same memory object carry both */
     DNNL_CHECK(dnnl_memory_set_data_handle(a->user, (void *)tensors[i]), op);
-    if (!a->output && a->reorder) GPD_TRY(run_reorder(s, a->reorder, a->user, a->inner, op));
+    if (!a->output && a->reorder) GPD_TRY(reorder_input(s, a, tensors[i], op));
     args[i].arg = a->arg;
     args[i].memory = a->inner ? a->inner : a->user;
   }
