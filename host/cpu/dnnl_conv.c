@@ -167,26 +167,31 @@ static int conv_geometry_consistent(const gpd_conv_geom *g, int transposed, cons
 }
 
 /* The passes where oneDNN 2.6's direct kernels lose to im2col + sgemm
- * (dnnl_gemm.c), measured per layer on one core of this project's Zen 4
- * machine (process CPU time; bench/README.md, "Where the time goes"):
- *  - the adjoint of a convolution onto fewer than 16 channels -- the
- *    transposed convolutions ending the generators (64 -> 3 of DCGAN-64,
- *    20 -> 1 of the blur VAE) and the discriminator's gradient to its
- *    3-channel input: oneDNN pads the channels to a block of 16 and ran
- *    3.3-10x slower (64 -> 3 at batch 64: 46 ms, against 12 ms);
- *  - the weight gradient of a convolution whose output is at most 4x4 with
- *    16 or more channels -- DCGAN-64's first transposed convolution
- *    (512 -> 256 from 4x4) and the discriminator's last stride-2 one
- *    (256 -> 512 to 4x4): 2.1-2.3x slower (188 ms against 83 ms). The
- *    one-logit 512 -> 1 layer stays on oneDNN (9x faster than the gemm).
- * In the convolution s that a transposed convolution is the adjoint of,
- * "the adjoint" is the transposed layer's forward and "the output" its
- * input. */
+ * (dnnl_gemm.c), measured per layer of DCGAN-64, its discriminator and the
+ * blur VAE on one core of this project's Zen 4 machine (process CPU time,
+ * batch 10 and 64; bench/README.md, "Where the time goes"). Stated in the
+ * convolution s that the layer is (a transposed convolution is the adjoint
+ * of the convolution s = swap(g): its forward is s's adjoint, its input
+ * s's output):
+ *  - the channels a pass writes are not a multiple of 16: oneDNN pads them
+ *    to its block of 16 (3 -> 16, 20 -> 32) and ran 1.3-10x slower -- the
+ *    transposed convolutions ending the generators (64 -> 3: 46 ms against
+ *    12 ms at batch 64), the discriminator's gradient to its 3-channel
+ *    input, the blur VAE's 20-channel layers. Not for a 1x1 output (the
+ *    discriminator's one logit: oneDNN 9x faster), and not for a pass that
+ *    only reads few channels (the first layer's forward: oneDNN as fast or
+ *    faster);
+ *  - the weight gradient of an output of at most 4x4 with 16 or more
+ *    channels -- DCGAN-64's first transposed convolution (512 -> 256 from
+ *    4x4) and the discriminator's last stride-2 one (256 -> 512 to 4x4):
+ *    2.1-2.3x slower (188 ms against 83 ms). */
 static int gemm_is_faster(const gpd_conv_geom *g, int transposed, conv_pass pass) {
   const gpd_conv_geom s = transposed ? cpu_conv_geom_swap(g) : *g;
   const int adjoint = transposed ? pass == PASS_FORWARD : pass == PASS_BACKWARD_DATA;
-  if (adjoint) return s.c_in < 16;
-  return pass == PASS_BACKWARD_WEIGHTS && s.h_out * s.w_out <= 16 && s.c_out >= 16;
+  const int out_pixels = s.h_out * s.w_out;
+  if (adjoint) return s.c_in % 16 != 0;
+  if (s.c_out % 16 != 0) return out_pixels > 1;
+  return pass == PASS_BACKWARD_WEIGHTS && out_pixels <= 16;
 }
 
 static int conv_run(gpd_engine *e, const gpd_conv_geom *g, int transposed, conv_pass pass, const float *a,
