@@ -1,9 +1,10 @@
 /* The oneDNN side of the `cpu` engine (private to host/cpu/).
  *
  * The `cpu` engine is the reference engine's table (host/cpu/cpu_*.c: plain
- * loops, OpenBLAS, FFTW) with its convolutions, transposed convolutions,
- * dense layers and batch norms replaced by oneDNN primitives, the way the
- * CUDA engine runs them on cuDNN. A primitive is planned once per shape and
+ * loops, OpenBLAS, FFTW) with its convolutions, transposed convolutions and
+ * dense layers replaced by oneDNN primitives, the way the CUDA engine runs
+ * them on cuDNN (and batch norms by the reference loops on the OpenMP pool:
+ * dnnl_engine.c says why). A primitive is planned once per shape and
  * precision and cached in the engine (dnnl_plan): its descriptor, the
  * primitive, and for every argument the caller's plain fp32 NCHW tensor, the
  * layout and data type oneDNN prefers (format `any`: blocked layouts, bf16
@@ -15,7 +16,8 @@
  *
  * bf16: sources and weights of conv / transposed conv / dense layers are
  * bf16, accumulation and every output (dst, diff_src, diff_weights, biases)
- * fp32; batch norm, latents, the data term and optimisers stay fp32. */
+ * fp32; weight gradients, batch norm, latents, the data term and optimisers
+ * stay fp32. */
 #ifndef GPD_DNNL_INTERNAL_H
 #define GPD_DNNL_INTERNAL_H
 
@@ -44,10 +46,7 @@ typedef enum dnnl_plan_kind {
   PLAN_DECONV_BACKWARD_WEIGHTS,
   PLAN_LINEAR_FORWARD,
   PLAN_LINEAR_BACKWARD_DATA,
-  PLAN_LINEAR_BACKWARD_WEIGHTS,
-  PLAN_BATCHNORM_FORWARD_TRAIN,
-  PLAN_BATCHNORM_FORWARD_INFER,
-  PLAN_BATCHNORM_BACKWARD
+  PLAN_LINEAR_BACKWARD_WEIGHTS
 } dnnl_plan_kind;
 
 /* What identifies a plan: compared bytewise, so built from a zeroed struct. */
@@ -92,8 +91,6 @@ typedef struct dnnl_state {
   size_t held_count[DNNL_MAX_HELD];
   int n_held;
   unsigned long hold_epoch;
-  float *scratch; /* batch-norm statistics (host memory, grown on demand) */
-  size_t scratch_count;
 } dnnl_state;
 
 /* The engine's state (e->impl). */
