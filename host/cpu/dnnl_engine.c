@@ -33,6 +33,7 @@ GPD_ENGINE_OPS(DNNL_OP_DECLARE)
 static void dnnl_destroy(gpd_engine *e) {
   dnnl_state *s = dnnl_state_of(e);
   if (s) {
+    dnnl_phases_free_all(s);
     dnnl_plans_free(s);
     if (s->stream) dnnl_stream_destroy(s->stream);
     if (s->engine) dnnl_engine_destroy(s->engine);

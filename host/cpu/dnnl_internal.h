@@ -46,7 +46,9 @@ typedef enum dnnl_plan_kind {
   PLAN_DECONV_BACKWARD_WEIGHTS,
   PLAN_LINEAR_FORWARD,
   PLAN_LINEAR_BACKWARD_DATA,
-  PLAN_LINEAR_BACKWARD_WEIGHTS
+  PLAN_LINEAR_BACKWARD_WEIGHTS,
+  PLAN_DECONV_PHASES, /* a transposed convolution's forward by phases (dnnl_deconv_phases.c) */
+  PLAN_DECONV_PHASE   /* one phase's convolution */
 } dnnl_plan_kind;
 
 /* What identifies a plan: compared bytewise, so built from a zeroed struct. */
@@ -81,10 +83,13 @@ typedef struct dnnl_plan {
 
 enum { DNNL_MAX_HELD = 16 };
 
+struct dnnl_phases; /* dnnl_deconv_phases.c */
+
 typedef struct dnnl_state {
   dnnl_engine_t engine;
   dnnl_stream_t stream;
   dnnl_plan *plans;
+  struct dnnl_phases *phases;
   /* memory held constant (gpd_engine.hold_constant), and a count of
    * releases: a kept input reordered before the last release is stale */
   const float *held[DNNL_MAX_HELD];
@@ -105,7 +110,8 @@ dnnl_plan *dnnl_plan_find(dnnl_state *s, const dnnl_plan_key *key);
 typedef struct dnnl_plan_arg_spec {
   int arg;
   int output, accumulate;
-  dnnl_memory_desc_t user_md; /* plain fp32 layout of the caller's tensor */
+  dnnl_memory_desc_t user_md; /* layout of the caller's tensor: plain fp32, a strided view, or
+                                 all zero for the primitive's own layout (no reorder) */
 } dnnl_plan_arg_spec;
 
 dnnl_plan *dnnl_plan_create(dnnl_state *s, const dnnl_plan_key *key, const_dnnl_op_desc_t op_desc,
@@ -118,8 +124,23 @@ int dnnl_plan_run(dnnl_state *s, dnnl_plan *p, const float *const *tensors, cons
 
 void dnnl_plans_free(dnnl_state *s);
 
+/* A transposed convolution's forward as one convolution per output phase
+ * (dnnl_deconv_phases.c): whether geometry g allows it, and the pass. */
+int dnnl_deconv_phases_apply(const gpd_conv_geom *g);
+int dnnl_deconv_phases_forward(gpd_engine *e, const gpd_conv_geom *g, const float *x, const float *w, const float *b,
+                               float *y, const char *op);
+void dnnl_phases_free_all(dnnl_state *s);
+
 /* gpd_engine.hold_constant of the cpu engine. */
 int dnnl_hold_constant(gpd_engine *e, const float *p, size_t count, int constant);
+/* 1 when [p, p + count) lies inside memory held constant. */
+int dnnl_is_held(const dnnl_state *s, const float *p, size_t count);
+
+/* A reorder primitive between two layouts, and running one (then waiting
+ * is the caller's: dnnl_plan_run waits at its end). */
+int dnnl_make_reorder(dnnl_state *s, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
+                      dnnl_primitive_t *out, const char *op);
+int dnnl_run_reorder(dnnl_state *s, dnnl_primitive_t r, dnnl_memory_t from, dnnl_memory_t to, const char *op);
 
 /* A plain fp32 memory descriptor of the given dims and tag. */
 int dnnl_plain_md(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims, dnnl_format_tag_t tag, const char *op);

@@ -50,7 +50,7 @@ void dnnl_plans_free(dnnl_state *s) {
   }
 }
 
-static int make_reorder(dnnl_state *s, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
+int dnnl_make_reorder(dnnl_state *s, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
                         dnnl_primitive_t *out, const char *op) {
   dnnl_primitive_desc_t pd;
   DNNL_CHECK(dnnl_reorder_primitive_desc_create(&pd, from, s->engine, to, s->engine, NULL), op);
@@ -67,16 +67,18 @@ static int plan_arg_init(dnnl_state *s, dnnl_plan_arg *a, const dnnl_plan_arg_sp
   a->arg = spec->arg;
   a->output = spec->output;
   a->accumulate = spec->accumulate;
-  a->count = dnnl_memory_desc_get_size(&spec->user_md) / sizeof(float);
-  DNNL_CHECK(dnnl_memory_create(&a->user, &spec->user_md, s->engine, DNNL_MEMORY_NONE), op);
-  const int same = dnnl_memory_desc_equal(&spec->user_md, inner_md);
+  /* ndims 0: the caller's tensor is already in the primitive's layout */
+  const dnnl_memory_desc_t *user_md = spec->user_md.ndims ? &spec->user_md : inner_md;
+  a->count = dnnl_memory_desc_get_size(user_md) / sizeof(float);
+  DNNL_CHECK(dnnl_memory_create(&a->user, user_md, s->engine, DNNL_MEMORY_NONE), op);
+  const int same = dnnl_memory_desc_equal(user_md, inner_md);
   if (same && !a->accumulate) return 0;
   DNNL_CHECK(dnnl_memory_create(&a->inner, inner_md, s->engine, DNNL_MEMORY_ALLOCATE), op);
   if (same) return 0; /* accumulated in the caller's layout: added straight from inner */
-  if (!a->output) return make_reorder(s, &spec->user_md, inner_md, &a->reorder, op);
-  if (!a->accumulate) return make_reorder(s, inner_md, &spec->user_md, &a->reorder, op);
-  DNNL_CHECK(dnnl_memory_create(&a->staging, &spec->user_md, s->engine, DNNL_MEMORY_ALLOCATE), op);
-  return make_reorder(s, inner_md, &spec->user_md, &a->reorder, op);
+  if (!a->output) return dnnl_make_reorder(s, user_md, inner_md, &a->reorder, op);
+  if (!a->accumulate) return dnnl_make_reorder(s, inner_md, user_md, &a->reorder, op);
+  DNNL_CHECK(dnnl_memory_create(&a->staging, user_md, s->engine, DNNL_MEMORY_ALLOCATE), op);
+  return dnnl_make_reorder(s, inner_md, user_md, &a->reorder, op);
 }
 
 dnnl_plan *dnnl_plan_create(dnnl_state *s, const dnnl_plan_key *key, const_dnnl_op_desc_t op_desc,
@@ -120,7 +122,7 @@ dnnl_plan *dnnl_plan_create(dnnl_state *s, const dnnl_plan_key *key, const_dnnl_
   return p;
 }
 
-static int run_reorder(dnnl_state *s, dnnl_primitive_t r, dnnl_memory_t from, dnnl_memory_t to, const char *op) {
+int dnnl_run_reorder(dnnl_state *s, dnnl_primitive_t r, dnnl_memory_t from, dnnl_memory_t to, const char *op) {
   dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
   DNNL_CHECK(dnnl_primitive_execute(r, s->stream, 2, args), op);
   return 0;
@@ -150,8 +152,7 @@ int dnnl_hold_constant(gpd_engine *e, const float *p, size_t count, int constant
   return 0;
 }
 
-/* 1 when [p, p + count) lies inside memory held constant. */
-static int is_held(const dnnl_state *s, const float *p, size_t count) {
+int dnnl_is_held(const dnnl_state *s, const float *p, size_t count) {
   for (int i = 0; i < s->n_held; i++)
     if (p >= s->held[i] && p + count <= s->held[i] + s->held_count[i]) return 1;
   return 0;
@@ -161,10 +162,10 @@ static int is_held(const dnnl_state *s, const float *p, size_t count) {
  * unless that form was made from p while p was held constant and nothing
  * was released since. */
 static int reorder_input(dnnl_state *s, dnnl_plan_arg *a, const float *p, const char *op) {
-  if (a->kept == p && a->kept_epoch == s->hold_epoch && is_held(s, p, a->count)) return 0;
+  if (a->kept == p && a->kept_epoch == s->hold_epoch && dnnl_is_held(s, p, a->count)) return 0;
   a->kept = NULL;
-  GPD_TRY(run_reorder(s, a->reorder, a->user, a->inner, op));
-  if (is_held(s, p, a->count)) {
+  GPD_TRY(dnnl_run_reorder(s, a->reorder, a->user, a->inner, op));
+  if (dnnl_is_held(s, p, a->count)) {
     a->kept = p;
     a->kept_epoch = s->hold_epoch;
   }
@@ -191,12 +192,12 @@ int dnnl_plan_run(dnnl_state *s, dnnl_plan *p, const float *const *tensors, cons
     dnnl_plan_arg *a = &p->args[i];
     if (!a->output || !a->inner) continue;
     if (!a->accumulate) {
-      GPD_TRY(run_reorder(s, a->reorder, a->inner, a->user, op));
+      GPD_TRY(dnnl_run_reorder(s, a->reorder, a->inner, a->user, op));
       continue;
     }
     dnnl_memory_t plain = a->inner;
     if (a->reorder) {
-      GPD_TRY(run_reorder(s, a->reorder, a->inner, a->staging, op));
+      GPD_TRY(dnnl_run_reorder(s, a->reorder, a->inner, a->staging, op));
       plain = a->staging;
     }
     DNNL_CHECK(dnnl_stream_wait(s->stream), op);
