@@ -20,6 +20,10 @@ static int check_dims(const char *op, int n, int c, int hw) {
   return 0;
 }
 
+/* Below this many values a batch norm runs on the calling thread: waking
+ * the pool's threads costs more than they save. */
+static int worth_threads(int n, int c, int hw) { return (size_t)n * c * hw >= 65536; }
+
 /* Plane (i, ch) of an (N, C, HW) tensor. */
 #define PLANE(t, i, ch) ((t) + ((size_t)(i) * c + (ch)) * hw)
 
@@ -37,7 +41,7 @@ static int forward_train(int parallel, int n, int c, int hw, float eps, float mo
   const double m = (double)n * hw;
   if (m < 2) return gpd_error("batchnorm_forward_train: need more than one value per channel (n %d, hw %d)", n, hw);
   if (!x || !y) return gpd_error("batchnorm_forward_train: NULL x or y");
-#pragma omp parallel for if (parallel) schedule(static)
+#pragma omp parallel for if (parallel && worth_threads(n, c, hw)) schedule(static)
   for (int ch = 0; ch < c; ch++) {
     double sum = 0.0;
     for (int i = 0; i < n; i++) {
@@ -77,7 +81,7 @@ static int backward_train(int parallel, int n, int c, int hw, const float *x, co
   if (!x || !dy || !save_mean || !save_invstd)
     return gpd_error("batchnorm_backward_train: NULL x, dy, save_mean or save_invstd");
   const double m = (double)n * hw;
-#pragma omp parallel for if (parallel) schedule(static)
+#pragma omp parallel for if (parallel && worth_threads(n, c, hw)) schedule(static)
   for (int ch = 0; ch < c; ch++) {
     const float mean = save_mean[ch], invstd = save_invstd[ch];
     double sdy = 0.0, sdyx = 0.0;
@@ -109,7 +113,7 @@ static int forward_infer(int parallel, int n, int c, int hw, float eps, const fl
   if (n == 0) return 0;
   if (!x || !y || !running_mean || !running_var)
     return gpd_error("batchnorm_forward_infer: NULL x, y, running_mean or running_var");
-#pragma omp parallel for if (parallel) schedule(static)
+#pragma omp parallel for if (parallel && worth_threads(n, c, hw)) schedule(static)
   for (int ch = 0; ch < c; ch++) {
     const double invstd = 1.0 / sqrt((double)running_var[ch] + eps);
     const double scale = invstd * (gamma ? gamma[ch] : 1.0f);
@@ -127,17 +131,24 @@ static int backward_infer(int parallel, int n, int c, int hw, float eps, const f
   if (!dy || !running_mean || !running_var)
     return gpd_error("batchnorm_backward_infer: NULL dy, running_mean or running_var");
   if (dgamma && !x) return gpd_error("batchnorm_backward_infer: dgamma needs the forward input x");
-#pragma omp parallel for if (parallel) schedule(static)
+#pragma omp parallel for if (parallel && worth_threads(n, c, hw)) schedule(static)
   for (int ch = 0; ch < c; ch++) {
     const float mean = running_mean[ch];
     const float invstd = (float)(1.0 / sqrt((double)running_var[ch] + eps));
     if (dgamma || dbeta) {
       double sdy = 0.0, sdyx = 0.0;
       for (int i = 0; i < n; i++) {
-        const float *dp = PLANE(dy, i, ch), *xp = x ? PLANE(x, i, ch) : NULL;
-        for (int j = 0; j < hw; j++) {
-          sdy += dp[j];
-          if (xp) sdyx += (double)dp[j] * (xp[j] - mean);
+        const float *dp = PLANE(dy, i, ch);
+        if (x) {
+          const float *xp = PLANE(x, i, ch);
+#pragma omp simd reduction(+ : sdy, sdyx)
+          for (int j = 0; j < hw; j++) {
+            sdy += dp[j];
+            sdyx += (double)dp[j] * (xp[j] - mean);
+          }
+        } else {
+#pragma omp simd reduction(+ : sdy)
+          for (int j = 0; j < hw; j++) sdy += dp[j];
         }
       }
       if (dgamma) dgamma[ch] += (float)(sdyx * invstd);
