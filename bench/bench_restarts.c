@@ -207,12 +207,12 @@ int main(int argc, char **argv) {
               g.tf32_tflops);
     }
   } else {
-    threads = bench_cpu_threads();
-    peak = bench_cpu_sgemm_peak_gflops(1024, 20);
+    threads = bench_cpu_threads(&o.c);
+    peak = bench_cpu_peak_at(threads);
     peak_kind = "sgemm-measured";
     char model[256];
     bench_cpu_model(model, sizeof model);
-    fprintf(stderr, "%s: %s, %d OpenBLAS threads, sgemm 1024^3 best %.1f GFLOP/s\n", PROG, model, threads, peak);
+    fprintf(stderr, "%s: %s, %d threads, sgemm 1024^3 best %.1f GFLOP/s\n", PROG, model, threads, peak);
   }
 
   gpd_net gi, gk;

@@ -15,6 +15,7 @@
 
 #define _GNU_SOURCE
 #include <cblas.h>
+#include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -343,8 +344,23 @@ static inline gpd_engine *bench_start(const char *prog, const char *usage, int p
   return bench_engine_open(prog, c, status);
 }
 
-/* Threads the CPU engine uses (OpenBLAS's count; im2col / col2im follow it). */
-static inline int bench_cpu_threads(void) { return openblas_get_num_threads(); }
+/* Threads a CPU engine computes with: cpu, oneDNN's OpenMP pool
+ * (OMP_NUM_THREADS); ref, OpenBLAS's (OPENBLAS_NUM_THREADS; its im2col /
+ * col2im follow it). */
+static inline int bench_cpu_threads(const bench_common *c) {
+  return strcmp(c->device, "cpu") ? openblas_get_num_threads() : omp_get_max_threads();
+}
+
+/* The sgemm peak (bench_cpu_sgemm_peak_gflops) with OpenBLAS at `threads`
+ * threads: the cpu engine keeps OpenBLAS at one thread while it exists, so
+ * the count is set for the measurement and put back after it. */
+static inline double bench_cpu_peak_at(int threads) {
+  const int before = openblas_get_num_threads();
+  openblas_set_num_threads(threads);
+  const double peak = bench_cpu_sgemm_peak_gflops(1024, 20);
+  openblas_set_num_threads(before);
+  return peak;
+}
 
 /* Builds, allocates and initialises a network with random weights (the
  * project's standard initialisation from `seed`), batch norm in inference

@@ -1,18 +1,36 @@
 #!/usr/bin/env bash
-# The benchmarks side by side with PyTorch (bench/README.md says what each
-# one measures). `make bench` runs this as `bash bench/run.sh BUILD_DIR`.
+# The benchmarks side by side with PyTorch eager (bench/README.md says what
+# each one measures). `make bench` runs this as `bash bench/run.sh BUILD_DIR`.
 #
 #   bash bench/run.sh [BUILD_DIR]          # default BUILD_DIR: build
 #
+# One alternating run: every round runs, at the same size, ours on the `ref`
+# engine (im2col + OpenBLAS), on the `cpu` engine (oneDNN) in fp32 and in
+# bf16, and PyTorch eager, one after another, so that all four meet the
+# same load on a shared machine; the tables take the median over rounds of
+# each run's median, with the rounds' range, and print ours / PyTorch and
+# cpu / ref ratios. What runs: the DCGAN-64 generator (forward + backward to
+# z) at batch 10 and 100, Algorithm 1's restart throughput at 10 and 100
+# restarts, and one DCGAN-64 training step (batch 64, augmentation off and
+# on).
+#
 # Environment:
-#   BENCH_THREADS=2   CPU threads for both: OPENBLAS_NUM_THREADS (ours; and
-#                     the BLAS inside Debian's torch) and torch.set_num_threads;
-#                     both pinned to the same cores with taskset
-#   BENCH_LONG=1      also 1,000 restarts on the CPU (ours about a minute,
-#                     PyTorch longer)
+#   BENCH_THREADS=2   CPU threads for every program: OMP_NUM_THREADS (the cpu
+#                     engine's oneDNN pool), OPENBLAS_NUM_THREADS (the ref
+#                     engine; the BLAS inside Debian's torch) and
+#                     torch.set_num_threads; all pinned to the same cores
+#                     with taskset
+#   BENCH_ROUNDS=3    rounds of the generator and restart benchmarks (the
+#                     training step: BENCH_TRAIN_ROUNDS, default 2)
+#   BENCH_ONLY=...    a comma list of generator,restarts,train,solver (default
+#                     generator,restarts,train; solver: bench_solver's five
+#                     algorithms, once, on the cpu engine)
 #   BENCH_OUT=DIR     where the CSV files go (default BUILD_DIR/bench-results)
 #   BENCH_PYTHON=...  a python with torch (default /usr/bin/python3, Debian's
 #                     torch 1.13; then python3)
+# OMP_WAIT_POLICY=PASSIVE is set for every program: the machine is shared,
+# and OpenMP threads that spin while they wait (libgomp's default) collapse
+# as soon as other work runs on the cores -- oneDNN's and PyTorch's alike.
 # CUDA rows run when the build has the CUDA engine and a GPU answers
 # (bench_* exit 77 otherwise) and when the python's torch sees the GPU.
 set -u
@@ -20,12 +38,16 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-build}
 case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
 THREADS=${BENCH_THREADS:-2}
+ROUNDS=${BENCH_ROUNDS:-3}
+TRAIN_ROUNDS=${BENCH_TRAIN_ROUNDS:-2}
+ONLY=,${BENCH_ONLY:-generator,restarts,train},
 OUT=${BENCH_OUT:-$BUILD/bench-results}
 mkdir -p "$OUT"
 
-for b in bench_generator bench_solver bench_restarts; do
+BENCHES="bench_generator bench_solver bench_restarts bench_train"
+for b in $BENCHES; do
   if [ ! -x "$BUILD/$b" ]; then
-    cmake --build "$BUILD" --target bench_generator bench_solver bench_restarts -j 2 >/dev/null ||
+    cmake --build "$BUILD" --target $BENCHES -j 2 >/dev/null ||
       { echo "run.sh: cannot build the benchmarks in $BUILD" >&2; exit 1; }
     break
   fi
@@ -36,104 +58,97 @@ PY=${BENCH_PYTHON:-/usr/bin/python3}
 HAVE_TORCH=1
 "$PY" -c "import torch" 2>/dev/null || { HAVE_TORCH=0; echo "run.sh: no python with torch: PyTorch rows skipped" >&2; }
 
-# The same cores for both programs.
+# The same cores for every program.
 PIN=()
 if command -v taskset >/dev/null && [ "$(nproc)" -ge "$THREADS" ]; then
   PIN=(taskset -c "0-$((THREADS - 1))")
 fi
-export OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS
+export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS OMP_WAIT_POLICY=PASSIVE
 
+# ours FILE BENCH ARGS...: the bench on each engine of a round, in order: ref
+# (fp32: it has no other precision), cpu fp32, cpu bf16, rows appended to FILE
 ours() {
-  local b=$1
-  shift
-  "${PIN[@]}" "$BUILD/$b" "$@"
+  local file=$1 b=$2
+  shift 2
+  for engine in "ref fp32" "cpu fp32" "cpu bf16"; do
+    # shellcheck disable=SC2086
+    "${PIN[@]}" "$BUILD/$b" --device ${engine% *} --precision ${engine#* } "$(header "$file")" "$@" >>"$file"
+  done
 }
 torchpy() {
   local s=$1
   shift
-  "${PIN[@]}" "$PY" "$ROOT/bench/$s" "$@"
+  [ "$HAVE_TORCH" = 1 ] && "${PIN[@]}" "$PY" "$ROOT/bench/$s" --threads "$THREADS" "$@"
 }
+# run KEY: whether section KEY is in BENCH_ONLY
+run() { case "$ONLY" in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
 echo "== gpdeblur benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores; threads used: $THREADS (${PIN[*]:-no pinning})"
-echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on these cores slows both programs)"
+echo "environment: OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS OMP_WAIT_POLICY=PASSIVE (every program)"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on these cores slows every program)"
 [ "$HAVE_TORCH" = 1 ] && echo "torch: $("$PY" -c 'import torch; print(torch.__version__)') at $PY"
 echo "results: $OUT"
 echo
 
-# The cores are shared: other work comes and goes during a run, so ours and
-# PyTorch alternate in short rounds (each round: ours, then PyTorch, at the
-# same batch and thread count) and the tables take the median over rounds
-# of each run's median, with the spread of the rounds beside it.
-ROUNDS=${BENCH_ROUNDS:-3}
+# The CSV header line comes with the first row of each file.
+header() { [ -s "$1" ] && echo --no-header || echo --header; }
 
-# Debian's torch runs its own OpenMP threads around its OpenBLAS calls;
-# with libgomp's default (spinning) wait policy it collapses when anything
-# else runs on the cores, so PyTorch is measured with OMP_WAIT_POLICY=PASSIVE
-# every round and with the default policy once; the tables compare against
-# the faster.
-torch_gen() { # policy threads batch reps [warmup]
-  local policy=$1 t=$2 b=$3 reps=$4 warm=${5:-2} envs=()
-  [ "$policy" = PASSIVE ] && envs=(OMP_WAIT_POLICY=PASSIVE)
-  [ "$t" = 1 ] && envs+=(OPENBLAS_NUM_THREADS=1)
-  env "${envs[@]}" "${PIN[@]}" "$PY" "$ROOT/bench/torch_generator.py" --threads "$t" --batch "$b" --warmup "$warm" \
-    --reps "$reps" --no-header | sed "s/-eager,/-eager-omp-$policy,/"
-}
-
-# ---- 1. generator forward + backward to z ----------------------------------------------
-G="$OUT/generator.csv"
-echo "-- generator (DCGAN-64, forward + backward to z; CPU; $ROUNDS rounds at batch 10, 2 at batch 100)"
+G="$OUT/generator.csv" R="$OUT/restarts.csv" T="$OUT/train.csv" S="$OUT/solver.csv"
 : >"$G"
-for round in $(seq "$ROUNDS"); do
-  hdr=--no-header
-  [ "$round" = 1 ] && hdr=--header # the CSV's header line comes with the first row
-  ours bench_generator --batch 10 --reps 10 $hdr >>"$G"
-  [ "$HAVE_TORCH" = 1 ] && torch_gen PASSIVE "$THREADS" 10 10 >>"$G"
-  OPENBLAS_NUM_THREADS=1 ours bench_generator --batch 10 --reps 10 --no-header >>"$G"
-  [ "$HAVE_TORCH" = 1 ] && torch_gen PASSIVE 1 10 10 >>"$G"
-done
-for round in 1 2; do
-  ours bench_generator --batch 100 --warmup 1 --reps 5 --no-header >>"$G"
-  [ "$HAVE_TORCH" = 1 ] && torch_gen PASSIVE "$THREADS" 100 5 1 >>"$G"
-  OPENBLAS_NUM_THREADS=1 ours bench_generator --batch 100 --warmup 1 --reps 5 --no-header >>"$G"
-  [ "$HAVE_TORCH" = 1 ] && torch_gen PASSIVE 1 100 5 1 >>"$G"
-done
-if [ "$HAVE_TORCH" = 1 ]; then
-  torch_gen default "$THREADS" 10 10 >>"$G"
-  torch_gen default "$THREADS" 100 3 1 >>"$G"
+: >"$R"
+: >"$T"
+: >"$S"
+
+
+# ---- 1. generator forward + backward to z -------------------------------------------------------
+if run generator; then
+  echo "-- generator (DCGAN-64, forward + backward to z; $ROUNDS rounds at batch 10 and at batch 100)"
+  for round in $(seq "$ROUNDS"); do
+    ours "$G" bench_generator --batch 10 --reps 10
+    torchpy torch_generator.py --batch 10 --reps 10 --no-header >>"$G"
+    ours "$G" bench_generator --batch 100 --warmup 1 --reps 3
+    torchpy torch_generator.py --batch 100 --warmup 1 --reps 3 --no-header >>"$G"
+  done
 fi
 
-# ---- 2. the solvers --------------------------------------------------------------------------
-S="$OUT/solver.csv"
-echo "-- solver (seconds per step, 10 restarts; CPU)"
-ours bench_solver >"$S"
+# ---- 2. Algorithm 1's restart throughput --------------------------------------------------------
+if run restarts; then
+  echo "-- restarts (Algorithm 1 at 10 and 100 restarts; $ROUNDS rounds)"
+  for round in $(seq "$ROUNDS"); do
+    for n in 10 100; do
+      ours "$R" bench_restarts --restarts "$n"
+      torchpy torch_restarts.py --restarts "$n" --no-header 2>/dev/null >>"$R"
+    done
+  done
+fi
 
-# ---- 3. Algorithm 1's restart throughput -------------------------------------------------
-R="$OUT/restarts.csv"
-COUNTS="1 10 100"
-[ "${BENCH_LONG:-0}" = 1 ] && COUNTS="1 10 100 1000"
-echo "-- restarts (Algorithm 1 throughput at $COUNTS restarts; CPU; ours and PyTorch alternate)"
-hdr=--header
-: >"$R"
-for n in $COUNTS; do
-  ours bench_restarts --restarts "$n" $hdr >>"$R"
-  hdr=--no-header
-  if [ "$HAVE_TORCH" = 1 ]; then
-    OMP_WAIT_POLICY=PASSIVE torchpy torch_restarts.py --threads "$THREADS" --restarts "$n" --no-header 2>/dev/null |
-      sed "s/-eager,/-eager-omp-PASSIVE,/" >>"$R"
-  fi
-done
+# ---- 3. the DCGAN-64 training step ---------------------------------------------------------------
+if run train; then
+  echo "-- train (DCGAN-64 step at batch 64, augmentation none and all; $TRAIN_ROUNDS rounds)"
+  for round in $(seq "$TRAIN_ROUNDS"); do
+    ours "$T" bench_train --reps 3
+    torchpy torch_train.py --reps 3 --no-header >>"$T"
+  done
+fi
 
-# ---- 4. CUDA, when there is a GPU -----------------------------------------------------------------
+# ---- 4. the solvers, once ------------------------------------------------------------------------
+if run solver; then
+  echo "-- solver (ms per step of all 10 restarts; cpu engine)"
+  "${PIN[@]}" "$BUILD/bench_solver" --device cpu >"$S"
+fi
+
+# ---- 5. CUDA, when there is a GPU ------------------------------------------------------------------
 # Not yet run on a GPU; torch.compile (torch >= 2) only at the two largest
 # counts, as it compiles anew for every batch size.
 if "$BUILD/bench_generator" --device cuda --batch 1 --warmup 0 --reps 1 >/dev/null 2>&1; then
   echo "-- CUDA"
   for prec in fp32 tf32; do
-    "$BUILD/bench_generator" --device cuda --precision $prec --batch 10,100,1000 --no-header >>"$G"
-    "$BUILD/bench_restarts" --device cuda --precision $prec --restarts 1,10,100,1000,10000 --no-header >>"$R"
+    "$BUILD/bench_generator" --device cuda --precision $prec --batch 10,100,1000 "$(header "$G")" >>"$G"
+    "$BUILD/bench_restarts" --device cuda --precision $prec --restarts 1,10,100,1000,10000 "$(header "$R")" >>"$R"
+    "$BUILD/bench_train" --device cuda --precision $prec "$(header "$T")" >>"$T"
   done
-  "$BUILD/bench_solver" --device cuda --no-header >>"$S"
+  "$BUILD/bench_solver" --device cuda "$(header "$S")" >>"$S"
   if [ "$HAVE_TORCH" = 1 ] && "$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then
     for tf in "" --tf32; do
       "$PY" "$ROOT/bench/torch_generator.py" --device cuda $tf --batch 10,100,1000 --no-header >>"$G"
@@ -149,81 +164,5 @@ fi
 echo
 
 # ---- tables --------------------------------------------------------------------------------------
-"${BENCH_TABLE_PYTHON:-$PY}" - "$G" "$S" "$R" <<'EOF'
-import csv, sys
-gen, sol, res = (list(csv.DictReader(open(p))) for p in sys.argv[1:4])
-
-def table(title, header, rows):
-    print(title)
-    w = [max(len(str(x)) for x in col) for col in zip(header, *rows)] if rows else [len(h) for h in header]
-    for r in [header] + rows:
-        print("  " + "  ".join(str(x).rjust(n) for x, n in zip(r, w)))
-    print()
-
-def key(r, *f):
-    return tuple(r[x] for x in f)
-
-# generator: per (impl, device, precision, threads, batch), the median over
-# rounds of each run's median; ours against the fastest PyTorch
-# configuration at the same device, precision, threads and batch
-import statistics
-groups = {}
-for r in gen:
-    groups.setdefault(key(r, "impl", "device", "precision", "threads", "batch"), []).append(r)
-agg = {}
-for k, rs in groups.items():
-    ms = [float(x["median_ms"]) for x in rs]
-    agg[k] = dict(ms=statistics.median(ms), lo=min(ms), hi=max(ms), n=len(ms),
-                  gflops=statistics.median(float(x["gflops"]) for x in rs),
-                  load="%.1f-%.1f" % (min(float(x["loadavg"]) for x in rs), max(float(x["loadavg"]) for x in rs)))
-rows = []
-for k, a in agg.items():
-    impl, dev, prec, thr, batch = k
-    if impl != "gpdeblur":
-        continue
-    t = [(kk, aa) for kk, aa in agg.items() if kk[0] != "gpdeblur" and kk[1:] == k[1:]]
-    best = min(t, key=lambda x: x[1]["ms"]) if t else None
-    span = lambda a: "%.1f (%.1f-%.1f, %d)" % (a["ms"], a["lo"], a["hi"], a["n"])
-    rows.append([dev, prec, thr, batch, span(a), "%.1f" % a["gflops"],
-                 span(best[1]) if best else "-", best[0][0] if best else "-",
-                 "%.2f" % (best[1]["ms"] / a["ms"]) if best else "-", a["load"]])
-table("generator forward + backward to z: median ms per batch over rounds (min-max, rounds); "
-      "ratio = PyTorch ms / ours",
-      ["device", "prec", "threads", "batch", "ours_ms", "ours_GFLOP/s", "torch_ms", "torch_config", "ratio", "load"],
-      rows)
-other = [[k[0], k[1], k[3], k[4], "%.1f (%.1f-%.1f, %d)" % (a["ms"], a["lo"], a["hi"], a["n"]), "%.1f" % a["gflops"],
-          a["load"]] for k, a in agg.items() if k[0] != "gpdeblur"]
-if other:
-    table("every PyTorch configuration measured",
-          ["impl", "device", "threads", "batch", "median_ms (min-max, rounds)", "GFLOP/s", "load"], other)
-
-table("solver: ms per step of all restarts (alg3: restarts run one after another at batch 1)",
-      ["device", "prec", "threads", "algorithm", "phase", "restarts", "step_ms", "restart-iters/s", "load"],
-      [[x["device"], x["precision"], x["threads"], x["algorithm"], x["phase"], x["restarts"], x["step_ms"],
-        x["restart_iters_per_s"], x["loadavg"]] for x in sol])
-
-# fraction of peak against one peak per (device, precision, threads): the
-# best any process of this run measured (CPU: the sgemm rate a quiet moment
-# allows; CUDA: the same spec figure in every row)
-peaks = {}
-for r in res:
-    k = key(r, "device", "precision", "threads")
-    peaks[k] = max(peaks.get(k, 0.0), float(r["peak_gflops"]))
-rows = []
-for r in res:
-    k = key(r, "device", "precision", "threads", "restarts")
-    ref = [x for x in res if x["impl"] != "gpdeblur" and key(x, "device", "precision", "threads", "restarts") == k]
-    ratio = ""
-    if r["impl"] == "gpdeblur" and ref:
-        best = max(ref, key=lambda x: float(x["restart_iters_per_s"]))
-        ratio = "%.2f" % (float(r["restart_iters_per_s"]) / float(best["restart_iters_per_s"]))
-    peak = peaks[k[:3]]
-    mem = r["engine_mb"] if float(r["engine_mb"]) >= 0 else "-"
-    rows.append([r["impl"], r["device"], r["precision"], r["threads"], r["restarts"], r["median_ms"],
-                 r["restart_iters_per_s"], r["gflops"], "%.0f%%" % (100 * float(r["gflops"]) / peak) if peak else "-",
-                 "%.1f %s" % (peak, r["peak_kind"]), mem, r["rss_or_device_mb"], r["diverged"], ratio, r["loadavg"]])
-table("Algorithm 1 restart throughput (ratio = ours / fastest PyTorch mode, restart-iterations per second)",
-      ["impl", "device", "prec", "threads", "restarts", "ms/iter", "restart-iters/s", "GFLOP/s", "of peak", "peak",
-       "engine_MB", "rss/dev_MB", "diverged", "ratio", "load"], rows)
-EOF
+"${BENCH_TABLE_PYTHON:-$PY}" "$ROOT/bench/tables.py" "$G" "$R" "$T" "$S"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -27,3 +27,7 @@ void gpd_engine_destroy(gpd_engine *e) {
 int gpd_engine_download_items(gpd_engine *e, float *host, const float *src, int items) {
   return e->download(e, host, src, (size_t)items);
 }
+
+int gpd_engine_hold_constant(gpd_engine *e, const float *p, size_t count, int constant) {
+  return e && e->hold_constant ? e->hold_constant(e, p, count, constant) : 0;
+}

@@ -9,6 +9,7 @@
  *  - Algorithm 2 beats Algorithm 1 on an image outside G_I's range.
  *  - Algorithm 3 (untrained generator) on a small natural image blurred by
  *    a kernel of G_K's range: PSNR clearly above the blurry input's.
+ *  - bf16 on the cpu engine recovers within 0.1 dB of fp32 (Algorithms 1, 2).
  *  - Size and channel validation gives the documented one-line errors.
  *
  * The generators (solver_test_nets.h) are small random networks, not the
@@ -134,24 +135,34 @@ static void test_divergence(const gpd_image *y) {
   CHECK(res.image.data == NULL && res.restart_measurement == NULL, "a failed solve left allocations in the result");
 }
 
-static void test_alg2_beyond_range(void) {
-  /* G_I(z*) with a 10x14 block pushed by +-0.25 (green the other way): no
-   * latent of an 8-dimensional generator makes that */
-  gpd_image truth, y;
-  gpd_image_alloc(&truth, 3, 32, 32);
-  CHECK_OK(forward_one(&GI, ZI, truth.data));
+/* G_I(z*) with a 10x14 block pushed by +-0.25 (green the other way): no
+ * latent of an 8-dimensional generator makes that; y its blurry, noisy
+ * measurement. */
+static void beyond_range_problem(gpd_image *truth, gpd_image *y) {
+  gpd_image_alloc(truth, 3, 32, 32);
+  CHECK_OK(forward_one(&GI, ZI, truth->data));
   for (int c = 0; c < 3; c++)
     for (int py = 10; py < 20; py++)
       for (int px = 8; px < 22; px++) {
-        float *v = &truth.data[((size_t)c * 32 + py) * 32 + px];
+        float *v = &truth->data[((size_t)c * 32 + py) * 32 + px];
         *v = fminf(1.0f, fmaxf(0.0f, *v + (c == 1 ? -0.25f : 0.25f)));
       }
-  CHECK_OK(gpd_blur_image(&truth, KTRUE, 28, GPD_BOUNDARY_CIRCULAR, 0.01f, 6, &y));
-  gpd_solve_options o1 = alg1_options(), o2;
-  gpd_solve_defaults(&o2, GPD_ALG_2);
-  o2.restarts = 8;
-  o2.steps = 1500;
-  o2.seed = 3;
+  CHECK_OK(gpd_blur_image(truth, KTRUE, 28, GPD_BOUNDARY_CIRCULAR, 0.01f, 6, y));
+}
+
+static gpd_solve_options alg2_options(void) {
+  gpd_solve_options o;
+  gpd_solve_defaults(&o, GPD_ALG_2);
+  o.restarts = 8;
+  o.steps = 1500;
+  o.seed = 3;
+  return o;
+}
+
+static void test_alg2_beyond_range(void) {
+  gpd_image truth, y;
+  beyond_range_problem(&truth, &y);
+  gpd_solve_options o1 = alg1_options(), o2 = alg2_options();
   gpd_solve_result r1, r2;
   if (gpd_solve(E, &y, &GI, &GK, &o1, &r1) != 0 || gpd_solve(E, &y, &GI, &GK, &o2, &r2) != 0) {
     CHECK(0, "Algorithm 1 / 2 beyond the range: %s", gpd_last_error());
@@ -285,6 +296,62 @@ static void test_validation(void) {
   gpd_image_free(&linear_ok);
 }
 
+/* A copy of net on engine e (same layers, parameters and buffers). */
+static int copy_net(gpd_net *dst, const gpd_net *src, gpd_engine *e) {
+  *dst = *src;
+  GPD_TRY(gpd_net_alloc(dst, e));
+  float *h = malloc(sizeof(float) * (src->n_params + src->n_buffers + 1));
+  int rc = h ? 0 : gpd_error("out of host memory");
+  if (rc == 0) rc = E->download(E, h, src->params, src->n_params);
+  if (rc == 0) rc = e->upload(e, dst->params, h, src->n_params);
+  if (rc == 0 && src->n_buffers) rc = E->download(E, h, src->buffers, src->n_buffers);
+  if (rc == 0 && src->n_buffers) rc = e->upload(e, dst->buffers, h, src->n_buffers);
+  free(h);
+  return rc;
+}
+
+/* PSNR of the image Algorithm `o` recovers from y on engine e with gi, gk. */
+static double solve_psnr(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk, const gpd_solve_options *o,
+                         const gpd_image *truth) {
+  gpd_solve_result res;
+  if (gpd_solve(e, y, gi, gk, o, &res) != 0) {
+    CHECK(0, "%s engine: %s", e->name, gpd_last_error());
+    return NAN;
+  }
+  double p = gpd_psnr(res.image.data, truth->data, 3, 32, 32);
+  gpd_solve_result_free(&res);
+  return p;
+}
+
+/* bf16 on the cpu engine (its conv / dense layers in bf16, fp32
+ * accumulation) recovers what fp32 recovers: Algorithm 1 on the image in
+ * the range, Algorithm 2 beyond it, the same generators' weights on a
+ * bf16 engine. Measured: 34.609 against 34.654 dB (Algorithm 1) and 22.661
+ * against 22.657 dB (Algorithm 2); bf16 rounds each layer's inputs to 8
+ * bits of mantissa, so the bound is 0.1 dB. */
+static void test_bf16_recovery(const gpd_image *truth, const gpd_image *y) {
+  gpd_engine *e16 = gpd_engine_cpu_create_precision(GPD_PRECISION_BF16);
+  gpd_net gi16, gk16;
+  if (!e16 || copy_net(&gi16, &GI, e16) != 0 || copy_net(&gk16, &GK, e16) != 0) {
+    CHECK(0, "bf16 engine and nets: %s", gpd_last_error());
+    return;
+  }
+  gpd_image truth2, y2;
+  beyond_range_problem(&truth2, &y2);
+  const gpd_solve_options o1 = alg1_options(), o2 = alg2_options();
+  const double a1 = solve_psnr(E, y, &GI, &GK, &o1, truth), b1 = solve_psnr(e16, y, &gi16, &gk16, &o1, truth);
+  const double a2 = solve_psnr(E, &y2, &GI, &GK, &o2, &truth2), b2 = solve_psnr(e16, &y2, &gi16, &gk16, &o2, &truth2);
+  fprintf(stderr, "bf16 against fp32: Algorithm 1 %.3f dB (fp32 %.3f), Algorithm 2 beyond the range %.3f dB (fp32 %.3f)\n",
+          b1, a1, b2, a2);
+  CHECK(fabs(b1 - a1) <= 0.1, "Algorithm 1 in bf16: %.3f dB, fp32 %.3f dB", b1, a1);
+  CHECK(fabs(b2 - a2) <= 0.1, "Algorithm 2 in bf16: %.3f dB, fp32 %.3f dB", b2, a2);
+  gpd_image_free(&truth2);
+  gpd_image_free(&y2);
+  gpd_net_free(&gi16);
+  gpd_net_free(&gk16);
+  gpd_engine_destroy(e16);
+}
+
 int main(void) {
   E = gpd_engine_cpu_create();
   if (!E) {
@@ -311,6 +378,7 @@ int main(void) {
   test_divergence(&y);
   test_alg2_beyond_range();
   test_alg3();
+  test_bf16_recovery(&truth, &y);
 
   gpd_image_free(&truth);
   gpd_image_free(&y);

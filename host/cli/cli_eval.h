@@ -30,6 +30,7 @@ typedef struct gpd_cli_eval_args {
   double range_lr;
   const char *image_gen, *blur_gen, *device;
   gpd_precision precision;
+  int threads;            /* --threads (0: OMP_NUM_THREADS / OPENBLAS_NUM_THREADS) */
   const char *output, *report, *grid;
   long grid_count, stop_after;
   int resume, overwrite;

@@ -144,6 +144,21 @@ int gpd_cli_parse_precision(const char *text, gpd_precision *out) {
   return 0;
 }
 
+int gpd_cli_parse_threads(const char *text, int *out) {
+  long v;
+  GPD_TRY(gpd_parse_int("threads", text, 1, 1024, &v));
+  *out = (int)v;
+  return 0;
+}
+
+gpd_engine *gpd_cli_engine_create(const char *device, gpd_precision precision, int threads) {
+  /* both pools: which one computes depends on the engine --device picks
+   * (auto: cuda or cpu); the cpu engine puts OpenBLAS back to one thread */
+  gpd_cpu_set_threads(threads);
+  gpd_ref_set_threads(threads);
+  return gpd_engine_create(device, precision);
+}
+
 int gpd_cli_report_plan(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk, const gpd_solve_options *o) {
   gpd_solve_plan plan;
   GPD_TRY(gpd_solve_plan_make(e, y, gi, gk, o, &plan));

@@ -52,13 +52,25 @@ typedef struct gpd_cli_monitor {
 void gpd_cli_monitor_attach(gpd_cli_monitor *m, gpd_solve_options *o, const char *label, FILE *csv, int log_every);
 void gpd_cli_monitor_finish(gpd_cli_monitor *m);
 
+/* --threads N: CPU threads, 1 to 1024 (error naming the option). */
+int gpd_cli_parse_threads(const char *text, int *out);
+/* The engine of --device / --precision with --threads applied first:
+ * threads > 0 sets the cpu engine's oneDNN (OpenMP) pool and the ref
+ * engine's OpenBLAS to that many threads; 0 leaves OMP_NUM_THREADS and
+ * OPENBLAS_NUM_THREADS (else every core) in charge. NULL with an error. */
+gpd_engine *gpd_cli_engine_create(const char *device, gpd_precision precision, int threads);
+/* The help line of --threads (every subcommand with --device). */
+#define GPD_CLI_THREADS_HELP                                                                     \
+  "      --threads N        CPU threads: the cpu engine's oneDNN pool, the ref engine's OpenBLAS\n" \
+  "                         (default: OMP_NUM_THREADS / OPENBLAS_NUM_THREADS, else every core)\n"
+
 /* --precision: "fp32", "tf32" or "bf16" (error naming the option). */
 int gpd_cli_parse_precision(const char *text, gpd_precision *out);
 /* The help lines of --precision (shared by deblur and project). */
 #define GPD_CLI_PRECISION_HELP                                                                  \
-  "      --precision P      fp32 (default) | tf32 | bf16: the generators' conv / dense math on\n" \
-  "                         CUDA (bf16 runs as tf32 for now); the cpu engine always computes\n"  \
-  "                         in fp32 and ignores it\n"
+  "      --precision P      fp32 (default) | tf32 | bf16: the generators' conv / dense math:\n"  \
+  "                         bf16 on the cpu engine (oneDNN, fp32 accumulation; CUDA runs it\n"    \
+  "                         as tf32 for now), tf32 on CUDA only; ref computes in fp32 only\n"
 
 /* Plans the solve (gpd_solve_plan_make: memory, groups, threads) and, when
  * the restarts are split into groups or run in parallel, says so in one

@@ -33,8 +33,8 @@ static void usage(FILE *f) {
           "      --lr X             initial Adam step (default 0.05)\n"
           "      --lr-decay T       step lr * exp(-t / T) (default 1000; 0 = constant)\n"
           "  -s, --seed S           seed of the latents (default 0)\n"
-          "  -d, --device D         cpu | cuda | auto (default auto)\n"
-          GPD_CLI_PRECISION_HELP
+          "  -d, --device D         ref | cpu | cuda | auto (default auto)\n"
+          GPD_CLI_PRECISION_HELP GPD_CLI_THREADS_HELP
           "      (restarts that do not fit the device's memory run in groups: see 'deblur --help')\n"
           "      --log FILE.csv     per-restart losses every --log-every steps (default 100)\n"
           "  -o, --output RANGE.png the range image (required)\n"
@@ -42,7 +42,7 @@ static void usage(FILE *f) {
           gpd_cli_weights_dir());
 }
 
-enum { OPT_IMAGE_GEN = 1000, OPT_LR, OPT_LOG, OPT_LOG_EVERY, OPT_PRECISION };
+enum { OPT_IMAGE_GEN = 1000, OPT_LR, OPT_LOG, OPT_LOG_EVERY, OPT_PRECISION, OPT_THREADS };
 
 /* The solver's options that apply to range projection (cli_solve_options.c);
  * its --lr is Adam's step here (adam_lr), so it is project's own. */
@@ -53,7 +53,8 @@ int gpd_cmd_project(int argc, char **argv) {
       {"image-gen", required_argument, 0, OPT_IMAGE_GEN}, {"lr", required_argument, 0, OPT_LR},
       {"device", required_argument, 0, 'd'},              {"log", required_argument, 0, OPT_LOG},
       {"log-every", required_argument, 0, OPT_LOG_EVERY}, {"output", required_argument, 0, 'o'},
-      {"precision", required_argument, 0, OPT_PRECISION}, {"help", no_argument, 0, 'h'}};
+      {"precision", required_argument, 0, OPT_PRECISION}, {"threads", required_argument, 0, OPT_THREADS},
+      {"help", no_argument, 0, 'h'}};
   const int n_own = (int)(sizeof own / sizeof own[0]);
   struct option opts[sizeof own / sizeof own[0] + GPD_CLI_SOLVE_MAX_OPTS + 1];
   int no = 0;
@@ -67,7 +68,7 @@ int gpd_cmd_project(int argc, char **argv) {
   long log_every = 100;
   double lr = -1;
   gpd_precision precision = GPD_PRECISION_FP32;
-  int opt;
+  int opt, threads = 0;
   optind = 1;
   opterr = 0;
   while ((opt = getopt_long(argc, argv, ":r:n:s:d:o:h", opts, NULL)) != -1) {
@@ -82,6 +83,7 @@ int gpd_cmd_project(int argc, char **argv) {
     case OPT_LOG: log_path = optarg; break;
     case OPT_LOG_EVERY: bad = gpd_parse_int("log-every", optarg, 1, 100000000, &log_every); break;
     case OPT_PRECISION: bad = gpd_cli_parse_precision(optarg, &precision); break;
+    case OPT_THREADS: bad = gpd_cli_parse_threads(optarg, &threads); break;
     case 'o': out = optarg; break;
     case 'h': usage(stdout); return 0;
     default: return gpd_cli_bad_option(CMD, opt, argv);
@@ -108,7 +110,7 @@ int gpd_cmd_project(int argc, char **argv) {
   char path[4096];
   const char *file = NULL;
   if (gpd_image_load(&sharp, argv[optind], 0) != 0) goto fail;
-  if (!(e = gpd_engine_create(device, precision))) goto fail;
+  if (!(e = gpd_cli_engine_create(device, precision, threads))) goto fail;
   if (!image_gen && gpd_cli_pick_image_generator(sharp.c, sharp.h, sharp.w, NULL, &file) != 0) goto fail;
   if (gpd_cli_open_generator(&gi, e, image_gen, file, 0, path, sizeof path) != 0) goto fail;
   have_gi = 1;

@@ -4,9 +4,10 @@
  * sgemm covers the chunk. The chunk is sized to reach a useful gemm width
  * while keeping the column matrix small enough to stay mostly in cache
  * between the gemm and the im2col / col2im that touches it.
- * OpenBLAS threads the gemms; im2col / col2im are split over channels across
- * as many threads as OpenBLAS uses (they would otherwise leave the other
- * cores idle for ~15-20% of a layer's time). */
+ * The backend (cpu_gemm_backend) threads the gemms; im2col / col2im are
+ * split over channels across as many threads as it uses (they would
+ * otherwise leave the other cores idle for ~15-20% of a layer's time). The
+ * ref engine's backend is OpenBLAS with pthreads (cpu_gemm_openblas, here). */
 #include <cblas.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -68,17 +69,28 @@ typedef struct {
   float *col_out;      /* im2col destination */
 } column_job;
 
-static void *column_job_run(void *p) {
-  const column_job *j = p;
+static void column_job_run(const column_job *j) {
   if (j->col2im) cpu_col2im_batch(j->g, j->m, j->col_in, j->ld, j->x_out, j->xs, j->c0, j->c1);
   else cpu_im2col_batch(j->g, j->m, j->x_in, j->xs, j->col_out, j->ld, j->c0, j->c1);
-  return NULL;
 }
 
-/* Splits the channels of a job over threads; the calling thread takes the
- * first share. A thread that cannot be started has its share run here. */
-static void column_job_parallel(column_job job) {
-  int t = openblas_get_num_threads();
+/* A job split into `parts` channel ranges. */
+typedef struct column_split {
+  column_job job;
+  int parts;
+} column_split;
+
+static void column_part(void *ctx, int i) {
+  const column_split *s = ctx;
+  column_job j = s->job;
+  j.c0 = (int)((long)j.g->c_in * i / s->parts);
+  j.c1 = (int)((long)j.g->c_in * (i + 1) / s->parts);
+  column_job_run(&j);
+}
+
+/* Splits the channels of a job over the backend's threads. */
+static void column_job_parallel(const cpu_gemm_backend *be, column_job job) {
+  int t = be->threads();
   const size_t work = (size_t)job.g->c_in * job.g->k * job.g->k * job.ld;
   if (t > MAX_THREADS) t = MAX_THREADS;
   if (t > job.g->c_in) t = job.g->c_in;
@@ -87,31 +99,62 @@ static void column_job_parallel(column_job job) {
     column_job_run(&job);
     return;
   }
-  column_job jobs[MAX_THREADS];
+  column_split s = {job, t};
+  be->parallel(t, column_part, &s);
+}
+
+static void im2col_chunk(const cpu_gemm_backend *be, const gpd_conv_geom *g, int m, const float *x, size_t xs,
+                         float *col, size_t ld) {
+  column_job j = {g, m, 0, 0, 0, x, NULL, xs, ld, NULL, col};
+  column_job_parallel(be, j);
+}
+
+static void col2im_chunk(const cpu_gemm_backend *be, const gpd_conv_geom *g, int m, const float *col, size_t ld,
+                         float *x, size_t xs) {
+  column_job j = {g, m, 1, 0, 0, NULL, x, xs, ld, col, NULL};
+  column_job_parallel(be, j);
+}
+
+/* ---- the ref engine's backend: OpenBLAS, pthreads ------------------------------- */
+
+static int openblas_sgemm(char ta, char tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                          int ldb, float beta, float *c, int ldc) {
+  cblas_sgemm(CblasRowMajor, ta == 'T' ? CblasTrans : CblasNoTrans, tb == 'T' ? CblasTrans : CblasNoTrans, m, n, k,
+              alpha, a, lda, b, ldb, beta, c, ldc);
+  return 0;
+}
+
+static int openblas_threads(void) { return openblas_get_num_threads(); }
+
+typedef struct pthread_part {
+  void (*part)(void *ctx, int i);
+  void *ctx;
+  int i;
+} pthread_part;
+
+static void *pthread_part_run(void *p) {
+  const pthread_part *q = p;
+  q->part(q->ctx, q->i);
+  return NULL;
+}
+
+/* The calling thread takes part 0; a thread that cannot be started has its
+ * part run here. */
+static void pthreads_parallel(int parts, void (*part)(void *ctx, int i), void *ctx) {
+  pthread_part job[MAX_THREADS];
   pthread_t tid[MAX_THREADS];
   int started[MAX_THREADS] = {0};
-  for (int i = 0; i < t; i++) {
-    jobs[i] = job;
-    jobs[i].c0 = (int)((long)job.g->c_in * i / t);
-    jobs[i].c1 = (int)((long)job.g->c_in * (i + 1) / t);
-  }
-  for (int i = 1; i < t; i++) started[i] = pthread_create(&tid[i], NULL, column_job_run, &jobs[i]) == 0;
-  column_job_run(&jobs[0]);
-  for (int i = 1; i < t; i++) {
+  if (parts > MAX_THREADS) parts = MAX_THREADS;
+  for (int i = 0; i < parts; i++) job[i] = (pthread_part){part, ctx, i};
+  for (int i = 1; i < parts; i++) started[i] = pthread_create(&tid[i], NULL, pthread_part_run, &job[i]) == 0;
+  part(ctx, 0);
+  for (int i = 1; i < parts; i++) {
     if (started[i]) pthread_join(tid[i], NULL);
-    else column_job_run(&jobs[i]);
+    else part(ctx, i);
   }
 }
 
-static void im2col_chunk(const gpd_conv_geom *g, int m, const float *x, size_t xs, float *col, size_t ld) {
-  column_job j = {g, m, 0, 0, 0, x, NULL, xs, ld, NULL, col};
-  column_job_parallel(j);
-}
-
-static void col2im_chunk(const gpd_conv_geom *g, int m, const float *col, size_t ld, float *x, size_t xs) {
-  column_job j = {g, m, 1, 0, 0, NULL, x, xs, ld, col, NULL};
-  column_job_parallel(j);
-}
+const cpu_gemm_backend cpu_gemm_openblas = {openblas_sgemm, openblas_threads, pthreads_parallel};
 
 /* ---- packing ---------------------------------------------------------------- */
 
@@ -151,66 +194,97 @@ static int scratch(const char *op, size_t col_floats, size_t packed_floats, floa
 
 /* ---- the three cores ------------------------------------------------------------ */
 
-int cpu_conv_gemm_forward(const gpd_conv_geom *g, const float *x, const float *w, float *y, const char *op) {
+int cpu_conv_gemm_forward(const cpu_gemm_backend *be, const gpd_conv_geom *g, const float *x, const float *w,
+                          float *y, const char *op) {
   const size_t rows = (size_t)g->c_in * g->k * g->k, hwo = (size_t)g->h_out * g->w_out;
   const size_t xs = (size_t)g->c_in * g->h_in * g->w_in, ys = (size_t)g->c_out * hwo;
   const int nb = chunk_images(g->n, rows, hwo);
   float *col, *out;
+  int rc = 0;
   GPD_TRY(scratch(op, rows * hwo * nb, nb > 1 ? ys * nb : 0, &col, &out));
-  for (int i0 = 0; i0 < g->n; i0 += nb) {
+  for (int i0 = 0; i0 < g->n && rc == 0; i0 += nb) {
     const int m = g->n - i0 < nb ? g->n - i0 : nb;
     const size_t ld = (size_t)m * hwo;
-    im2col_chunk(g, m, x + i0 * xs, xs, col, ld);
+    im2col_chunk(be, g, m, x + i0 * xs, xs, col, ld);
     /* y (C_out, m*HWo) = w (C_out, rows) col (rows, m*HWo) */
     float *dst = m == 1 ? y + i0 * ys : out;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->c_out, (int)ld, (int)rows, 1.0f, w, (int)rows, col,
-                (int)ld, 0.0f, dst, (int)ld);
-    if (m > 1) unpack_images(m, g->c_out, hwo, out, y + i0 * ys);
+    rc = be->sgemm('N', 'N', g->c_out, (int)ld, (int)rows, 1.0f, w, (int)rows, col, (int)ld, 0.0f, dst, (int)ld);
+    if (rc == 0 && m > 1) unpack_images(m, g->c_out, hwo, out, y + i0 * ys);
   }
   free(col);
   free(out);
-  return 0;
+  return rc;
 }
 
-int cpu_conv_gemm_adjoint(const gpd_conv_geom *g, const float *y, const float *w, float *x, const char *op) {
+int cpu_conv_gemm_adjoint(const cpu_gemm_backend *be, const gpd_conv_geom *g, const float *y, const float *w,
+                          float *x, const char *op) {
   const size_t rows = (size_t)g->c_in * g->k * g->k, hwo = (size_t)g->h_out * g->w_out;
   const size_t xs = (size_t)g->c_in * g->h_in * g->w_in, ys = (size_t)g->c_out * hwo;
   const int nb = chunk_images(g->n, rows, hwo);
   float *col, *in;
+  int rc = 0;
   GPD_TRY(scratch(op, rows * hwo * nb, nb > 1 ? ys * nb : 0, &col, &in));
-  for (int i0 = 0; i0 < g->n; i0 += nb) {
+  for (int i0 = 0; i0 < g->n && rc == 0; i0 += nb) {
     const int m = g->n - i0 < nb ? g->n - i0 : nb;
     const size_t ld = (size_t)m * hwo;
     const float *src = output_chunk(m, g->c_out, hwo, y + i0 * ys, in);
     /* col (rows, m*HWo) = w^T (rows, C_out) y (C_out, m*HWo) */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)ld, g->c_out, 1.0f, w, (int)rows, src,
-                (int)ld, 0.0f, col, (int)ld);
+    rc = be->sgemm('T', 'N', (int)rows, (int)ld, g->c_out, 1.0f, w, (int)rows, src, (int)ld, 0.0f, col, (int)ld);
+    if (rc != 0) break;
     memset(x + i0 * xs, 0, (size_t)m * xs * sizeof(float));
-    col2im_chunk(g, m, col, ld, x + i0 * xs, xs);
+    col2im_chunk(be, g, m, col, ld, x + i0 * xs, xs);
   }
   free(col);
   free(in);
-  return 0;
+  return rc;
 }
 
-int cpu_conv_gemm_weights(const gpd_conv_geom *g, const float *x, const float *dy, float *dw, const char *op) {
+int cpu_conv_gemm_weights(const cpu_gemm_backend *be, const gpd_conv_geom *g, const float *x, const float *dy,
+                          float *dw, const char *op) {
   const size_t rows = (size_t)g->c_in * g->k * g->k, hwo = (size_t)g->h_out * g->w_out;
   const size_t xs = (size_t)g->c_in * g->h_in * g->w_in, ys = (size_t)g->c_out * hwo;
   const int nb = chunk_images(g->n, rows, hwo);
   float *col, *grad;
+  int rc = 0;
   GPD_TRY(scratch(op, rows * hwo * nb, nb > 1 ? ys * nb : 0, &col, &grad));
-  for (int i0 = 0; i0 < g->n; i0 += nb) {
+  for (int i0 = 0; i0 < g->n && rc == 0; i0 += nb) {
     const int m = g->n - i0 < nb ? g->n - i0 : nb;
     const size_t ld = (size_t)m * hwo;
     const float *src = output_chunk(m, g->c_out, hwo, dy + i0 * ys, grad);
-    im2col_chunk(g, m, x + i0 * xs, xs, col, ld);
+    im2col_chunk(be, g, m, x + i0 * xs, xs, col, ld);
     /* dw (C_out, rows) += dy (C_out, m*HWo) col^T (m*HWo, rows) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->c_out, (int)rows, (int)ld, 1.0f, src, (int)ld, col,
-                (int)ld, 1.0f, dw, (int)rows);
+    rc = be->sgemm('N', 'T', g->c_out, (int)rows, (int)ld, 1.0f, src, (int)ld, col, (int)ld, 1.0f, dw, (int)rows);
   }
   free(col);
   free(grad);
-  return 0;
+  return rc;
+}
+
+/* A transposed convolution is the adjoint of the conv2d s = swap(g), whose
+ * weight (C_out', C_in', K, K) is this layer's (C_in, C_out, K, K):
+ * forward = adjoint in s, backward_data = forward in s, backward_weights =
+ * the weight gradient in s with input (dy here) and output gradient (x
+ * here) swapped. */
+int cpu_conv_gemm_pass(const cpu_gemm_backend *be, const gpd_conv_geom *g, int transposed, cpu_conv_pass pass,
+                       const float *a, const float *b, float *c, float *bias, const char *op) {
+  GPD_TRY(cpu_conv_geom_check(g, op));
+  if (g->n == 0) return 0;
+  if (!a || !b || !c) return gpd_error("%s: NULL tensor", op);
+  const gpd_conv_geom s = transposed ? cpu_conv_geom_swap(g) : *g;
+  const size_t hw = (size_t)g->h_out * g->w_out;
+  switch (pass) {
+  case CPU_CONV_FORWARD:
+    GPD_TRY(transposed ? cpu_conv_gemm_adjoint(be, &s, a, b, c, op) : cpu_conv_gemm_forward(be, &s, a, b, c, op));
+    if (bias) cpu_conv_add_bias(g->n, g->c_out, hw, bias, c);
+    return 0;
+  case CPU_CONV_BACKWARD_DATA:
+    return transposed ? cpu_conv_gemm_forward(be, &s, a, b, c, op) : cpu_conv_gemm_adjoint(be, &s, a, b, c, op);
+  case CPU_CONV_BACKWARD_WEIGHTS:
+    GPD_TRY(transposed ? cpu_conv_gemm_weights(be, &s, b, a, c, op) : cpu_conv_gemm_weights(be, &s, a, b, c, op));
+    if (bias) cpu_conv_bias_grad(g->n, g->c_out, hw, b, bias);
+    return 0;
+  }
+  return gpd_error("%s: unknown pass %d", op, (int)pass);
 }
 
 void cpu_conv_add_bias(int n, int c, size_t hw, const float *b, float *y) {

@@ -7,7 +7,8 @@
  *   adjoint: x = conv^T(y, w)             gemm + col2im (overwrites x)
  *   weights: dw += d<dy, conv(x, w)>/dw   im2col + gemm (accumulates)
  * Several images are folded into one gemm (columns of a shared column
- * matrix) so that small feature maps still make large gemm calls. */
+ * matrix) so that small feature maps still make large gemm calls.
+ * cpu_conv_gemm_pass maps every pass of both layers onto them. */
 #ifndef GPD_CPU_CONV_GEMM_H
 #define GPD_CPU_CONV_GEMM_H
 
@@ -15,14 +16,44 @@
 
 #include "gpd/engine.h"
 
+/* How the cores multiply and share work among threads: the ref engine's
+ * OpenBLAS and pthreads (cpu_gemm_openblas), or the cpu engine's oneDNN
+ * sgemm and OpenMP pool (dnnl_gemm.c), so that each engine's threads stay
+ * in its own pool. */
+typedef struct cpu_gemm_backend {
+  /* row-major c (m x n) = alpha op(a) op(b) + beta c, ta / tb 'N' or 'T';
+   * 0, or -1 with an error */
+  int (*sgemm)(char ta, char tb, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
+               float beta, float *c, int ldc);
+  /* threads the work may be split over */
+  int (*threads)(void);
+  /* part(ctx, i) for every i < parts, each part on its own thread */
+  void (*parallel)(int parts, void (*part)(void *ctx, int i), void *ctx);
+} cpu_gemm_backend;
+
+extern const cpu_gemm_backend cpu_gemm_openblas;
+
 /* 0, or -1 with an error naming op when a size is not positive. */
 int cpu_conv_geom_check(const gpd_conv_geom *g, const char *op);
 /* The conv2d geometry whose adjoint is the conv_transpose2d geometry g. */
 gpd_conv_geom cpu_conv_geom_swap(const gpd_conv_geom *g);
 
-int cpu_conv_gemm_forward(const gpd_conv_geom *g, const float *x, const float *w, float *y, const char *op);
-int cpu_conv_gemm_adjoint(const gpd_conv_geom *g, const float *y, const float *w, float *x, const char *op);
-int cpu_conv_gemm_weights(const gpd_conv_geom *g, const float *x, const float *dy, float *dw, const char *op);
+int cpu_conv_gemm_forward(const cpu_gemm_backend *be, const gpd_conv_geom *g, const float *x, const float *w,
+                          float *y, const char *op);
+int cpu_conv_gemm_adjoint(const cpu_gemm_backend *be, const gpd_conv_geom *g, const float *y, const float *w,
+                          float *x, const char *op);
+int cpu_conv_gemm_weights(const cpu_gemm_backend *be, const gpd_conv_geom *g, const float *x, const float *dy,
+                          float *dw, const char *op);
+
+/* One pass of conv2d (transposed = 0) or conv_transpose2d (1) of geometry g
+ * (checked here: sizes, NULL tensors; nothing to do at n = 0), bias included:
+ *   CPU_CONV_FORWARD:          a = x, b = w, c = y, bias = b or NULL
+ *   CPU_CONV_BACKWARD_DATA:    a = dy, b = w, c = dx
+ *   CPU_CONV_BACKWARD_WEIGHTS: a = x, b = dy, c = dw, bias = db or NULL
+ *                              (both accumulated) */
+typedef enum cpu_conv_pass { CPU_CONV_FORWARD = 0, CPU_CONV_BACKWARD_DATA, CPU_CONV_BACKWARD_WEIGHTS } cpu_conv_pass;
+int cpu_conv_gemm_pass(const cpu_gemm_backend *be, const gpd_conv_geom *g, int transposed, cpu_conv_pass pass,
+                       const float *a, const float *b, float *c, float *bias, const char *op);
 
 /* y[n, c, :] += b[c] over (N, C, HW); db[c] += sum of dy[n, c, :]. */
 void cpu_conv_add_bias(int n, int c, size_t hw, const float *b, float *y);

@@ -15,7 +15,10 @@
 #include "dnnl_internal.h"
 #include "gpd/common.h"
 
-typedef enum conv_pass { PASS_FORWARD = 0, PASS_BACKWARD_DATA, PASS_BACKWARD_WEIGHTS } conv_pass;
+typedef cpu_conv_pass conv_pass;
+#define PASS_FORWARD CPU_CONV_FORWARD
+#define PASS_BACKWARD_DATA CPU_CONV_BACKWARD_DATA
+#define PASS_BACKWARD_WEIGHTS CPU_CONV_BACKWARD_WEIGHTS
 
 /* Memory descriptors and padding of geometry g, for one layer kind. */
 typedef struct conv_descs {
@@ -163,12 +166,48 @@ static int conv_geometry_consistent(const gpd_conv_geom *g, int transposed, cons
   return 0;
 }
 
+/* The passes where oneDNN 2.6's direct kernels lose to im2col + sgemm
+ * (dnnl_gemm.c), measured per layer of DCGAN-64, its discriminator and the
+ * blur VAE on one core of this project's Zen 4 machine (process CPU time,
+ * batch 10 and 64; bench/README.md, "Where the time goes"). Stated in the
+ * convolution s that the layer is (a transposed convolution is the adjoint
+ * of the convolution s = swap(g): its forward is s's adjoint, its input
+ * s's output):
+ *  - the channels a pass writes are not a multiple of 16: oneDNN pads them
+ *    to its block of 16 (3 -> 16, 20 -> 32) and ran 1.3-10x slower -- the
+ *    transposed convolutions ending the generators (64 -> 3: 46 ms against
+ *    12 ms at batch 64), the discriminator's gradient to its 3-channel
+ *    input, the blur VAE's 20-channel layers. Not for a 1x1 output (the
+ *    discriminator's one logit: oneDNN 9x faster), and not for a pass that
+ *    only reads few channels (the first layer's forward: oneDNN as fast or
+ *    faster);
+ *  - the weight gradient of an output of at most 4x4 with 16 or more
+ *    channels -- DCGAN-64's first transposed convolution (512 -> 256 from
+ *    4x4) and the discriminator's last stride-2 one (256 -> 512 to 4x4):
+ *    2.1-2.3x slower (188 ms against 83 ms). */
+static int gemm_is_faster(const gpd_conv_geom *g, int transposed, conv_pass pass) {
+  const gpd_conv_geom s = transposed ? cpu_conv_geom_swap(g) : *g;
+  const int adjoint = transposed ? pass == PASS_FORWARD : pass == PASS_BACKWARD_DATA;
+  const int out_pixels = s.h_out * s.w_out;
+  if (adjoint) return s.c_in % 16 != 0;
+  if (s.c_out % 16 != 0) return out_pixels > 1;
+  return pass == PASS_BACKWARD_WEIGHTS && out_pixels <= 16;
+}
+
 static int conv_run(gpd_engine *e, const gpd_conv_geom *g, int transposed, conv_pass pass, const float *a,
                     const float *b, float *c, float *bias, const char *op) {
   GPD_TRY(cpu_conv_geom_check(g, op));
   GPD_TRY(conv_geometry_consistent(g, transposed, op));
   if (g->n == 0) return 0;
   if (!a || !b || !c) return gpd_error("%s: NULL tensor", op);
+  if (gemm_is_faster(g, transposed, pass))
+    return cpu_conv_gemm_pass(&dnnl_gemm_backend, g, transposed, pass, a, b, c, bias, op);
+  /* bf16: the forward of a strided transposed convolution by phases on
+   * oneDNN's forward kernels (dnnl_deconv_phases.c): 1.1-1.7x faster than
+   * its backward-data kernels on DCGAN-64's layers, at batch 10 and 64,
+   * weights held or not; in fp32 as fast or slower */
+  if (transposed && pass == PASS_FORWARD && dnnl_is_bf16(e) && dnnl_deconv_phases_apply(g))
+    return dnnl_deconv_phases_forward(e, g, a, b, bias, c, op);
   dnnl_plan *p = conv_plan(e, g, transposed, pass, bias != NULL, op);
   if (!p) return -1;
   const float *tensors[4] = {a, b, c, bias};

@@ -1,18 +1,23 @@
 /* The oneDNN side of the `cpu` engine (private to host/cpu/).
  *
  * The `cpu` engine is the reference engine's table (host/cpu/cpu_*.c: plain
- * loops, OpenBLAS, FFTW) with its convolutions, transposed convolutions,
- * dense layers and batch norms replaced by oneDNN primitives, the way the
- * CUDA engine runs them on cuDNN. A primitive is planned once per shape and
+ * loops, OpenBLAS, FFTW) with its convolutions, transposed convolutions and
+ * dense layers replaced by oneDNN primitives, the way the CUDA engine runs
+ * them on cuDNN (and batch norms by the reference loops on the OpenMP pool:
+ * dnnl_engine.c says why). A primitive is planned once per shape and
  * precision and cached in the engine (dnnl_plan): its descriptor, the
  * primitive, and for every argument the caller's plain fp32 NCHW tensor, the
  * layout and data type oneDNN prefers (format `any`: blocked layouts, bf16
  * in bf16 mode) and the reorder between them. Callers keep passing plain
- * fp32 tensors; blocked layouts live only inside a call.
+ * fp32 tensors; blocked layouts live only inside a call, except for inputs
+ * in memory the caller holds constant (gpd_engine.hold_constant: a
+ * solver's generator weights), whose reordered form is kept from one call
+ * to the next.
  *
  * bf16: sources and weights of conv / transposed conv / dense layers are
  * bf16, accumulation and every output (dst, diff_src, diff_weights, biases)
- * fp32; batch norm, latents, the data term and optimisers stay fp32. */
+ * fp32; weight gradients, batch norm, latents, the data term and optimisers
+ * stay fp32. */
 #ifndef GPD_DNNL_INTERNAL_H
 #define GPD_DNNL_INTERNAL_H
 
@@ -42,9 +47,8 @@ typedef enum dnnl_plan_kind {
   PLAN_LINEAR_FORWARD,
   PLAN_LINEAR_BACKWARD_DATA,
   PLAN_LINEAR_BACKWARD_WEIGHTS,
-  PLAN_BATCHNORM_FORWARD_TRAIN,
-  PLAN_BATCHNORM_FORWARD_INFER,
-  PLAN_BATCHNORM_BACKWARD
+  PLAN_DECONV_PHASES, /* a transposed convolution's forward by phases (dnnl_deconv_phases.c) */
+  PLAN_DECONV_PHASE   /* one phase's convolution */
 } dnnl_plan_kind;
 
 /* What identifies a plan: compared bytewise, so built from a zeroed struct. */
@@ -64,6 +68,8 @@ typedef struct dnnl_plan_arg {
   dnnl_memory_t inner;      /* oneDNN's layout and type; NULL when it is the caller's */
   dnnl_primitive_t reorder; /* user -> inner (inputs) or inner -> staging / user (outputs) */
   dnnl_memory_t staging;    /* accumulated outputs in a blocked layout: plain fp32 before the add */
+  const void *kept;         /* input whose reordered form `inner` holds, in held memory; NULL: none */
+  unsigned long kept_epoch; /* the state's hold epoch when it was reordered */
 } dnnl_plan_arg;
 
 typedef struct dnnl_plan {
@@ -75,12 +81,21 @@ typedef struct dnnl_plan {
   struct dnnl_plan *next;
 } dnnl_plan;
 
+enum { DNNL_MAX_HELD = 16 };
+
+struct dnnl_phases; /* dnnl_deconv_phases.c */
+
 typedef struct dnnl_state {
   dnnl_engine_t engine;
   dnnl_stream_t stream;
   dnnl_plan *plans;
-  float *scratch; /* batch-norm statistics (host memory, grown on demand) */
-  size_t scratch_count;
+  struct dnnl_phases *phases;
+  /* memory held constant (gpd_engine.hold_constant), and a count of
+   * releases: a kept input reordered before the last release is stale */
+  const float *held[DNNL_MAX_HELD];
+  size_t held_count[DNNL_MAX_HELD];
+  int n_held;
+  unsigned long hold_epoch;
 } dnnl_state;
 
 /* The engine's state (e->impl). */
@@ -95,7 +110,8 @@ dnnl_plan *dnnl_plan_find(dnnl_state *s, const dnnl_plan_key *key);
 typedef struct dnnl_plan_arg_spec {
   int arg;
   int output, accumulate;
-  dnnl_memory_desc_t user_md; /* plain fp32 layout of the caller's tensor */
+  dnnl_memory_desc_t user_md; /* layout of the caller's tensor: plain fp32, a strided view, or
+                                 all zero for the primitive's own layout (no reorder) */
 } dnnl_plan_arg_spec;
 
 dnnl_plan *dnnl_plan_create(dnnl_state *s, const dnnl_plan_key *key, const_dnnl_op_desc_t op_desc,
@@ -108,11 +124,34 @@ int dnnl_plan_run(dnnl_state *s, dnnl_plan *p, const float *const *tensors, cons
 
 void dnnl_plans_free(dnnl_state *s);
 
+/* A transposed convolution's forward as one convolution per output phase
+ * (dnnl_deconv_phases.c): whether geometry g allows it, and the pass. */
+int dnnl_deconv_phases_apply(const gpd_conv_geom *g);
+int dnnl_deconv_phases_forward(gpd_engine *e, const gpd_conv_geom *g, const float *x, const float *w, const float *b,
+                               float *y, const char *op);
+void dnnl_phases_free_all(dnnl_state *s);
+
+/* gpd_engine.hold_constant of the cpu engine. */
+int dnnl_hold_constant(gpd_engine *e, const float *p, size_t count, int constant);
+/* 1 when [p, p + count) lies inside memory held constant. */
+int dnnl_is_held(const dnnl_state *s, const float *p, size_t count);
+
+/* A reorder primitive between two layouts, and running one (then waiting
+ * is the caller's: dnnl_plan_run waits at its end). */
+int dnnl_make_reorder(dnnl_state *s, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
+                      dnnl_primitive_t *out, const char *op);
+int dnnl_run_reorder(dnnl_state *s, dnnl_primitive_t r, dnnl_memory_t from, dnnl_memory_t to, const char *op);
+
 /* A plain fp32 memory descriptor of the given dims and tag. */
 int dnnl_plain_md(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims, dnnl_format_tag_t tag, const char *op);
 /* The same dims, format `any`, in the engine's compute type for inputs
  * (bf16 in bf16 mode) or fp32. */
 int dnnl_any_md(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims, int bf16, const char *op);
+
+/* im2col + oneDNN sgemm on the OpenMP pool (dnnl_gemm.c): the convolution
+ * passes oneDNN's direct kernels run slowly (dnnl_conv.c). */
+struct cpu_gemm_backend;
+extern const struct cpu_gemm_backend dnnl_gemm_backend;
 
 /* 1 when the engine computes its conv / dense layers in bf16. */
 static inline int dnnl_is_bf16(const gpd_engine *e) { return e->precision == GPD_PRECISION_BF16; }

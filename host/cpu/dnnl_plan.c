@@ -50,7 +50,7 @@ void dnnl_plans_free(dnnl_state *s) {
   }
 }
 
-static int make_reorder(dnnl_state *s, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
+int dnnl_make_reorder(dnnl_state *s, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
                         dnnl_primitive_t *out, const char *op) {
   dnnl_primitive_desc_t pd;
   DNNL_CHECK(dnnl_reorder_primitive_desc_create(&pd, from, s->engine, to, s->engine, NULL), op);
@@ -67,16 +67,18 @@ static int plan_arg_init(dnnl_state *s, dnnl_plan_arg *a, const dnnl_plan_arg_sp
   a->arg = spec->arg;
   a->output = spec->output;
   a->accumulate = spec->accumulate;
-  a->count = dnnl_memory_desc_get_size(&spec->user_md) / sizeof(float);
-  DNNL_CHECK(dnnl_memory_create(&a->user, &spec->user_md, s->engine, DNNL_MEMORY_NONE), op);
-  const int same = dnnl_memory_desc_equal(&spec->user_md, inner_md);
+  /* ndims 0: the caller's tensor is already in the primitive's layout */
+  const dnnl_memory_desc_t *user_md = spec->user_md.ndims ? &spec->user_md : inner_md;
+  a->count = dnnl_memory_desc_get_size(user_md) / sizeof(float);
+  DNNL_CHECK(dnnl_memory_create(&a->user, user_md, s->engine, DNNL_MEMORY_NONE), op);
+  const int same = dnnl_memory_desc_equal(user_md, inner_md);
   if (same && !a->accumulate) return 0;
   DNNL_CHECK(dnnl_memory_create(&a->inner, inner_md, s->engine, DNNL_MEMORY_ALLOCATE), op);
   if (same) return 0; /* accumulated in the caller's layout: added straight from inner */
-  if (!a->output) return make_reorder(s, &spec->user_md, inner_md, &a->reorder, op);
-  if (!a->accumulate) return make_reorder(s, inner_md, &spec->user_md, &a->reorder, op);
-  DNNL_CHECK(dnnl_memory_create(&a->staging, &spec->user_md, s->engine, DNNL_MEMORY_ALLOCATE), op);
-  return make_reorder(s, inner_md, &spec->user_md, &a->reorder, op);
+  if (!a->output) return dnnl_make_reorder(s, user_md, inner_md, &a->reorder, op);
+  if (!a->accumulate) return dnnl_make_reorder(s, inner_md, user_md, &a->reorder, op);
+  DNNL_CHECK(dnnl_memory_create(&a->staging, user_md, s->engine, DNNL_MEMORY_ALLOCATE), op);
+  return dnnl_make_reorder(s, inner_md, user_md, &a->reorder, op);
 }
 
 dnnl_plan *dnnl_plan_create(dnnl_state *s, const dnnl_plan_key *key, const_dnnl_op_desc_t op_desc,
@@ -120,9 +122,53 @@ dnnl_plan *dnnl_plan_create(dnnl_state *s, const dnnl_plan_key *key, const_dnnl_
   return p;
 }
 
-static int run_reorder(dnnl_state *s, dnnl_primitive_t r, dnnl_memory_t from, dnnl_memory_t to, const char *op) {
+int dnnl_run_reorder(dnnl_state *s, dnnl_primitive_t r, dnnl_memory_t from, dnnl_memory_t to, const char *op) {
   dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
   DNNL_CHECK(dnnl_primitive_execute(r, s->stream, 2, args), op);
+  return 0;
+}
+
+/* ---- memory held constant ------------------------------------------------------ */
+
+int dnnl_hold_constant(gpd_engine *e, const float *p, size_t count, int constant) {
+  dnnl_state *s = dnnl_state_of(e);
+  if (constant) {
+    /* with no room left the memory is simply not kept: reordered at every call */
+    if (s->n_held < DNNL_MAX_HELD) {
+      s->held[s->n_held] = p;
+      s->held_count[s->n_held] = count;
+      s->n_held++;
+    }
+    return 0;
+  }
+  for (int i = 0; i < s->n_held; i++)
+    if (s->held[i] == p && s->held_count[i] == count) {
+      s->held[i] = s->held[s->n_held - 1];
+      s->held_count[i] = s->held_count[s->n_held - 1];
+      s->n_held--;
+      break;
+    }
+  s->hold_epoch++; /* every form kept so far may be stale from now on */
+  return 0;
+}
+
+int dnnl_is_held(const dnnl_state *s, const float *p, size_t count) {
+  for (int i = 0; i < s->n_held; i++)
+    if (p >= s->held[i] && p + count <= s->held[i] + s->held_count[i]) return 1;
+  return 0;
+}
+
+/* Reorders input a (the caller's tensor p) into its primitive-side form,
+ * unless that form was made from p while p was held constant and nothing
+ * was released since. */
+static int reorder_input(dnnl_state *s, dnnl_plan_arg *a, const float *p, const char *op) {
+  if (a->kept == p && a->kept_epoch == s->hold_epoch && dnnl_is_held(s, p, a->count)) return 0;
+  a->kept = NULL;
+  GPD_TRY(dnnl_run_reorder(s, a->reorder, a->user, a->inner, op));
+  if (dnnl_is_held(s, p, a->count)) {
+    a->kept = p;
+    a->kept_epoch = s->hold_epoch;
+  }
   return 0;
 }
 
@@ -137,7 +183,7 @@ int dnnl_plan_run(dnnl_state *s, dnnl_plan *p, const float *const *tensors, cons
     dnnl_plan_arg *a = &p->args[i];
     /* inputs are only read: the cast lets the same memory object carry both */
     DNNL_CHECK(dnnl_memory_set_data_handle(a->user, (void *)tensors[i]), op);
-    if (!a->output && a->reorder) GPD_TRY(run_reorder(s, a->reorder, a->user, a->inner, op));
+    if (!a->output && a->reorder) GPD_TRY(reorder_input(s, a, tensors[i], op));
     args[i].arg = a->arg;
     args[i].memory = a->inner ? a->inner : a->user;
   }
@@ -146,12 +192,12 @@ int dnnl_plan_run(dnnl_state *s, dnnl_plan *p, const float *const *tensors, cons
     dnnl_plan_arg *a = &p->args[i];
     if (!a->output || !a->inner) continue;
     if (!a->accumulate) {
-      GPD_TRY(run_reorder(s, a->reorder, a->inner, a->user, op));
+      GPD_TRY(dnnl_run_reorder(s, a->reorder, a->inner, a->user, op));
       continue;
     }
     dnnl_memory_t plain = a->inner;
     if (a->reorder) {
-      GPD_TRY(run_reorder(s, a->reorder, a->inner, a->staging, op));
+      GPD_TRY(dnnl_run_reorder(s, a->reorder, a->inner, a->staging, op));
       plain = a->staging;
     }
     DNNL_CHECK(dnnl_stream_wait(s->stream), op);

@@ -5,6 +5,7 @@
  * (dnnl_engine.c), which replaces its convolutions, dense layers and batch
  * norms. */
 #define _DEFAULT_SOURCE
+#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -91,4 +92,8 @@ gpd_engine *gpd_engine_ref_create(void) {
   e->destroy = ref_destroy;
   e->fork = ref_fork;
   return e;
+}
+
+void gpd_ref_set_threads(int threads) {
+  if (threads > 0) openblas_set_num_threads(threads);
 }

@@ -253,9 +253,16 @@ int gpd_solve(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk, const
   int gi_bn = in.gi ? in.gi->bn_train : 0, gk_bn = in.gk ? in.gk->bn_train : 0;
   if (in.gi) in.gi->bn_train = 0;
   if (in.gk) in.gk->bn_train = 0;
+  /* their weights do not change during the solve: the engine may keep them
+   * in its own layouts (Algorithm 3's untrained generator is its own net) */
+  int held_gi = 0, held_gk = 0;
 
   double t0 = gpd_seconds();
   int rc = -1;
+  if (in.gi && gpd_engine_hold_constant(e, in.gi->params, in.gi->n_params, 1) != 0) goto done;
+  held_gi = in.gi != NULL;
+  if (in.gk && gpd_engine_hold_constant(e, in.gk->params, in.gk->n_params, 1) != 0) goto done;
+  held_gk = in.gk != NULL;
   gpd_solve_plan plan;
   if (solve_plan(e, &in, &plan) != 0) goto done;
   res->restarts = o->restarts;
@@ -276,6 +283,8 @@ int gpd_solve(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk, const
   case GPD_ALG_RANGE: rc = range_solve(&in, &plan, res); break;
   }
 done:
+  if (held_gi && gpd_engine_hold_constant(e, in.gi->params, in.gi->n_params, 0) != 0) rc = -1;
+  if (held_gk && gpd_engine_hold_constant(e, in.gk->params, in.gk->n_params, 0) != 0) rc = -1;
   if (in.gi) in.gi->bn_train = gi_bn;
   if (in.gk) in.gk->bn_train = gk_bn;
   if (rc != 0) {

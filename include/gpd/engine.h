@@ -303,6 +303,17 @@ struct gpd_engine {
    * whose current CUDA device is the engine's (device 0 unless set). NULL
    * with an error on failure. */
   gpd_engine *(*fork)(gpd_engine *e);
+
+  /* ---- hints --------------------------------------------------------------- */
+  /* constant = 1: the caller promises that engine memory [p, p + count) is
+   * not written until it calls again with constant = 0 (same p and count),
+   * so an engine may keep forms derived from it across calls: the cpu
+   * engine keeps weights there in oneDNN's blocked layouts (and bf16)
+   * instead of reordering them at every call. A solver holds its
+   * generators' parameters for the solve. Release memory before freeing
+   * it. 0, or -1 with an error; NULL
+   * where an engine has no use for it (call gpd_engine_hold_constant). */
+  int (*hold_constant)(gpd_engine *e, const float *p, size_t count, int constant);
 };
 
 /* The reference engine: plain loops + OpenBLAS + FFTW, the oracle. */
@@ -314,6 +325,11 @@ gpd_engine *gpd_engine_cpu_create_precision(gpd_precision precision);
 /* Threads of the cpu engine's oneDNN (OpenMP) pool; <= 0 leaves
  * OMP_NUM_THREADS (or all cores) in charge. */
 void gpd_cpu_set_threads(int threads);
+/* Threads of the ref engine's OpenBLAS; <= 0 leaves OPENBLAS_NUM_THREADS (or
+ * all cores) in charge. A cpu engine keeps OpenBLAS at one thread while it
+ * exists (its oneDNN pool has the cores), so set this before creating a ref
+ * engine. */
+void gpd_ref_set_threads(int threads);
 /* The CUDA engine on device `device`; NULL with an error when built without
  * CUDA or no GPU is present. */
 gpd_engine *gpd_engine_cuda_create(int device, gpd_precision precision);
@@ -322,6 +338,9 @@ int gpd_cuda_available(void);
 /* "ref", "cpu", "cuda" or "auto" (cuda when available, else cpu). */
 gpd_engine *gpd_engine_create(const char *name, gpd_precision precision);
 void gpd_engine_destroy(gpd_engine *e);
+
+/* e->hold_constant when the engine has it, else nothing to do (0). */
+int gpd_engine_hold_constant(gpd_engine *e, const float *p, size_t count, int constant);
 
 /* Convenience: one float per item copied down to the host. */
 int gpd_engine_download_items(gpd_engine *e, float *host, const float *src, int items);
