@@ -26,7 +26,8 @@ static void usage(FILE *f) {
           "latent spaces of an image generator and a blur generator for a sharp image and a\n"
           "kernel that explain BLURRY. Restarts run as one batch; the best one is returned.\n"
           "Prints one line of JSON on stdout: {\"alg\", \"chosen\", \"measurement\", \"total\",\n"
-          "\"diverged\", \"seconds\", \"psnr\", \"ssim\"} (psnr / ssim with --truth, else null).\n\n"
+          "\"diverged\", \"restart_iterations\" (iterations run, summed over the restarts),\n"
+          "\"seconds\", \"psnr\", \"ssim\"} (psnr / ssim with --truth, else null).\n\n"
           "algorithm and generators:\n"
           "  -a, --alg A            naive | 1 | 2 | 3 (default 1)\n"
           "                           naive: closest image to BLURRY in the generator's range (eq. 4)\n"
@@ -52,6 +53,7 @@ static void usage(FILE *f) {
           "each on its own CUDA stream (default: 1, Alg 3 on CUDA up to 8); GPD_SOLVER_GRAPHS=0\n"
           "turns the CUDA graph replay of iterations off.\n",
           gpd_cli_weights_dir());
+  gpd_cli_solve_usage_schedule(f);
   gpd_cli_solve_usage_weights(f);
   fprintf(f,
           "outputs:\n"
@@ -206,6 +208,7 @@ int gpd_cmd_deblur(int argc, char **argv) {
   gpd_cli_json_field(stdout, "measurement", res.measurement);
   gpd_cli_json_field(stdout, "total", res.total);
   gpd_cli_json_diverged(stdout, &res);
+  printf(",\"restart_iterations\":%ld", res.restart_iterations);
   gpd_cli_json_field(stdout, "seconds", res.seconds);
   gpd_cli_json_field(stdout, "psnr", psnr);
   gpd_cli_json_field(stdout, "ssim", ssim);
