@@ -45,7 +45,8 @@ enum {
   OPT_PARAM,
   OPT_VALUES,
   OPT_OUT_DIR,
-  OPT_PRECISION
+  OPT_PRECISION,
+  OPT_BATCH_IMAGES
 };
 
 void gpd_cli_eval_usage_common(FILE *f) {
@@ -76,7 +77,12 @@ void gpd_cli_eval_usage_common(FILE *f) {
           "generators and device:\n"
           "      --image-gen FILE   image generator (default by size: weights/dcgan_celeba64 or svhn_vae)\n"
           "      --blur-gen FILE    blur VAE (default weights/blur_vae.safetensors)\n"
-          "  -d, --device D         cpu | cuda | auto (default auto)\n" GPD_CLI_PRECISION_HELP);
+          "  -d, --device D         cpu | cuda | auto (default auto)\n" GPD_CLI_PRECISION_HELP
+          "      --batch-images N   images per solve: their restarts run as one batch (images x\n"
+          "                         restarts); their rows are written when the batch finishes\n"
+          "                         (default: as many as the memory fits, up to %d restarts;\n"
+          "                         Algorithm 3 and --levin: 1)\n",
+          GPD_EVAL_MAX_BATCH_ITEMS);
   gpd_cli_solve_usage(f);
   fprintf(f,
           "Image i of the selection uses kernel i, noise seed S + i and solver seed --seed + i,\n"
@@ -146,6 +152,7 @@ int gpd_cli_eval_parse(const char *cmd, int sweep, int argc, char **argv, void (
       {"grid", required_argument, 0, OPT_GRID},
       {"grid-count", required_argument, 0, OPT_GRID_COUNT},
       {"stop-after", required_argument, 0, OPT_STOP_AFTER},
+      {"batch-images", required_argument, 0, OPT_BATCH_IMAGES},
       {"help", no_argument, 0, 'h'},
   };
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) opts[no++] = fixed[i];
@@ -210,6 +217,7 @@ int gpd_cli_eval_parse(const char *cmd, int sweep, int argc, char **argv, void (
     case OPT_GRID: a->grid = optarg; break;
     case OPT_GRID_COUNT: bad = gpd_parse_int("grid-count", optarg, 1, 64, &a->grid_count); break;
     case OPT_STOP_AFTER: bad = gpd_parse_int("stop-after", optarg, 1, 1L << 40, &a->stop_after); break;
+    case OPT_BATCH_IMAGES: bad = gpd_parse_int("batch-images", optarg, 1, 100000, &a->batch_images); break;
     case OPT_SUMMARIZE: a->summarize = 1; break;
     case OPT_PARAM: a->param = optarg; break;
     case OPT_VALUES: a->values = optarg; break;
@@ -363,6 +371,7 @@ int gpd_cli_eval_open(const gpd_cli_eval_args *a, gpd_cli_eval_session *s) {
   c->resume = a->resume;
   c->overwrite = a->overwrite;
   c->stop_after = a->stop_after;
+  c->batch_images = (int)a->batch_images;
   c->grid_count = a->grid ? (int)a->grid_count : 0;
   c->image_gen = s->have_gi ? s->gi_path : NULL;
   c->blur_gen = s->have_gk ? s->gk_path : NULL;
