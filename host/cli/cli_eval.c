@@ -270,7 +270,7 @@ int gpd_cli_eval_parse(const char *cmd, int sweep, int argc, char **argv, void (
     return gpd_cli_fail(cmd);
   }
   if (sweep && !a->param) {
-    gpd_error("--param sigma|length|restarts is required");
+    gpd_error("--param sigma|length|restarts|steps is required");
     return gpd_cli_fail(cmd);
   }
   if (a->range && a->solve.alg == GPD_ALG_3) {
@@ -474,4 +474,5 @@ void gpd_cli_eval_print_summary(FILE *f, const char *title, const gpd_eval_summa
   stat_line(f, "kernel error", &s->kernel_error, "", 4);
   stat_line(f, "range PSNR", &s->range_psnr, " dB", 2);
   stat_line(f, "seconds", &s->seconds, " s", 1);
+  stat_line(f, "restart-its", &s->restart_iterations, "", 0);
 }

@@ -213,7 +213,7 @@ typedef struct gpd_eval_stat {
 
 typedef struct gpd_eval_summary {
   long rows, ok, skipped, diverged;
-  gpd_eval_stat psnr, ssim, kernel_error, range_psnr, seconds;
+  gpd_eval_stat psnr, ssim, kernel_error, range_psnr, seconds, restart_iterations;
 } gpd_eval_summary;
 
 /* Student's t quantile t(0.975, df), df >= 1 (NaN otherwise). */
