@@ -3,10 +3,14 @@
  * round-trip with quoting, partial last lines cut off, the selection
  * (ranges, partition file, limit, shards), test kernels by length bucket;
  * then tiny end-to-end runs on the CPU with random generators written
- * here: a row recomputed by hand, killed-and-resumed equals uninterrupted,
- * shards merged equal the unsharded run, overlapping / missing / mismatched
- * inputs refused, a truncated PNG skipped and counted, divergence recorded,
- * report, grid and sweep written. */
+ * here: a row recomputed by hand, all images in one batch equal one image
+ * per solve, killed in the middle of a batch's appends and resumed equals
+ * uninterrupted (each image once), shards merged equal the unsharded run
+ * (within float tolerance: an image's rounding depends on its batch), a CSV
+ * of the layout before restart_iterations read but not resumed,
+ * overlapping / missing / mismatched inputs refused, a truncated PNG
+ * skipped and counted, divergence recorded, report, grid and sweep
+ * written. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdarg.h>

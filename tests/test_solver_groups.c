@@ -450,29 +450,7 @@ int main(void) {
   CHECK_OK(normalise_kernels(&GK, NULL, 4));
   if (check_failures) return check_report("test_solver_groups");
   /* a blurry image: G_I of a random latent blurred by a kernel of G_K */
-  float zi[8], zk[4], k[28 * 28];
-  gpd_rng r;
-  gpd_rng_seed(&r, 11);
-  gpd_rng_fill_normal(&r, zi, 8, 0.0f, 1.0f);
-  gpd_rng_fill_normal(&r, zk, 4, 0.0f, 1.0f);
-  gpd_image sharp;
-  gpd_image_alloc(&sharp, 3, 32, 32);
-  gpd_net_workspace ws;
-  float *dz = E->alloc(E, 8, "z");
-  CHECK_OK(gpd_net_workspace_alloc(&ws, &GI, 1));
-  CHECK_OK(E->upload(E, dz, zi, 8));
-  const float *x = gpd_net_forward(&GI, &ws, 1, dz);
-  CHECK(x != NULL, "forward: %s", gpd_last_error());
-  if (x) memcpy(sharp.data, x, sizeof(float) * 3 * 32 * 32);
-  gpd_net_workspace_free(&ws, E);
-  CHECK_OK(gpd_net_workspace_alloc(&ws, &GK, 1));
-  CHECK_OK(E->upload(E, dz, zk, 4));
-  const float *kk = gpd_net_forward(&GK, &ws, 1, dz);
-  CHECK(kk != NULL, "forward: %s", gpd_last_error());
-  if (kk) memcpy(k, kk, sizeof k);
-  gpd_net_workspace_free(&ws, E);
-  E->free(E, dz);
-  CHECK_OK(gpd_blur_image(&sharp, k, 28, GPD_BOUNDARY_CIRCULAR, 0.01f, 5, &Y));
+  CHECK_OK(make_blurry_image(&GI, &GK, 11, 0.01f, 5, &Y));
   if (check_failures) return check_report("test_solver_groups");
 
   test_optim_device();
@@ -482,7 +460,6 @@ int main(void) {
   test_alg3_threads();
   test_too_small();
 
-  gpd_image_free(&sharp);
   gpd_image_free(&Y);
   gpd_net_free(&GI);
   gpd_net_free(&GK);

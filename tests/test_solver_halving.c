@@ -24,7 +24,6 @@
 #include <string.h>
 
 #include "check.h"
-#include "gpd/blur.h"
 #include "gpd/solve.h"
 #include "solver_test_nets.h"
 
@@ -310,32 +309,6 @@ static void test_options(void) {
   CHECK(!strcmp(text, "halving:0.2,0.4"), "schedule text '%s'", text);
 }
 
-/* G_I of a random latent blurred by a kernel of G_K, from seed. */
-static void blurry_image(uint64_t seed, gpd_image *y) {
-  float zi[8], zk[4], k[28 * 28];
-  gpd_rng r;
-  gpd_rng_seed(&r, seed);
-  gpd_rng_fill_normal(&r, zi, 8, 0.0f, 1.0f);
-  gpd_rng_fill_normal(&r, zk, 4, 0.0f, 1.0f);
-  gpd_image sharp;
-  CHECK_OK(gpd_image_alloc(&sharp, 3, 32, 32));
-  gpd_net_workspace ws;
-  float *dz = E->alloc(E, 8, "z");
-  CHECK_OK(gpd_net_workspace_alloc(&ws, &GI, 1));
-  CHECK_OK(E->upload(E, dz, zi, 8));
-  const float *x = gpd_net_forward(&GI, &ws, 1, dz);
-  if (x) CHECK_OK(E->download(E, sharp.data, x, 3 * 32 * 32));
-  gpd_net_workspace_free(&ws, E);
-  CHECK_OK(gpd_net_workspace_alloc(&ws, &GK, 1));
-  CHECK_OK(E->upload(E, dz, zk, 4));
-  const float *kk = gpd_net_forward(&GK, &ws, 1, dz);
-  if (kk) CHECK_OK(E->download(E, k, kk, 28 * 28));
-  gpd_net_workspace_free(&ws, E);
-  E->free(E, dz);
-  CHECK_OK(gpd_blur_image(&sharp, k, 28, GPD_BOUNDARY_CIRCULAR, 0.01f, seed, y));
-  gpd_image_free(&sharp);
-}
-
 int main(void) {
   unsetenv("GPD_MEMORY_LIMIT_MB");
   unsetenv("GPD_SOLVER_THREADS");
@@ -348,7 +321,7 @@ int main(void) {
   CHECK_OK(make_compact_kernel_net(&GK, 4, 7, 28, 2));
   CHECK_OK(normalise_kernels(&GK, NULL, 4));
   if (check_failures) return check_report("test_solver_halving");
-  for (int j = 0; j < 3; j++) blurry_image(11 + (uint64_t)j, &Y[j]);
+  for (int j = 0; j < 3; j++) CHECK_OK(make_blurry_image(&GI, &GK, 11 + (uint64_t)j, 0.01f, 11 + (uint64_t)j, &Y[j]));
   if (check_failures) return check_report("test_solver_halving");
 
   test_schedules();
