@@ -19,7 +19,6 @@ int solve_problem_init(solve_problem *p, gpd_engine *e, int restarts, int first,
   p->first = first;
   p->span = restarts;
   p->n_terms = n_terms;
-  p->first_divergence = -1;
   p->objective = solve_objective;
   size_t nl = (size_t)n_terms * restarts, n = (size_t)restarts;
   p->sched = e->alloc(e, 2 * SOLVE_MAX_GROUPS, "the optimiser schedule");
@@ -251,7 +250,6 @@ static int check_divergence(solve_problem *p, int t) {
   for (int r = 0; r < p->restarts; r++) {
     if (p->diverged_at[r] < 0 && !(isfinite(p->measurement[r]) && isfinite(p->total[r]))) {
       p->diverged_at[r] = t;
-      if (p->first_divergence < 0) p->first_divergence = t;
       GPD_TRY(reset_restart(p, r));
     }
     if (p->diverged_at[r] >= 0) p->measurement[r] = p->total[r] = NAN;

@@ -4,8 +4,8 @@
  * free-image residual, range projection's range error) and the better half
  * goes on. The rows that go on are gathered to the front of every per-row
  * buffer in place (the engine's gather_items with increasing indices, each
- * at or after its destination: later sources are never overwritten before
- * they are read), and the problem runs at the smaller batch from then on,
+ * after its destination: later sources are never overwritten before they
+ * are read), and the problem runs at the smaller batch from then on,
  * so the work shrinks with the restarts. What is gathered: every
  * per-restart group's variables, gradients and Adam moments, the
  * algorithm's per-row state (p->gather: the replicated y or target), and
@@ -30,8 +30,15 @@ void solve_halving_of(const gpd_solve_options *o, solve_halving *hv) {
   }
 }
 
+/* In place: rows before the first one that moves stay; each later row j
+ * comes from keep[j] > j, which no earlier destination has overwritten
+ * (gather_items copies in order, or by a kernel when source and
+ * destination do not overlap: engine.h). */
 int solve_gather_rows(gpd_engine *e, float *rows, size_t item_size, int n, const int *keep) {
-  return rows && item_size ? e->gather_items(e, n, item_size, keep, rows, rows) : 0;
+  int j0 = 0;
+  while (j0 < n && keep[j0] == j0) j0++;
+  if (!rows || !item_size || j0 == n) return 0;
+  return e->gather_items(e, n - j0, item_size, keep + j0, rows, rows + (size_t)j0 * item_size);
 }
 
 /* A row's place in its image's ranking: a finite measurement before a

@@ -99,7 +99,6 @@ struct solve_problem {
   float *measurement;    /* host, restarts: the loss restarts are chosen by */
   float *total;          /* host, restarts: the whole objective */
   int *diverged_at;      /* host, restarts: step of the first NaN / inf loss, -1 */
-  int first_divergence;  /* step of the earliest divergence, -1 */
   float *sched;          /* engine, 2 per group: step size and Adam step count of
                           * the current iteration (solve_schedule_upload) */
   long graph_launches;   /* iterations replayed from a CUDA graph */
