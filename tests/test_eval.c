@@ -625,6 +625,18 @@ static void test_end_to_end(void) {
     }
     gpd_eval_rows_free(&rows);
   }
+
+  /* a step-budget sweep with the halving schedule: 4 restarts, points at
+   * 1/4 and 1/2 of 8 steps spend 4 x 2 + 2 x 2 + 1 x 4 = 16 restart-iterations */
+  CHECK(run(gpd_cmd_sweep, "sweep", faces, "--param", "steps", "--values", "8", "--out-dir", check_tmp_path("budget"),
+            "--image-gen", gen, "--blur-gen", blur, "--device", "cpu", "--crop-resize", "30:32", "-r", "4", "--lr",
+            "1e-5", "--limit", "2", "--schedule", "halving", "--halving-at", "0.25,0.5", NULL) == 0,
+        "steps sweep: %s", gpd_last_error());
+  CHECK(file_contains(check_tmp_path("budget/sweep.csv"), ",restart_iterations_mean,results\n") &&
+            file_contains(check_tmp_path("budget/sweep.csv"), ",16,"),
+        "sweep.csv has restart_iterations_mean 16");
+  CHECK(file_contains(check_tmp_path("budget/steps_8.csv.json"), "halving:0.25,0.5"),
+        "the manifest records the schedule");
 }
 
 int main(void) {
