@@ -3,7 +3,8 @@
  *    engine memory agree bit for bit with sgd_step / adam_step;
  *  - the CPU engine's fork is a working engine;
  *  - the memory estimate covers what gpd_solve really allocates (an engine
- *    that tracks its live bytes), without overshooting by more than 2x;
+ *    that tracks its live bytes), without overshooting by more than 2x,
+ *    the halving schedule included;
  *  - 12 restarts under a memory limit that leaves room for 4 run as 3
  *    groups and give exactly the single batch's result (the same chosen
  *    restart, image, kernel and per-restart losses, bit for bit), for
@@ -372,6 +373,10 @@ static void test_estimate(void) {
   o.steps = 2;
   o.restarts = 5;
   check_estimate("Algorithm 2", o, &Y, &gi, &gk);
+  /* halving gathers in place: it allocates nothing beyond the first batch */
+  o.steps = 8;
+  o.schedule = GPD_SCHEDULE_HALVING;
+  check_estimate("Algorithm 2, halving", o, &Y, &gi, &gk);
   gpd_solve_defaults(&o, GPD_ALG_NAIVE);
   o.steps = 2;
   o.restarts = 9;
