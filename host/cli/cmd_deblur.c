@@ -167,6 +167,7 @@ int gpd_cmd_deblur(int argc, char **argv) {
 
   gpd_solve_options o;
   gpd_cli_solve_apply(&sa, &o);
+  if (gpd_solve_check_options(&o) != 0) return gpd_cli_fail(CMD);
 
   gpd_image y = {0}, truth = {0};
   gpd_net gi = {0}, gk = {0};

@@ -97,6 +97,7 @@ int gpd_cmd_project(int argc, char **argv) {
   gpd_solve_options o;
   gpd_cli_solve_apply(&sa, &o);
   if (lr > 0) o.adam_lr = (float)lr;
+  if (gpd_solve_check_options(&o) != 0) return gpd_cli_fail(CMD);
 
   gpd_image sharp = {0};
   gpd_net gi = {0};

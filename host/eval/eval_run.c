@@ -207,6 +207,8 @@ static int check_config(const gpd_eval_config *c, const gpd_net *gi, const gpd_n
   if (c->range && !gi) return gpd_error("--range projects onto an image generator's range; Algorithm 3 has none");
   if (c->range && c->levin) return gpd_error("--range needs sharp test images; the Levin captures are already blurry");
   if (c->range && c->range_solve.alg != GPD_ALG_RANGE) return gpd_error("the range projection's options are not GPD_ALG_RANGE's");
+  GPD_TRY(gpd_solve_check_options(&c->solve));
+  if (c->range) GPD_TRY(gpd_solve_check_options(&c->range_solve));
   *ksize = 0;
   if (!c->levin) {
     if (!c->kernels) return gpd_error("no test kernels given");

@@ -114,7 +114,8 @@ static int check_step(const char *name, float v) {
   return 0;
 }
 
-static int check_options(const gpd_solve_options *o) {
+int gpd_solve_check_options(const gpd_solve_options *o) {
+  if (!o) return gpd_error("gpd_solve: no options");
   if (o->alg < GPD_ALG_NAIVE || o->alg > GPD_ALG_RANGE) return gpd_error("unknown solver algorithm %d", (int)o->alg);
   if (o->boundary != GPD_BOUNDARY_CIRCULAR && o->boundary != GPD_BOUNDARY_LINEAR)
     return gpd_error("unknown boundary model %d", (int)o->boundary);
@@ -230,7 +231,7 @@ int solve_prepare(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk, c
                   solve_inputs *in) {
   memset(in, 0, sizeof *in);
   if (!o) return gpd_error("gpd_solve: no options");
-  GPD_TRY(check_options(o));
+  GPD_TRY(gpd_solve_check_options(o));
   in->e = e;
   in->y = y;
   in->o = o;

@@ -117,6 +117,10 @@ typedef struct gpd_solve_options {
 } gpd_solve_options;
 
 void gpd_solve_defaults(gpd_solve_options *o, gpd_algorithm alg);
+/* The options' own checks of gpd_solve (ranges, weights, the schedule for
+ * the algorithm), one-line errors; for commands to refuse bad options
+ * before any work. */
+int gpd_solve_check_options(const gpd_solve_options *o);
 
 typedef struct gpd_solve_result {
   gpd_image image;     /* the deblurred image (Alg 2: the free image i; range:
