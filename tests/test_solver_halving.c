@@ -263,6 +263,7 @@ static void test_groups(void) {
   o.restarts = 10;
   o.steps = 20;
   o.schedule = GPD_SCHEDULE_HALVING;
+  CHECK_OK(gpd_solve_parse_halving("halving-at", "0.1,0.25,0.5", &o));
   gpd_solve_memory m;
   CHECK_OK(gpd_solve_memory_estimate(&Y[0], &GI, &GK, &o, &m));
   gpd_solve_plan plan = {0};
