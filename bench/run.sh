@@ -23,9 +23,9 @@ THREADS=${BENCH_THREADS:-2}
 OUT=${BENCH_OUT:-$BUILD/bench-results}
 mkdir -p "$OUT"
 
-for b in bench_generator bench_solver bench_restarts; do
+for b in bench_generator bench_solver bench_restarts bench_eval_batch; do
   if [ ! -x "$BUILD/$b" ]; then
-    cmake --build "$BUILD" --target bench_generator bench_solver bench_restarts -j 2 >/dev/null ||
+    cmake --build "$BUILD" --target bench_generator bench_solver bench_restarts bench_eval_batch -j 2 >/dev/null ||
       { echo "run.sh: cannot build the benchmarks in $BUILD" >&2; exit 1; }
     break
   fi
@@ -124,7 +124,12 @@ for n in $COUNTS; do
   fi
 done
 
-# ---- 4. CUDA, when there is a GPU -----------------------------------------------------------------
+# ---- 4. images x restarts: eval batched against one big solve ---------------------------------------
+EB="$OUT/eval_batch.csv"
+echo "-- eval batch (eval of 10 images x 10 restarts in one solve against one 100-restart solve; CPU)"
+ours bench_eval_batch >"$EB"
+
+# ---- 5. CUDA, when there is a GPU -----------------------------------------------------------------
 # Not yet run on a GPU; torch.compile (torch >= 2) only at the two largest
 # counts, as it compiles anew for every batch size.
 if "$BUILD/bench_generator" --device cuda --batch 1 --warmup 0 --reps 1 >/dev/null 2>&1; then
@@ -134,6 +139,7 @@ if "$BUILD/bench_generator" --device cuda --batch 1 --warmup 0 --reps 1 >/dev/nu
     "$BUILD/bench_restarts" --device cuda --precision $prec --restarts 1,10,100,1000,10000 --no-header >>"$R"
   done
   "$BUILD/bench_solver" --device cuda --no-header >>"$S"
+  "$BUILD/bench_eval_batch" --device cuda --no-header >>"$EB"
   if [ "$HAVE_TORCH" = 1 ] && "$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then
     for tf in "" --tf32; do
       "$PY" "$ROOT/bench/torch_generator.py" --device cuda $tf --batch 10,100,1000 --no-header >>"$G"
@@ -149,9 +155,9 @@ fi
 echo
 
 # ---- tables --------------------------------------------------------------------------------------
-"${BENCH_TABLE_PYTHON:-$PY}" - "$G" "$S" "$R" <<'EOF'
+"${BENCH_TABLE_PYTHON:-$PY}" - "$G" "$S" "$R" "$EB" <<'EOF'
 import csv, sys
-gen, sol, res = (list(csv.DictReader(open(p))) for p in sys.argv[1:4])
+gen, sol, res, evb = (list(csv.DictReader(open(p))) for p in sys.argv[1:5])
 
 def table(title, header, rows):
     print(title)
@@ -222,6 +228,14 @@ for r in res:
     rows.append([r["impl"], r["device"], r["precision"], r["threads"], r["restarts"], r["median_ms"],
                  r["restart_iters_per_s"], r["gflops"], "%.0f%%" % (100 * float(r["gflops"]) / peak) if peak else "-",
                  "%.1f %s" % (peak, r["peak_kind"]), mem, r["rss_or_device_mb"], r["diverged"], ratio, r["loadavg"]])
+table("eval: images x restarts in one solve against one solve of as many restarts (restart-iterations per "
+      "second, whole calls; ratio = eval / solve within each round, median over rounds)",
+      ["device", "prec", "threads", "alg", "images", "restarts", "steps", "eval batch", "eval", "solve",
+       "eval 1 image/solve", "ratio", "load"],
+      [[x["device"], x["precision"], x["threads"], x["alg"], x["images"], x["restarts"], x["steps"],
+        x["eval_batch_images"], x["eval_restart_iters_per_s"], x["solve_restart_iters_per_s"],
+        x["eval_one_restart_iters_per_s"], x["eval_over_solve"], x["loadavg"]] for x in evb])
+
 table("Algorithm 1 restart throughput (ratio = ours / fastest PyTorch mode, restart-iterations per second)",
       ["impl", "device", "prec", "threads", "restarts", "ms/iter", "restart-iters/s", "GFLOP/s", "of peak", "peak",
        "engine_MB", "rss/dev_MB", "diverged", "ratio", "load"], rows)

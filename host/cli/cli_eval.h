@@ -31,7 +31,7 @@ typedef struct gpd_cli_eval_args {
   const char *image_gen, *blur_gen, *device;
   gpd_precision precision;
   const char *output, *report, *grid;
-  long grid_count, stop_after;
+  long grid_count, stop_after, batch_images;
   int resume, overwrite;
   /* eval --summarize: positional CSVs to report on */
   int summarize;
