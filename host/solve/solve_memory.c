@@ -145,6 +145,12 @@ static int measure(const solve_inputs *base, int count, size_t *bytes, size_t **
   solve_inputs_on(&in, &c.e, &gi_view, &gk_view);
   in.first = 0;
   in.count = count;
+  /* the first image alone (its geometry is every image's): a batch of
+   * `count` items may hold more items than the images x restarts asked for
+   * (2 to measure one restart's growth), past the last image */
+  in.images = 0;
+  in.ys = NULL;
+  in.seeds = NULL;
   int rc;
   if (base->o->alg == GPD_ALG_3) {
     alg3_restart *a = NULL;
