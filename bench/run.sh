@@ -22,7 +22,7 @@
 #                     with taskset
 #   BENCH_ROUNDS=3    rounds of the generator and restart benchmarks (the
 #                     training step: BENCH_TRAIN_ROUNDS, default 2)
-#   BENCH_ONLY=...    a comma list of generator,restarts,train,solver (default
+#   BENCH_ONLY=...    a comma list of generator,restarts,train,solver,eval_batch (default
 #                     generator,restarts,train; solver: bench_solver's five
 #                     algorithms, once, on the cpu engine)
 #   BENCH_OUT=DIR     where the CSV files go (default BUILD_DIR/bench-results)
@@ -44,7 +44,7 @@ ONLY=,${BENCH_ONLY:-generator,restarts,train},
 OUT=${BENCH_OUT:-$BUILD/bench-results}
 mkdir -p "$OUT"
 
-BENCHES="bench_generator bench_solver bench_restarts bench_train"
+BENCHES="bench_generator bench_solver bench_restarts bench_train bench_eval_batch"
 for b in $BENCHES; do
   if [ ! -x "$BUILD/$b" ]; then
     cmake --build "$BUILD" --target $BENCHES -j 2 >/dev/null ||
@@ -138,6 +138,13 @@ if run solver; then
   "${PIN[@]}" "$BUILD/bench_solver" --device cpu >"$S"
 fi
 
+# ---- 4b. eval's batching: 10 images x 10 restarts in one solve against one 100-restart solve ------
+EB="$OUT/eval_batch.csv"
+if run eval_batch; then
+  echo "-- eval batch (eval of 10 images x 10 restarts in one solve against one 100-restart solve; cpu engine)"
+  "${PIN[@]}" "$BUILD/bench_eval_batch" --device cpu >"$EB"
+fi
+
 # ---- 5. CUDA, when there is a GPU ------------------------------------------------------------------
 # Not yet run on a GPU; torch.compile (torch >= 2) only at the two largest
 # counts, as it compiles anew for every batch size.
@@ -148,6 +155,7 @@ if "$BUILD/bench_generator" --device cuda --batch 1 --warmup 0 --reps 1 >/dev/nu
     "$BUILD/bench_restarts" --device cuda --precision $prec --restarts 1,10,100,1000,10000 "$(header "$R")" >>"$R"
     "$BUILD/bench_train" --device cuda --precision $prec "$(header "$T")" >>"$T"
   done
+  run eval_batch && "$BUILD/bench_eval_batch" --device cuda --no-header >>"$EB"
   "$BUILD/bench_solver" --device cuda "$(header "$S")" >>"$S"
   if [ "$HAVE_TORCH" = 1 ] && "$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then
     for tf in "" --tf32; do

@@ -19,6 +19,7 @@ XLABEL = {
     "sigma": "noise standard deviation σ",
     "length": "blur length (pixels)",
     "restarts": "random restarts",
+    "steps": "steps per restart (the budget)",
 }
 NEEDED = ("param", "value", "x", "method", "dataset", "ok", "psnr_mean", "psnr_ci95", "ssim_mean", "ssim_ci95")
 

@@ -49,9 +49,10 @@ for alg in naive 1 2; do
   if "$BIN" deblur "$T/blurry.png" -o "$T/out_$alg.png" --alg "$alg" "${G[@]}" --restarts 3 --steps 6 \
        --lr 1e-7 --adam-lr 1e-3 --seed 2 --truth "$SRC/tests/fixtures/chelsea_64.png" --range-out "$T/range_$alg.png" \
        --log "$T/log_$alg.csv" --log-every 2 "${extra[@]}" >"$T/out_$alg.json" 2>"$T/err_$alg.txt"; then
-    json_ok "$T/out_$alg.json" alg chosen measurement total diverged seconds psnr ssim graph_launches graph_capture_failures
+    json_ok "$T/out_$alg.json" alg chosen measurement total diverged restart_iterations seconds psnr ssim graph_launches graph_capture_failures
     grep -q "\"alg\":\"$alg\"" "$T/out_$alg.json" || bad "alg $alg: JSON names another algorithm"
     grep -q '"graph_launches":0,"graph_capture_failures":0' "$T/out_$alg.json" || bad "alg $alg: graphs reported on the CPU"
+    grep -q '"restart_iterations":18,' "$T/out_$alg.json" || bad "alg $alg: 3 restarts x 6 steps are not 18"
     grep -q '"psnr":[0-9]' "$T/out_$alg.json" || bad "alg $alg: no PSNR with --truth"
     [ -s "$T/out_$alg.png" ] || bad "alg $alg: no output image"
     [ -s "$T/range_$alg.png" ] || bad "alg $alg: no range image"
@@ -67,6 +68,17 @@ for alg in naive 1 2; do
     bad "alg $alg failed: $(cat "$T/err_$alg.txt")"
   fi
 done
+
+# the halving schedule: 4 restarts, points at 2 and 4 of 8 steps: 4 x 2 + 2 x 2 + 1 x 4 restart-iterations;
+# the log keeps a column per restart (nan once it stopped)
+if "$BIN" deblur "$T/blurry.png" -o "$T/out_half.png" --alg 2 "${G[@]}" --restarts 4 --steps 8 --adam-lr 1e-3 \
+     --schedule halving --halving-at 0.25,0.5 --log "$T/log_half.csv" --log-every 1 >"$T/out_half.json" 2>"$T/err_half.txt"; then
+  grep -q '"restart_iterations":16,' "$T/out_half.json" || bad "halving: $(cat "$T/out_half.json")"
+  [ "$(tail -1 "$T/log_half.csv" | tr ',' '\n' | sed -n 2,5p | grep -vc nan)" -eq 1 ] ||
+    bad "halving: the final log row should have one restart left: $(tail -1 "$T/log_half.csv")"
+else
+  bad "halving failed: $(cat "$T/err_half.txt")"
+fi
 
 # Algorithm 3: its own untrained generator, on a gray 32x32 crop
 "$BIN" blur "$SRC/tests/fixtures/chelsea_64.png" --gray --kernel "$T/one.kernel" --sigma 0 --crop-resize 64:32 \
@@ -158,6 +170,12 @@ expect_fail "bad precision" "--precision: 'fp64' is not fp32, tf32 or bf16" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --precision fp64
 expect_fail "bad precision (project)" "--precision: 'half' is not fp32, tf32 or bf16" \
   "$BIN" project "$SRC/tests/fixtures/chelsea_64.png" -o "$T/x.png" --image-gen "$T/gen.safetensors" --precision half
+expect_fail "halving with Algorithm 3" "Algorithm 3 runs its restarts one after another" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" --alg 3 --schedule halving --blur-gen "$T/blur.safetensors" --device cpu
+expect_fail "bad schedule" "--schedule: 'half' is not full or halving" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --schedule half
+expect_fail "bad halving points" "--halving-at: the points must increase" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --halving-at 0.5,0.2
 expect_fail "all restarts diverge" "restarts diverged" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --restarts 2 --steps 20 --lr 1e3
 # an encoder-only blur VAE file (the decoder's tensors removed)

@@ -2,7 +2,8 @@
 # `gpdeblur eval`, `eval-merge` and `sweep` as a user runs them, on tiny
 # generators made with `gpdeblur train` (one step: random-ish weights, the
 # real file format): a run killed with SIGKILL mid-way and resumed gives the
-# rows of an uninterrupted run; a truncated PNG costs exactly one line on
+# rows of an uninterrupted run, and one image at a time the rows of the
+# batch of all (within float tolerance); a truncated PNG costs exactly one line on
 # stderr and is counted; bad options cost one line each; the sweep's CSV
 # plots with scripts/plot_sweep.py (when matplotlib is there).
 #   bash tests/cli_eval.sh path/to/gpdeblur SOURCE_DIR
@@ -18,8 +19,22 @@ export GPD_PROGRESS=0
 
 . "$SRC/tests/tiny_generators.sh"
 G=(--image-gen "$T/gen.safetensors" --blur-gen "$T/blur.safetensors" --device cpu -r 2 --lr 1e-7)
-# the rows without the seconds column (15; the note after it may hold quoted commas)
-rows() { cut -d, -f1-14 "$1"; }
+# Two results CSVs hold the same rows: text fields and restart_iterations
+# (16) equal, the numbers (8-10, 12-14) within float tolerance (an image's
+# rounding depends on the batch it ran in), seconds (15) ignored.
+same_rows() {
+  awk -F, 'NR == FNR { a[FNR] = $0; n = FNR; next }
+    { if (!(FNR in a)) { print "extra row " FNR; bad = 1; next }
+      split(a[FNR], x, ",")
+      for (i = 1; i <= 16; i++) {
+        if (i == 15) continue
+        if (i ~ /^(8|9|10|12|13|14)$/ && x[i] != "nan" && $i != "nan") {
+          d = x[i] - $i; if (d < 0) d = -d; m = $i < 0 ? -$i : $i
+          if (d > 1e-6 + 1e-5 * m) { print "row " FNR " field " i ": " x[i] " vs " $i; bad = 1 }
+        } else if (x[i] != $i) { print "row " FNR " field " i ": " x[i] " vs " $i; bad = 1 }
+      } }
+    END { if (FNR != n) { print FNR " rows vs " n; bad = 1 } exit bad }' "$1" "$2"
+}
 
 # ---- a truncated PNG: one line on stderr, a skipped row, counted ------------
 head -c 80 "$SRC/tests/fixtures/chelsea_64.png" > "$T/faces/000006.png"
@@ -32,8 +47,14 @@ else
   bad "eval failed: $(cat "$T/ref.err")"
 fi
 
-# ---- killed with SIGKILL mid-run, then resumed ------------------------------------
-"$BIN" eval "$T/faces" -o "$T/run.csv" "${G[@]}" -n 300 >/dev/null 2>&1 &
+# ---- one image at a time gives what the batch of all gave ------------------------
+"$BIN" eval "$T/faces" -o "$T/ones.csv" "${G[@]}" -n 300 --batch-images 1 --limit 3 >/dev/null 2>&1 ||
+  bad "eval --batch-images 1"
+head -4 "$T/ref.csv" >"$T/ref3.csv"
+same_rows "$T/ones.csv" "$T/ref3.csv" >"$T/cmp.txt" || bad "one at a time differs from batched: $(cat "$T/cmp.txt")"
+
+# ---- killed with SIGKILL mid-run (batches of 2 images), then resumed ------------------
+"$BIN" eval "$T/faces" -o "$T/run.csv" "${G[@]}" -n 300 --batch-images 2 >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 600); do
   [ -f "$T/run.csv" ] && [ "$(wc -l < "$T/run.csv")" -ge 3 ] && break
@@ -48,8 +69,7 @@ if kill -9 "$pid" 2>/dev/null; then
   printf '000006.png,5,10000' >> "$T/run.csv"
   if "$BIN" eval "$T/faces" -o "$T/run.csv" "${G[@]}" -n 300 --resume >"$T/resume.out" 2>"$T/resume.err"; then
     grep -q "cut a partial last line" "$T/resume.err" || bad "no note about the partial line: $(cat "$T/resume.err")"
-    diff <(rows "$T/run.csv") <(rows "$T/ref.csv") >/dev/null || bad "killed + resumed differs from uninterrupted:
-$(diff <(rows "$T/run.csv") <(rows "$T/ref.csv"))"
+    same_rows "$T/run.csv" "$T/ref.csv" >"$T/cmp.txt" || bad "killed + resumed differs from uninterrupted: $(cat "$T/cmp.txt")"
   else
     bad "resume failed: $(cat "$T/resume.err")"
   fi
@@ -63,7 +83,7 @@ pid=
 "$BIN" eval "$T/faces" -o "$T/s1.csv" "${G[@]}" -n 300 --shard 1/2 >/dev/null 2>&1 || bad "shard 1/2"
 "$BIN" eval "$T/faces" -o "$T/s2.csv" "${G[@]}" -n 300 --shard 2/2 >/dev/null 2>&1 || bad "shard 2/2"
 "$BIN" eval-merge "$T/s1.csv" "$T/s2.csv" -o "$T/all.csv" >/dev/null 2>"$T/merge.err" || bad "merge: $(cat "$T/merge.err")"
-diff <(rows "$T/all.csv") <(rows "$T/ref.csv") >/dev/null || bad "merged shards differ from the unsharded run"
+same_rows "$T/all.csv" "$T/ref.csv" >"$T/cmp.txt" || bad "merged shards differ from the unsharded run: $(cat "$T/cmp.txt")"
 
 # ---- bad input: one line on stderr each, non-zero exit --------------------------
 one_line() { # EXPECTED_STATUS WHAT -- command...

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpd/blur.h"
 #include "gpd/common.h"
 #include "gpd/engine.h"
 #include "gpd/image.h"
@@ -143,6 +144,43 @@ static inline int normalise_kernels(gpd_net *gk, const float *z_in, uint64_t see
   E->free(E, dz);
   gpd_net_workspace_free(&ws, E);
   return 0;
+}
+
+/* net(z) of one input through a batch-1 workspace, into host memory out. */
+static inline int forward_one(gpd_net *net, const float *z, float *out) {
+  gpd_net_workspace ws;
+  GPD_TRY(gpd_net_workspace_alloc(&ws, net, 1));
+  float *dz = E->alloc(E, gpd_net_in_size(net), "latent");
+  int rc = dz && E->upload(E, dz, z, gpd_net_in_size(net)) == 0 ? 0 : -1;
+  const float *x = rc ? NULL : gpd_net_forward(net, &ws, 1, dz);
+  rc = x ? E->download(E, out, x, gpd_net_out_size(net)) : -1;
+  if (dz) E->free(E, dz);
+  gpd_net_workspace_free(&ws, E);
+  return rc;
+}
+
+/* A blurry image: G_I of a latent drawn from latent_seed blurred
+ * circularly by G_K of the next latent drawn, noise sigma from noise_seed. */
+static inline int make_blurry_image(gpd_net *gi, gpd_net *gk, uint64_t latent_seed, float sigma, uint64_t noise_seed,
+                                    gpd_image *y) {
+  const size_t li = gpd_net_in_size(gi), lk = gpd_net_in_size(gk), K = (size_t)gk->out_h;
+  float *zi = malloc(sizeof(float) * li), *zk = malloc(sizeof(float) * lk), *k = malloc(sizeof(float) * K * K);
+  gpd_image sharp = {0};
+  int rc = zi && zk && k ? gpd_image_alloc(&sharp, gi->out_c, gi->out_h, gi->out_w) : gpd_error("out of memory");
+  if (!rc) {
+    gpd_rng r;
+    gpd_rng_seed(&r, latent_seed);
+    gpd_rng_fill_normal(&r, zi, li, 0.0f, 1.0f);
+    gpd_rng_fill_normal(&r, zk, lk, 0.0f, 1.0f);
+    rc = forward_one(gi, zi, sharp.data);
+  }
+  if (!rc) rc = forward_one(gk, zk, k);
+  if (!rc) rc = gpd_blur_image(&sharp, k, (int)K, GPD_BOUNDARY_CIRCULAR, sigma, noise_seed, y);
+  gpd_image_free(&sharp);
+  free(zi);
+  free(zk);
+  free(k);
+  return rc;
 }
 
 /* A smooth target: residuals against blurred generator images stay small,

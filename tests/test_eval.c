@@ -3,10 +3,14 @@
  * round-trip with quoting, partial last lines cut off, the selection
  * (ranges, partition file, limit, shards), test kernels by length bucket;
  * then tiny end-to-end runs on the CPU with random generators written
- * here: a row recomputed by hand, killed-and-resumed equals uninterrupted,
- * shards merged equal the unsharded run, overlapping / missing / mismatched
- * inputs refused, a truncated PNG skipped and counted, divergence recorded,
- * report, grid and sweep written. */
+ * here: a row recomputed by hand, all images in one batch equal one image
+ * per solve, killed in the middle of a batch's appends and resumed equals
+ * uninterrupted (each image once), shards merged equal the unsharded run
+ * (within float tolerance: an image's rounding depends on its batch), a CSV
+ * of the layout before restart_iterations read but not resumed,
+ * overlapping / missing / mismatched inputs refused, a truncated PNG
+ * skipped and counted, divergence recorded, report, grid and sweep
+ * written. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdarg.h>
@@ -349,7 +353,15 @@ static void write_images(const char *dir, int count, int corrupt) {
   }
 }
 
-/* The rows of two CSVs are the same but for the seconds column. */
+/* Two numbers of a row agree: both NaN, or within float tolerance (the
+ * solver's rounding depends on the batch an image ran in: batched and
+ * one-at-a-time, resumed and uninterrupted runs agree to ~1e-7). */
+static int close_enough(double a, double b) {
+  return (isnan(a) && isnan(b)) || fabs(a - b) <= 1e-6 + 1e-5 * fabs(b);
+}
+
+/* The rows of two CSVs are the same but for the seconds column: every
+ * text field and integer equal, every other number within float tolerance. */
 static int same_rows(const char *a, const char *b) {
   gpd_eval_rows ra, rb;
   if (gpd_eval_csv_read(a, 0, &ra, NULL) != 0) {
@@ -364,13 +376,20 @@ static int same_rows(const char *a, const char *b) {
   int same = ra.n == rb.n;
   if (!same) fprintf(stderr, "%s has %ld rows, %s %ld\n", a, ra.n, b, rb.n);
   for (long i = 0; same && i < ra.n; i++) {
-    char la[4096], lb[4096];
-    ra.rows[i].seconds = rb.rows[i].seconds = 0;
-    gpd_eval_row_format(&ra.rows[i], la, sizeof la);
-    gpd_eval_row_format(&rb.rows[i], lb, sizeof lb);
-    if (strcmp(la, lb)) {
+    const gpd_eval_row *x = &ra.rows[i], *y = &rb.rows[i];
+    same = !strcmp(x->file, y->file) && x->index == y->index && !strcmp(x->kernel, y->kernel) &&
+           !strcmp(x->alg, y->alg) && !strcmp(x->target, y->target) && !strcmp(x->status, y->status) &&
+           x->chosen == y->chosen && !strcmp(x->note, y->note) && close_enough(x->sigma, y->sigma) &&
+           close_enough(x->psnr, y->psnr) && close_enough(x->ssim, y->ssim) &&
+           close_enough(x->kernel_error, y->kernel_error) && close_enough(x->measurement, y->measurement) &&
+           close_enough(x->total, y->total) && close_enough(x->range_psnr, y->range_psnr) &&
+           ((isnan(x->restart_iterations) && isnan(y->restart_iterations)) ||
+            x->restart_iterations == y->restart_iterations);
+    if (!same) {
+      char la[4096], lb[4096];
+      gpd_eval_row_format(x, la, sizeof la);
+      gpd_eval_row_format(y, lb, sizeof lb);
       fprintf(stderr, "row %ld differs:\n  %s  %s", i, la, lb);
-      same = 0;
     }
   }
   gpd_eval_rows_free(&ra);
@@ -498,22 +517,67 @@ static void test_end_to_end(void) {
             strstr(gpd_last_error(), "not a results CSV") && size_of(check_tmp_path("foreign.csv")) == 8,
         "a foreign file is refused: %s", gpd_last_error());
 
-  /* killed after 3 images (and a row cut short), then resumed */
-  const char *part = check_tmp_path("part.csv");
-  CHECK(run(gpd_cmd_eval, "eval", faces, "-o", part, GEN_OPTS, "--stop-after", "3", NULL) == 0, "stop-after");
-  if (gpd_eval_csv_read(part, 0, &rows, NULL) == 0) {
-    CHECK(rows.n == 3, "3 rows before the kill, got %ld", rows.n);
+  /* the whole selection as one batch (above) == one image at a time */
+  const char *ones = check_tmp_path("ones.csv");
+  CHECK(run(gpd_cmd_eval, "eval", faces, "-o", ones, GEN_OPTS, "--batch-images", "1", NULL) == 0, "batch 1: %s",
+        gpd_last_error());
+  CHECK(same_rows(ones, full), "one image at a time == batched");
+  if (gpd_eval_csv_read(full, 0, &rows, NULL) == 0) {
+    CHECK(rows.rows[0].restart_iterations == 2 * 3 && isnan(rows.rows[3].restart_iterations),
+          "restart_iterations: %g for 2 restarts x 3 steps, %g for the skipped image", rows.rows[0].restart_iterations,
+          rows.rows[3].restart_iterations);
     gpd_eval_rows_free(&rows);
   }
-  FILE *f = fopen(part, "a");
-  fputs("000004.png,3,1000000003,0.0", f);
-  fclose(f);
+
+  /* killed in the middle of a batch's appends: batches of 2, the second
+   * batch's first row written and its second cut short (the first batch
+   * stops after 4 images: 2 batches) */
+  const char *part = check_tmp_path("part.csv");
+  CHECK(run(gpd_cmd_eval, "eval", faces, "-o", part, GEN_OPTS, "--batch-images", "2", "--stop-after", "4", NULL) == 0,
+        "stop-after");
+  if (gpd_eval_csv_read(part, 0, &rows, NULL) == 0) {
+    CHECK(rows.n == 4, "4 rows before the kill, got %ld", rows.n);
+    gpd_eval_rows_free(&rows);
+  }
+  {
+    /* keep the header, rows 1-3 and 20 bytes of row 4 */
+    FILE *f = fopen(part, "r");
+    char text[8192];
+    const size_t len = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f) fclose(f);
+    size_t cut = 0;
+    for (int lines = 0; cut < len && lines < 4; cut++)
+      if (text[cut] == '\n') lines++;
+    CHECK(cut > 0 && cut + 20 < len && truncate(part, (off_t)(cut + 20)) == 0, "cutting %s", part);
+  }
   CHECK(run(gpd_cmd_eval, "eval", faces, "-o", part, GEN_OPTS, "--sigma", "0.02", "--resume", NULL) != 0 &&
             strstr(gpd_last_error(), "sigma=0.01"),
         "resuming with other settings is refused: %s", gpd_last_error());
   CHECK(run(gpd_cmd_eval, "eval", faces, "-o", part, GEN_OPTS, "--resume", NULL) == 0, "resume: %s",
         gpd_last_error());
-  CHECK(same_rows(part, full), "killed and resumed == uninterrupted");
+  CHECK(same_rows(part, full), "killed and resumed == uninterrupted (each image once)");
+
+  /* a CSV of the layout before restart_iterations: read, never appended to */
+  {
+    char legacy[256];
+    snprintf(legacy, sizeof legacy, "%s", check_tmp_path("legacy.csv"));
+    write_text(legacy, GPD_EVAL_CSV_HEADER_V1 "\n000001.png,0,1000000000,0.01,1,test,ok,20.5,0.5,0.3,1,0.1,0.2,nan,"
+                                              "1.5,\n");
+    if (gpd_eval_csv_read(legacy, 0, &rows, NULL) == 0) {
+      CHECK(rows.legacy && rows.n == 1 && rows.rows[0].psnr == 20.5 && rows.rows[0].seconds == 1.5 &&
+                isnan(rows.rows[0].restart_iterations),
+            "legacy row read");
+      gpd_eval_rows_free(&rows);
+    } else CHECK(0, "legacy CSV: %s", gpd_last_error());
+    char json[300];
+    snprintf(json, sizeof json, "%s.json", legacy);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "cp '%s.json' '%s'", full, json);
+    CHECK(system(cmd) == 0, "copying the manifest");
+    CHECK(run(gpd_cmd_eval, "eval", faces, "-o", legacy, GEN_OPTS, "--resume", NULL) != 0 &&
+              strstr(gpd_last_error(), "restart_iterations"),
+          "resuming a legacy CSV is refused: %s", gpd_last_error());
+  }
 
   /* two shards merged == the unsharded run */
   const char *s1 = check_tmp_path("s1.csv"), *s2 = check_tmp_path("s2.csv"), *merged = check_tmp_path("merged.csv");
@@ -585,12 +649,24 @@ static void test_end_to_end(void) {
     gpd_eval_rows ref;
     if (gpd_eval_csv_read(full, 0, &ref, NULL) == 0) {
       for (int i = 0; i < 3 && rows.n == 3; i++)
-        CHECK(rows.rows[i].psnr == ref.rows[i].psnr || (isnan(rows.rows[i].psnr) && isnan(ref.rows[i].psnr)),
-              "sweep value restarts=2, image %d: %.9g vs %.9g", i, rows.rows[i].psnr, ref.rows[i].psnr);
+        CHECK(close_enough(rows.rows[i].psnr, ref.rows[i].psnr), "sweep value restarts=2, image %d: %.9g vs %.9g", i,
+              rows.rows[i].psnr, ref.rows[i].psnr);
       gpd_eval_rows_free(&ref);
     }
     gpd_eval_rows_free(&rows);
   }
+
+  /* a step-budget sweep with the halving schedule: 4 restarts, points at
+   * 1/4 and 1/2 of 8 steps spend 4 x 2 + 2 x 2 + 1 x 4 = 16 restart-iterations */
+  CHECK(run(gpd_cmd_sweep, "sweep", faces, "--param", "steps", "--values", "8", "--out-dir", check_tmp_path("budget"),
+            "--image-gen", gen, "--blur-gen", blur, "--device", "cpu", "--crop-resize", "30:32", "-r", "4", "--lr",
+            "1e-5", "--limit", "2", "--schedule", "halving", "--halving-at", "0.25,0.5", NULL) == 0,
+        "steps sweep: %s", gpd_last_error());
+  CHECK(file_contains(check_tmp_path("budget/sweep.csv"), ",restart_iterations_mean,results\n") &&
+            file_contains(check_tmp_path("budget/sweep.csv"), ",16,"),
+        "sweep.csv has restart_iterations_mean 16");
+  CHECK(file_contains(check_tmp_path("budget/steps_8.csv.json"), "halving:0.25,0.5"),
+        "the manifest records the schedule");
 }
 
 int main(void) {

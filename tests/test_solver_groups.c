@@ -3,7 +3,8 @@
  *    engine memory agree bit for bit with sgd_step / adam_step;
  *  - the CPU engine's fork is a working engine;
  *  - the memory estimate covers what gpd_solve really allocates (an engine
- *    that tracks its live bytes), without overshooting by more than 2x;
+ *    that tracks its live bytes), without overshooting by more than 2x,
+ *    the halving schedule included;
  *  - 12 restarts under a memory limit that leaves room for 4 run as 3
  *    groups and give exactly the single batch's result (the same chosen
  *    restart, image, kernel and per-restart losses, bit for bit), for
@@ -372,6 +373,10 @@ static void test_estimate(void) {
   o.steps = 2;
   o.restarts = 5;
   check_estimate("Algorithm 2", o, &Y, &gi, &gk);
+  /* halving gathers in place: it allocates nothing beyond the first batch */
+  o.steps = 8;
+  o.schedule = GPD_SCHEDULE_HALVING;
+  check_estimate("Algorithm 2, halving", o, &Y, &gi, &gk);
   gpd_solve_defaults(&o, GPD_ALG_NAIVE);
   o.steps = 2;
   o.restarts = 9;
@@ -450,29 +455,7 @@ int main(void) {
   CHECK_OK(normalise_kernels(&GK, NULL, 4));
   if (check_failures) return check_report("test_solver_groups");
   /* a blurry image: G_I of a random latent blurred by a kernel of G_K */
-  float zi[8], zk[4], k[28 * 28];
-  gpd_rng r;
-  gpd_rng_seed(&r, 11);
-  gpd_rng_fill_normal(&r, zi, 8, 0.0f, 1.0f);
-  gpd_rng_fill_normal(&r, zk, 4, 0.0f, 1.0f);
-  gpd_image sharp;
-  gpd_image_alloc(&sharp, 3, 32, 32);
-  gpd_net_workspace ws;
-  float *dz = E->alloc(E, 8, "z");
-  CHECK_OK(gpd_net_workspace_alloc(&ws, &GI, 1));
-  CHECK_OK(E->upload(E, dz, zi, 8));
-  const float *x = gpd_net_forward(&GI, &ws, 1, dz);
-  CHECK(x != NULL, "forward: %s", gpd_last_error());
-  if (x) memcpy(sharp.data, x, sizeof(float) * 3 * 32 * 32);
-  gpd_net_workspace_free(&ws, E);
-  CHECK_OK(gpd_net_workspace_alloc(&ws, &GK, 1));
-  CHECK_OK(E->upload(E, dz, zk, 4));
-  const float *kk = gpd_net_forward(&GK, &ws, 1, dz);
-  CHECK(kk != NULL, "forward: %s", gpd_last_error());
-  if (kk) memcpy(k, kk, sizeof k);
-  gpd_net_workspace_free(&ws, E);
-  E->free(E, dz);
-  CHECK_OK(gpd_blur_image(&sharp, k, 28, GPD_BOUNDARY_CIRCULAR, 0.01f, 5, &Y));
+  CHECK_OK(make_blurry_image(&GI, &GK, 11, 0.01f, 5, &Y));
   if (check_failures) return check_report("test_solver_groups");
 
   test_optim_device();
@@ -482,7 +465,6 @@ int main(void) {
   test_alg3_threads();
   test_too_small();
 
-  gpd_image_free(&sharp);
   gpd_image_free(&Y);
   gpd_net_free(&GI);
   gpd_net_free(&GK);

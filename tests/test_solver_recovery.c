@@ -33,18 +33,6 @@
 static gpd_net GI, GK;
 static float ZI[8], ZK[4], KTRUE[28 * 28];
 
-static int forward_one(gpd_net *net, const float *z, float *out) {
-  gpd_net_workspace ws;
-  GPD_TRY(gpd_net_workspace_alloc(&ws, net, 1));
-  float *dz = E->alloc(E, gpd_net_in_size(net), "latent");
-  GPD_TRY(E->upload(E, dz, z, gpd_net_in_size(net)));
-  const float *y = gpd_net_forward(net, &ws, 1, dz);
-  int rc = y ? E->download(E, out, y, gpd_net_out_size(net)) : -1;
-  E->free(E, dz);
-  gpd_net_workspace_free(&ws, E);
-  return rc;
-}
-
 static int all_finite(const gpd_image *im) {
   for (size_t i = 0; i < (size_t)im->c * im->h * im->w; i++)
     if (!isfinite(im->data[i])) return 0;

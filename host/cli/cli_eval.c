@@ -45,7 +45,8 @@ enum {
   OPT_PARAM,
   OPT_VALUES,
   OPT_OUT_DIR,
-  OPT_PRECISION
+  OPT_PRECISION,
+  OPT_BATCH_IMAGES
 };
 
 void gpd_cli_eval_usage_common(FILE *f) {
@@ -76,7 +77,12 @@ void gpd_cli_eval_usage_common(FILE *f) {
           "generators and device:\n"
           "      --image-gen FILE   image generator (default by size: weights/dcgan_celeba64 or svhn_vae)\n"
           "      --blur-gen FILE    blur VAE (default weights/blur_vae.safetensors)\n"
-          "  -d, --device D         cpu | cuda | auto (default auto)\n" GPD_CLI_PRECISION_HELP);
+          "  -d, --device D         cpu | cuda | auto (default auto)\n" GPD_CLI_PRECISION_HELP
+          "      --batch-images N   images per solve: their restarts run as one batch (images x\n"
+          "                         restarts); their rows are written when the batch finishes\n"
+          "                         (default: as many as the memory fits, up to %d restarts;\n"
+          "                         Algorithm 3 and --levin: 1)\n",
+          GPD_EVAL_MAX_BATCH_ITEMS);
   gpd_cli_solve_usage(f);
   fprintf(f,
           "Image i of the selection uses kernel i, noise seed S + i and solver seed --seed + i,\n"
@@ -147,6 +153,7 @@ static void option_table(int sweep, struct option *opts) {
       {"grid", required_argument, 0, OPT_GRID},
       {"grid-count", required_argument, 0, OPT_GRID_COUNT},
       {"stop-after", required_argument, 0, OPT_STOP_AFTER},
+      {"batch-images", required_argument, 0, OPT_BATCH_IMAGES},
       {"help", no_argument, 0, 'h'},
   };
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) opts[no++] = fixed[i];
@@ -204,6 +211,7 @@ static int apply_option(gpd_cli_eval_args *a, int opt, const char *arg) {
   case OPT_GRID: a->grid = arg; return 0;
   case OPT_GRID_COUNT: return gpd_parse_int("grid-count", arg, 1, 64, &a->grid_count);
   case OPT_STOP_AFTER: return gpd_parse_int("stop-after", arg, 1, 1L << 40, &a->stop_after);
+  case OPT_BATCH_IMAGES: return gpd_parse_int("batch-images", arg, 1, 100000, &a->batch_images);
   case OPT_SUMMARIZE: a->summarize = 1; return 0;
   case OPT_PARAM: a->param = arg; return 0;
   case OPT_VALUES: a->values = arg; return 0;
@@ -250,7 +258,7 @@ static int validate_args(int sweep, const gpd_cli_eval_args *a) {
   if (a->resume && a->overwrite) return gpd_error("--resume and --overwrite contradict each other");
   if (!sweep && !a->output) return gpd_error("-o RESULTS.csv is required");
   if (sweep && !a->out_dir) return gpd_error("--out-dir DIR is required (one results CSV per value, and sweep.csv)");
-  if (sweep && !a->param) return gpd_error("--param sigma|length|restarts is required");
+  if (sweep && !a->param) return gpd_error("--param sigma|length|restarts|steps is required");
   if (a->range && a->solve.alg == GPD_ALG_3)
     return gpd_error("--range: Algorithm 3 has no trained image generator to project onto");
   if (a->image_gen && a->solve.alg == GPD_ALG_3)
@@ -382,6 +390,7 @@ int gpd_cli_eval_open(const gpd_cli_eval_args *a, gpd_cli_eval_session *s) {
   c->resume = a->resume;
   c->overwrite = a->overwrite;
   c->stop_after = a->stop_after;
+  c->batch_images = (int)a->batch_images;
   c->grid_count = a->grid ? (int)a->grid_count : 0;
   c->image_gen = s->have_gi ? s->gi_path : NULL;
   c->blur_gen = s->have_gk ? s->gk_path : NULL;
@@ -484,4 +493,5 @@ void gpd_cli_eval_print_summary(FILE *f, const char *title, const gpd_eval_summa
   stat_line(f, "kernel error", &s->kernel_error, "", 4);
   stat_line(f, "range PSNR", &s->range_psnr, " dB", 2);
   stat_line(f, "seconds", &s->seconds, " s", 1);
+  stat_line(f, "restart-its", &s->restart_iterations, "", 0);
 }

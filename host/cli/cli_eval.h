@@ -32,7 +32,7 @@ typedef struct gpd_cli_eval_args {
   gpd_precision precision;
   int threads;            /* --threads (0: OMP_NUM_THREADS / OPENBLAS_NUM_THREADS) */
   const char *output, *report, *grid;
-  long grid_count, stop_after;
+  long grid_count, stop_after, batch_images;
   int resume, overwrite;
   /* eval --summarize: positional CSVs to report on */
   int summarize;

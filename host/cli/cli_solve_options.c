@@ -2,6 +2,7 @@
 #include "cli_solve_options.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "gpd/cli.h"
@@ -30,6 +31,8 @@ enum {
   OPT_UNTRAINED_ARCH,
   OPT_UNTRAINED_WIDTH,
   OPT_UNTRAINED_LATENT,
+  OPT_SCHEDULE,
+  OPT_HALVING_AT,
   OPT_FLOAT /* + index into FLOAT_OPTS */
 };
 
@@ -59,6 +62,8 @@ void gpd_cli_solve_options_add_only(struct option *opts, int *n, const char *con
       {"untrained-arch", required_argument, 0, OPT_UNTRAINED_ARCH},
       {"untrained-width", required_argument, 0, OPT_UNTRAINED_WIDTH},
       {"untrained-latent", required_argument, 0, OPT_UNTRAINED_LATENT},
+      {"schedule", required_argument, 0, OPT_SCHEDULE},
+      {"halving-at", required_argument, 0, OPT_HALVING_AT},
   };
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
     if (wanted(names, fixed[i].name)) opts[(*n)++] = fixed[i];
@@ -82,6 +87,13 @@ int gpd_cli_parse_boundary(const char *text, gpd_boundary *boundary) {
   if (!strcmp(text, "circular")) *boundary = GPD_BOUNDARY_CIRCULAR;
   else if (!strcmp(text, "linear")) *boundary = GPD_BOUNDARY_LINEAR;
   else return gpd_error("--boundary: '%s' is not circular or linear", text);
+  return 0;
+}
+
+int gpd_cli_parse_schedule(const char *text, gpd_schedule *schedule) {
+  if (!strcmp(text, "full")) *schedule = GPD_SCHEDULE_FULL;
+  else if (!strcmp(text, "halving")) *schedule = GPD_SCHEDULE_HALVING;
+  else return gpd_error("--schedule: '%s' is not full or halving", text);
   return 0;
 }
 
@@ -114,6 +126,18 @@ int gpd_cli_solve_option(gpd_cli_solve_args *a, int opt, const char *arg) {
     a->untrained_arch = arg;
     return 1;
   case OPT_UNTRAINED_WIDTH: GPD_TRY(gpd_parse_int("untrained-width", arg, 1, 8192, &a->untrained_width)); return 1;
+  case OPT_SCHEDULE:
+    GPD_TRY(gpd_cli_parse_schedule(arg, &a->schedule));
+    a->schedule_set = 1;
+    return 1;
+  case OPT_HALVING_AT: {
+    gpd_solve_options t;
+    GPD_TRY(gpd_solve_parse_halving("halving-at", arg, &t));
+    a->n_halving = t.n_halving;
+    memcpy(a->halving_at, t.halving_at, sizeof a->halving_at);
+    a->halving_set = 1;
+    return 1;
+  }
   case OPT_UNTRAINED_LATENT:
     GPD_TRY(gpd_parse_int("untrained-latent", arg, 1, 1 << 20, &a->untrained_latent));
     return 1;
@@ -131,6 +155,11 @@ void gpd_cli_solve_apply(const gpd_cli_solve_args *a, gpd_solve_options *o) {
   if (a->untrained_width > 0) o->untrained_width = (int)a->untrained_width;
   if (a->untrained_latent > 0) o->untrained_latent = (int)a->untrained_latent;
   if (a->untrained_arch) o->untrained_arch = a->untrained_arch;
+  if (a->schedule_set) o->schedule = a->schedule;
+  if (a->halving_set) {
+    o->n_halving = a->n_halving;
+    memcpy(o->halving_at, a->halving_at, sizeof o->halving_at);
+  }
   for (int i = 0; i < N_FLOAT_OPTS; i++)
     if (a->fset[i]) *(float *)((char *)o + FLOAT_OPTS[i].offset) = (float)a->fval[i];
 }
@@ -143,7 +172,24 @@ void gpd_cli_solve_usage(FILE *f) {
           "  -r, --restarts N       random restarts, run as one batch (default 10)\n"
           "  -n, --steps N          iterations (default: naive 10000, 1 10000, 2 10000, 3 20000)\n"
           "  -s, --seed S           seed of latents, free image and Alg 3 weights (default 0)\n");
+  gpd_cli_solve_usage_schedule(f);
   gpd_cli_solve_usage_weights(f);
+}
+
+void gpd_cli_solve_usage_schedule(FILE *f) {
+  gpd_solve_options d;
+  gpd_solve_defaults(&d, GPD_ALG_1);
+  char points[160] = "";
+  size_t len = 0;
+  for (int k = 0; k < d.n_halving && len < sizeof points; k++)
+    len += (size_t)snprintf(points + len, sizeof points - len, "%s%g", k ? "," : "", (double)d.halving_at[k]);
+  fprintf(f,
+          "restart schedule (naive, 1, 2 and range projection; Algorithm 3 runs full):\n"
+          "      --schedule S       full: every restart runs every step | halving: at each point\n"
+          "                         the better half of each image's restarts still running (by\n"
+          "                         the algorithm's measurement) goes on, the rest stop (default %s)\n"
+          "      --halving-at F,... the points as fractions of --steps (default %s)\n",
+          d.schedule == GPD_SCHEDULE_HALVING ? "halving" : "full", points);
 }
 
 void gpd_cli_solve_usage_weights(FILE *f) {

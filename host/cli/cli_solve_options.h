@@ -1,8 +1,9 @@
 /* The solver's options (gpd_solve_options) as getopt_long entries: the one
  * table of them, parsed here for every subcommand that runs gpd_solve
  * (deblur, eval, sweep; project takes the few that apply to range
- * projection): --alg, --boundary, --restarts, --steps, --seed, each weight
- * and step of each algorithm. Values are written over gpd_solve_defaults()
+ * projection): --alg, --boundary, --restarts, --steps, --seed, the restart
+ * schedule (--schedule, --halving-at), each weight and step of each
+ * algorithm. Values are written over gpd_solve_defaults()
  * of the chosen algorithm, so an option given keeps its value whichever
  * --alg comes after it. */
 #ifndef GPD_CLI_SOLVE_OPTIONS_H
@@ -29,6 +30,10 @@ typedef struct gpd_cli_solve_args {
   uint64_t seed;
   int seed_set;
   const char *untrained_arch;
+  int schedule_set, halving_set;
+  gpd_schedule schedule;
+  int n_halving;
+  float halving_at[GPD_SOLVE_MAX_HALVINGS];
   double fval[32];
   int fset[32];
 } gpd_cli_solve_args;
@@ -51,6 +56,10 @@ void gpd_cli_solve_usage(FILE *f);
 /* The help text of each algorithm's weights and steps ("naive and
  * Algorithm 1 ...", "Algorithm 2 ...", "Algorithm 3 ..."). */
 void gpd_cli_solve_usage_weights(FILE *f);
+/* The help text of --schedule and --halving-at. */
+void gpd_cli_solve_usage_schedule(FILE *f);
+/* "full", "halving" -> schedule; error naming --schedule otherwise. */
+int gpd_cli_parse_schedule(const char *text, gpd_schedule *schedule);
 /* "naive", "1", "2", "3" -> algorithm; error naming --alg otherwise. */
 int gpd_cli_parse_alg(const char *text, gpd_algorithm *alg);
 /* "circular", "linear" -> boundary; error naming --boundary otherwise. */

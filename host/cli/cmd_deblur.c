@@ -27,7 +27,8 @@ static void usage(FILE *f) {
           "latent spaces of an image generator and a blur generator for a sharp image and a\n"
           "kernel that explain BLURRY. Restarts run as one batch; the best one is returned.\n"
           "Prints one line of JSON on stdout: {\"alg\", \"chosen\", \"measurement\", \"total\",\n"
-          "\"diverged\", \"seconds\", \"psnr\", \"ssim\", \"graph_launches\", \"graph_capture_failures\"}\n"
+          "\"diverged\", \"restart_iterations\" (iterations run, summed over the restarts),\n"
+          "\"seconds\", \"psnr\", \"ssim\", \"graph_launches\", \"graph_capture_failures\"}\n"
           "(psnr / ssim with --truth, else null; iterations replayed from CUDA graphs, and captures\n"
           "that failed: their cause goes to stderr).\n\n"
           "algorithm and generators:\n"
@@ -55,6 +56,7 @@ static void usage(FILE *f) {
           "each on its own CUDA stream (default: 1, Alg 3 on CUDA up to 8); GPD_SOLVER_GRAPHS=0\n"
           "turns the CUDA graph replay of iterations off.\n",
           gpd_cli_weights_dir());
+  gpd_cli_solve_usage_schedule(f);
   gpd_cli_solve_usage_weights(f);
   fprintf(f,
           "outputs:\n"
@@ -170,6 +172,9 @@ static int validate_args(const deblur_args *a, deblur_inputs *in) {
   if (a->kernel_out && alg == GPD_ALG_NAIVE) return gpd_error("--kernel-out: naive deblurring estimates no kernel");
   if (a->image_gen && alg == GPD_ALG_3)
     return gpd_error("--image-gen: Algorithm 3 builds its own untrained generator (see --untrained-arch)");
+  gpd_solve_options o;
+  gpd_cli_solve_apply(&a->sa, &o);
+  GPD_TRY(gpd_solve_check_options(&o));
   GPD_TRY(gpd_cli_check_output("-o", a->out));
   if (a->kernel_out) {
     /* the kernel's picture goes beside it as K.png: never over another output */
@@ -243,6 +248,7 @@ static int run(const deblur_args *a, const deblur_inputs *in) {
   gpd_cli_json_field(stdout, "measurement", res.measurement);
   gpd_cli_json_field(stdout, "total", res.total);
   gpd_cli_json_diverged(stdout, &res);
+  printf(",\"restart_iterations\":%ld", res.restart_iterations);
   gpd_cli_json_field(stdout, "seconds", res.seconds);
   gpd_cli_json_field(stdout, "psnr", psnr);
   gpd_cli_json_field(stdout, "ssim", ssim);

@@ -20,9 +20,10 @@ static void usage(FILE *f) {
           "Range projection: finds z minimising mean((G_I(z) - SHARP)^2) by Adam from\n"
           "several random starts (one batch) and writes G_I(z) of the best. Prints the\n"
           "range error as PSNR on stderr and one line of JSON on stdout:\n"
-          "{\"psnr\", \"range_error\" (mean squared error), \"chosen\", \"diverged\", \"seconds\",\n"
-          "\"graph_launches\", \"graph_capture_failures\"} (iterations replayed from CUDA graphs, and\n"
-          "captures that failed: their cause goes to stderr).\n\n"
+          "{\"psnr\", \"range_error\" (mean squared error), \"chosen\", \"diverged\",\n"
+          "\"restart_iterations\", \"seconds\", \"graph_launches\", \"graph_capture_failures\"}\n"
+          "(iterations replayed from CUDA graphs, and captures that failed: their cause goes to\n"
+          "stderr).\n\n"
           "options:\n"
           "      --image-gen FILE   image generator (.safetensors); default by size:\n"
           "                         weights/dcgan_celeba64.safetensors (64x64x3) or\n"
@@ -40,13 +41,14 @@ static void usage(FILE *f) {
           "  -o, --output RANGE.png the range image (required)\n"
           "  -h, --help             this help\n",
           gpd_cli_weights_dir());
+  gpd_cli_solve_usage_schedule(f);
 }
 
 enum { OPT_IMAGE_GEN = 1000, OPT_LR, OPT_LOG, OPT_LOG_EVERY, OPT_PRECISION, OPT_THREADS };
 
 /* The solver's options that apply to range projection (cli_solve_options.c);
  * its --lr is Adam's step here (adam_lr), so it is project's own. */
-static const char *const SOLVE_OPTS[] = {"restarts", "steps", "lr-decay", "seed", NULL};
+static const char *const SOLVE_OPTS[] = {"restarts", "steps", "lr-decay", "seed", "schedule", "halving-at", NULL};
 
 int gpd_cmd_project(int argc, char **argv) {
   static const struct option own[] = {
@@ -101,6 +103,7 @@ int gpd_cmd_project(int argc, char **argv) {
   gpd_solve_options o;
   gpd_cli_solve_apply(&sa, &o);
   if (lr > 0) o.adam_lr = (float)lr;
+  if (gpd_solve_check_options(&o) != 0) return gpd_cli_fail(CMD);
 
   gpd_image sharp = {0};
   gpd_net gi = {0};
@@ -123,6 +126,7 @@ int gpd_cmd_project(int argc, char **argv) {
   gpd_cli_json_field(stdout, "range_error", res.measurement);
   printf(",\"chosen\":%d", res.chosen);
   gpd_cli_json_diverged(stdout, &res);
+  printf(",\"restart_iterations\":%ld", res.restart_iterations);
   gpd_cli_json_field(stdout, "seconds", res.seconds);
   gpd_cli_json_graphs(stdout, &res);
   printf("}\n");

@@ -1,6 +1,7 @@
 /* `gpdeblur sweep`: one evaluation per value of a parameter, reproducing
  * the paper's Fig. 8 (noise sigma), Fig. 14 (blur length buckets) and
- * Fig. 11 (random restarts). Each value has its own resumable results CSV
+ * Fig. 11 (random restarts), and the step budget (PSNR against the
+ * restart-iterations spent, scripts/restart_budget.sh). Each value has its own resumable results CSV
  * in --out-dir; sweep.csv collects their summaries (rewritten atomically
  * after each value) for scripts/plot_sweep.py. */
 #define _POSIX_C_SOURCE 200809L
@@ -30,16 +31,18 @@ typedef struct sweep_value {
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: gpdeblur sweep DIR --param sigma|length|restarts [--values V,...] --out-dir OUT [options]\n\n"
+          "usage: gpdeblur sweep DIR --param sigma|length|restarts|steps [--values V,...] --out-dir OUT [options]\n\n"
           "Runs 'gpdeblur eval' once per value of one parameter (all other options as for eval):\n"
           "  sigma     noise standard deviation, the paper's Fig. 8 (default 0.01,0.02,...,0.10)\n"
           "  length    motion-blur length buckets L:H (or single lengths L): only test kernels whose\n"
           "            drawn length is in [L, H], Fig. 14 (default 5:8,9:12,13:16,17:20,21:24,25:28)\n"
           "  restarts  random restarts, Fig. 11 (default 1,2,...,10)\n"
+          "  steps     the step budget per restart (default 250,500,1000,2000,5000,10000; with\n"
+          "            --schedule halving, the restart-iterations column shows what it spent)\n"
           "Each value's results go to OUT/<param>_<value>.csv, resumed when the sweep is run again\n"
           "(--overwrite starts them again); OUT/sweep.csv holds one summary row per value:\n"
           "  param,value,x,method,dataset,images,ok,skipped,diverged,psnr_mean,psnr_std,psnr_ci95,\n"
-          "  ssim_mean,ssim_std,ssim_ci95,kernel_error_mean,seconds_mean,results\n"
+          "  ssim_mean,ssim_std,ssim_ci95,kernel_error_mean,seconds_mean,restart_iterations_mean,results\n"
           "Plot it with: /usr/bin/python3 scripts/plot_sweep.py OUT/sweep.csv [more.csv] -o plot.png\n\n"
           "  --param P, --values LIST, --out-dir OUT   as above\n"
           "  --report R.md          Markdown table of the values\n"
@@ -60,6 +63,10 @@ static int parse_value(const char *param, const char *text, sweep_value *v) {
     GPD_TRY(gpd_parse_int("values", text, 1, 1000000, &v->lo));
     v->x = (double)v->lo;
     snprintf(v->label, sizeof v->label, "restarts_%ld", v->lo);
+  } else if (!strcmp(param, "steps")) {
+    GPD_TRY(gpd_parse_int("values", text, 0, 100000000, &v->lo));
+    v->x = (double)v->lo;
+    snprintf(v->label, sizeof v->label, "steps_%ld", v->lo);
   } else {
     if (strchr(text, ':')) GPD_TRY(gpd_eval_parse_range("values", text, &v->lo, &v->hi));
     else {
@@ -95,15 +102,19 @@ static int parse_values(const char *param, const char *list, sweep_value *vals, 
 static const char *DEFAULTS_SIGMA = "0.01,0.02,0.03,0.04,0.05,0.06,0.07,0.08,0.09,0.1";
 static const char *DEFAULTS_LENGTH = "5:8,9:12,13:16,17:20,21:24,25:28";
 static const char *DEFAULTS_RESTARTS = "1,2,3,4,5,6,7,8,9,10";
+static const char *DEFAULTS_STEPS = "250,500,1000,2000,5000,10000";
 
 /* Options that the swept parameter would silently override. */
 static int check_conflicts(const gpd_cli_eval_args *a) {
-  if (strcmp(a->param, "sigma") && strcmp(a->param, "length") && strcmp(a->param, "restarts"))
-    return gpd_error("--param: '%s' is not sigma, length or restarts", a->param);
+  if (strcmp(a->param, "sigma") && strcmp(a->param, "length") && strcmp(a->param, "restarts") &&
+      strcmp(a->param, "steps"))
+    return gpd_error("--param: '%s' is not sigma, length, restarts or steps", a->param);
   if (a->output) return gpd_error("-o: a sweep writes OUT/<param>_<value>.csv per value; give --out-dir only");
   if (a->levin) return gpd_error("--levin: the benchmark has fixed captures; sweeps need synthetic blur");
   if (!strcmp(a->param, "restarts") && a->solve.restarts > 0)
     return gpd_error("--restarts is the swept parameter; give its values with --values");
+  if (!strcmp(a->param, "steps") && a->solve.steps >= 0)
+    return gpd_error("--steps is the swept parameter; give its values with --values");
   if (!strcmp(a->param, "length") && (a->kernels_dir || a->bucket_min || a->bucket_max))
     return gpd_error("--param length picks motion kernels by length; drop --kernels / --kernel-length");
   return 0;
@@ -124,7 +135,7 @@ static int write_table(const char *dir, const char *param, const char *method, c
   FILE *f = fopen(tmp, "w");
   if (!f) return gpd_error("cannot write %s: %s", tmp, strerror(errno));
   fprintf(f, "param,value,x,method,dataset,images,ok,skipped,diverged,psnr_mean,psnr_std,psnr_ci95,ssim_mean,"
-             "ssim_std,ssim_ci95,kernel_error_mean,seconds_mean,results\n");
+             "ssim_std,ssim_ci95,kernel_error_mean,seconds_mean,restart_iterations_mean,results\n");
   for (int i = 0; i < n; i++) {
     const gpd_eval_summary *s = &e[i].summary;
     fprintf(f, "%s,%s,%.9g,%s,%s,%ld,%ld,%ld,%ld", param, vals[i].text, vals[i].x, method, e[i].dataset, s->rows, s->ok,
@@ -137,6 +148,7 @@ static int write_table(const char *dir, const char *param, const char *method, c
     num(f, s->ssim.ci95);
     num(f, s->kernel_error.mean);
     num(f, s->seconds.mean);
+    num(f, s->restart_iterations.mean);
     fprintf(f, ",%s\n", e[i].source);
   }
   int rc = 0;
@@ -154,9 +166,10 @@ int gpd_cmd_sweep(int argc, char **argv) {
   static sweep_value vals[MAX_VALUES];
   int nv = 0;
   if (check_conflicts(&a) != 0) return gpd_cli_fail(CMD);
-  const char *list = a.values               ? a.values
-                     : !strcmp(a.param, "sigma") ? DEFAULTS_SIGMA
+  const char *list = a.values                  ? a.values
+                     : !strcmp(a.param, "sigma")  ? DEFAULTS_SIGMA
                      : !strcmp(a.param, "length") ? DEFAULTS_LENGTH
+                     : !strcmp(a.param, "steps")  ? DEFAULTS_STEPS
                                                   : DEFAULTS_RESTARTS;
   if (parse_values(a.param, list, vals, &nv) != 0) return gpd_cli_fail(CMD);
   if (mkdir(a.out_dir, 0777) != 0 && errno != EEXIST) {
@@ -187,6 +200,7 @@ int gpd_cmd_sweep(int argc, char **argv) {
     cfg.stop_after = budget;
     if (!strcmp(a.param, "sigma")) cfg.sigma = (float)v->x;
     else if (!strcmp(a.param, "restarts")) cfg.solve.restarts = (int)v->lo;
+    else if (!strcmp(a.param, "steps")) cfg.solve.steps = (int)v->lo;
     else {
       s.kernels.bucket_min = (int)v->lo;
       s.kernels.bucket_max = (int)v->hi;

@@ -12,12 +12,12 @@
 #include "gpd/common.h"
 #include "gpd/eval.h"
 
-#define N_FIELDS 16
+#define N_FIELDS 17 /* 16 in the layout before restart_iterations */
 
 void gpd_eval_row_init(gpd_eval_row *r) {
   memset(r, 0, sizeof *r);
   r->sigma = r->psnr = r->ssim = r->kernel_error = NAN;
-  r->measurement = r->total = r->range_psnr = r->seconds = NAN;
+  r->measurement = r->total = r->range_psnr = r->seconds = r->restart_iterations = NAN;
   r->chosen = -1;
   snprintf(r->status, sizeof r->status, "ok");
 }
@@ -79,6 +79,7 @@ int gpd_eval_row_format(const gpd_eval_row *r, char *buf, size_t size) {
   put_num(&b, r->total, "%.9g");
   put_num(&b, r->range_psnr, "%.9g");
   put_num(&b, r->seconds, "%.3f");
+  put_num(&b, r->restart_iterations, "%.0f");
   put_text(&b, r->note, 1);
   put(&b, "\n");
   if (b.overflow) return gpd_error("results row for %s does not fit %zu bytes", r->file, size);
@@ -130,7 +131,7 @@ static int split_fields(const char *line, char *store, size_t store_size, char *
 static const char *const FIELD_NAMES[N_FIELDS] = {"file",    "index",       "kernel",      "sigma", "alg",
                                                   "target",  "status",      "psnr",        "ssim",  "kernel_error",
                                                   "chosen",  "measurement", "total",       "range_psnr",
-                                                  "seconds", "note"};
+                                                  "seconds", "restart_iterations", "note"};
 
 static int parse_double(const char *s, int field, double *v) {
   char *end;
@@ -154,14 +155,16 @@ static int copy_text(char *dst, size_t size, const char *s, int field) {
   return 0;
 }
 
-int gpd_eval_row_parse(const char *line, gpd_eval_row *r) {
+/* legacy: the layout before restart_iterations (16 fields, NaN for it) */
+static int parse_row(const char *line, gpd_eval_row *r, int legacy) {
   char store[2048];
   char *f[N_FIELDS + 1];
   gpd_eval_row_init(r);
+  const int want = legacy ? N_FIELDS - 1 : N_FIELDS;
   int n = split_fields(line, store, sizeof store, f, N_FIELDS + 1);
-  if (n != N_FIELDS) {
+  if (n != want) {
     if (n < 0) return gpd_error("malformed row (bad quoting or too long)");
-    return gpd_error("%d fields, expected %d", n, N_FIELDS);
+    return gpd_error("%d fields, expected %d", n, want);
   }
   long l;
   GPD_TRY(copy_text(r->file, sizeof r->file, f[0], 0));
@@ -184,9 +187,12 @@ int gpd_eval_row_parse(const char *line, gpd_eval_row *r) {
   GPD_TRY(parse_double(f[12], 12, &r->total));
   GPD_TRY(parse_double(f[13], 13, &r->range_psnr));
   GPD_TRY(parse_double(f[14], 14, &r->seconds));
-  GPD_TRY(copy_text(r->note, sizeof r->note, f[15], 15));
+  if (!legacy) GPD_TRY(parse_double(f[15], 15, &r->restart_iterations));
+  GPD_TRY(copy_text(r->note, sizeof r->note, f[want - 1], N_FIELDS - 1));
   return 0;
 }
+
+int gpd_eval_row_parse(const char *line, gpd_eval_row *r) { return parse_row(line, r, 0); }
 
 /* ---- row lists ------------------------------------------------------------------- */
 
@@ -287,11 +293,12 @@ int gpd_eval_csv_parse(const char *name, const char *bytes, size_t len, gpd_eval
     if (nl > line && nl[-1] == '\r') nl[-1] = 0;
     lineno++;
     if (lineno == 1) {
-      if (strcmp(line, GPD_EVAL_CSV_HEADER))
+      if (!strcmp(line, GPD_EVAL_CSV_HEADER_V1)) out->legacy = 1;
+      else if (strcmp(line, GPD_EVAL_CSV_HEADER))
         rc = gpd_error("%s is not a gpdeblur results CSV (its first line is '%.80s')", name, line);
     } else if (line[0]) {
       gpd_eval_row r;
-      if (gpd_eval_row_parse(line, &r) != 0) {
+      if (parse_row(line, &r, out->legacy) != 0) {
         char why[512];
         snprintf(why, sizeof why, "%s", gpd_last_error());
         rc = gpd_error("%s line %ld: %s", name, lineno, why);

@@ -13,10 +13,42 @@ typedef struct eval_state {
   int ksize; /* the canvas test kernels are blurred on */
 } eval_state;
 
-/* One item into its row (file, index, alg and target already set): 0 when
- * the row is final (ok, skipped or diverged), -1 for an error that stops
- * the run. */
-int eval_item_synthetic(eval_state *s, const gpd_eval_item *it, gpd_eval_row *row);
-int eval_item_levin(eval_state *s, const gpd_eval_item *it, gpd_eval_row *row);
+/* One item of a batch on its way through the stages (eval_item.c): its
+ * row (final once status is not "ok" or the item is finished), and what
+ * the stages hand on. */
+typedef struct eval_slot {
+  const gpd_eval_item *it;
+  gpd_eval_row row;
+  int pending;           /* still to be solved: not skipped, not diverged */
+  gpd_image sharp;       /* synthetic: the prepared test image; Levin: the sharp image */
+  gpd_image target;      /* synthetic --range: the range image (compared against instead) */
+  gpd_image y;           /* the blurry image the solver gets */
+  float *k;              /* the true kernel: ksize x ksize (synthetic), ks x ks (Levin) */
+  int ks;
+  gpd_solve_result res;  /* the deblurring */
+} eval_slot;
+
+/* The stages of an item (file, index, alg and target of its row set):
+ * prepare loads and checks it (synthetic: the test kernel, the sharp
+ * image after the recipe; Levin: the capture, its sharp image and
+ * kernel), blur makes the synthetic blurry image from the target,
+ * finish measures the deblurred result and keeps the example. An unusable
+ * item becomes a "skipped" row (pending 0), never an error; -1 stops the
+ * run. */
+int eval_slot_prepare(eval_state *s, eval_slot *slot);
+int eval_slot_blur(eval_state *s, eval_slot *slot);
+int eval_slot_finish(eval_state *s, eval_slot *slot);
+void eval_slot_free(eval_slot *slot);
+/* The row's status and note ("skipped", "diverged"), the note cut to size;
+ * the slot is no longer pending. */
+void eval_slot_set_note(eval_slot *slot, const char *status, const char *why);
+
+/* Solves the pending slots' images, one gpd_solve_batch per size of image
+ * (image j with seed base->seed + its index), the range projection of the
+ * sharp images (range = 1: the range image becomes the target) or the
+ * deblurring of the blurry ones (range = 0: into slot->res). An image
+ * whose restarts all diverged becomes a "diverged" row. -1 (the run stops,
+ * naming the batch's images) for any other solver error. */
+int eval_solve_slots(eval_state *s, eval_slot *slots, int n, int range);
 
 #endif

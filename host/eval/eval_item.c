@@ -1,7 +1,8 @@
-/* One evaluation item (gpd/eval.h): prepare the sharp image (crop /
- * resize, optionally its projection onto G_I's range), blur it with the
- * item's test kernel, add noise, deblur, measure; or, for the Levin
- * benchmark, deblur a real capture and measure with shift tolerance. */
+/* One evaluation item through its stages (eval_internal.h): prepare the
+ * sharp image (crop / resize; optionally its projection onto G_I's range,
+ * which eval_solve.c runs for the batch), blur it with the item's test
+ * kernel, add noise; after the batch's deblurring, measure; or, for the
+ * Levin benchmark, a real capture measured with shift tolerance. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -13,45 +14,18 @@
 #include "gpd/common.h"
 #include "gpd/metrics.h"
 
-static void step_hook(void *ctx, int step, int steps) {
-  const eval_state *s = ctx;
-  if (s->hooks && s->hooks->step) s->hooks->step(s->hooks->ctx, step, steps);
-}
-
-/* The solver's "all N restarts diverged" is a result of the image, not a
- * failure of the run; every other solver error is (sizes, engine). */
-static int is_divergence(const char *msg) { return !strncmp(msg, "all ", 4) && strstr(msg, "restarts diverged"); }
-
 /* Long reasons are cut to the note's size. */
-static void set_note(gpd_eval_row *row, const char *status, const char *why) {
+void eval_slot_set_note(eval_slot *slot, const char *status, const char *why) {
+  gpd_eval_row *row = &slot->row;
   snprintf(row->status, sizeof row->status, "%s", status);
   size_t n = strlen(why);
   if (n >= sizeof row->note) n = sizeof row->note - 1;
   memcpy(row->note, why, n);
   row->note[n] = 0;
+  slot->pending = 0;
 }
 
-/* Solves, and turns divergence into the row's status; returns 1 when the
- * row is final (diverged), 0 solved, -1 a run-stopping error. */
-static int solve_item(eval_state *s, const gpd_image *y, const gpd_solve_options *base, long index, gpd_eval_row *row,
-                      gpd_solve_result *res, const char *what) {
-  gpd_solve_options o = *base;
-  o.seed = base->seed + (uint64_t)index;
-  o.log_every = 0;
-  o.log = NULL;
-  o.progress = step_hook;
-  o.progress_ctx = s;
-  if (gpd_solve(s->e, y, o.alg == GPD_ALG_3 ? NULL : s->gi, s->gk, &o, res) == 0) return 0;
-  char msg[512];
-  snprintf(msg, sizeof msg, "%s", gpd_last_error());
-  if (is_divergence(msg)) {
-    char why[600];
-    snprintf(why, sizeof why, "%s: %s", what, msg);
-    set_note(row, "diverged", why);
-    return 1;
-  }
-  return gpd_error("%s: %s: %s", row->file, what, msg);
-}
+static void skip(eval_slot *slot) { eval_slot_set_note(slot, "skipped", gpd_last_error()); }
 
 /* PSNR / SSIM of out against target over the h x w window the solver
  * aligns with y (the whole image for the circular boundary). */
@@ -96,116 +70,128 @@ static int keep_example(eval_state *s, const gpd_image *sharp, const gpd_image *
   return rc;
 }
 
-int eval_item_synthetic(eval_state *s, const gpd_eval_item *it, gpd_eval_row *row) {
+static int prepare_synthetic(eval_state *s, eval_slot *slot) {
   const gpd_eval_config *c = s->c;
-  const int K = s->ksize;
-  gpd_image raw = {0}, sharp = {0}, range_im = {0}, y = {0};
-  gpd_solve_result res = {0}, rres = {0};
-  float *k = NULL;
-  int rc = 0;
-  row->sigma = c->sigma;
-  if (gpd_eval_kernel_get(c->kernels, it->index, &k, row->kernel, sizeof row->kernel) != 0) return -1;
-
+  const gpd_eval_item *it = slot->it;
+  gpd_image raw = {0};
+  slot->row.sigma = c->sigma;
+  slot->ks = s->ksize;
+  if (gpd_eval_kernel_get(c->kernels, it->index, &slot->k, slot->row.kernel, sizeof slot->row.kernel) != 0) return -1;
   if (gpd_image_load(&raw, it->path, s->gi ? s->gi->out_c : 0) != 0) {
-    set_note(row, "skipped", gpd_last_error());
-    goto done;
+    skip(slot);
+    return 0;
   }
   if (c->crop > 0) {
-    if (gpd_image_crop_resize(&raw, c->crop, c->size, &sharp) != 0) {
-      set_note(row, "skipped", gpd_last_error());
-      goto done;
+    const int rc = gpd_image_crop_resize(&raw, c->crop, c->size, &slot->sharp);
+    gpd_image_free(&raw);
+    if (rc != 0) {
+      skip(slot);
+      return 0;
     }
   } else {
-    sharp = raw;
-    raw = (gpd_image){0};
+    slot->sharp = raw;
   }
-  if (s->gi && (sharp.h != s->gi->out_h || sharp.w != s->gi->out_w)) {
+  if (s->gi && (slot->sharp.h != s->gi->out_h || slot->sharp.w != s->gi->out_w)) {
     char why[256];
     snprintf(why, sizeof why, "%s is %dx%d after preparation but the image generator makes %dx%d (see --crop-resize)",
-             it->name, sharp.h, sharp.w, s->gi->out_h, s->gi->out_w);
-    set_note(row, "skipped", why);
-    goto done;
+             it->name, slot->sharp.h, slot->sharp.w, s->gi->out_h, s->gi->out_w);
+    eval_slot_set_note(slot, "skipped", why);
   }
-
-  const gpd_image *target = &sharp;
-  if (c->range) {
-    if ((rc = solve_item(s, &sharp, &c->range_solve, it->index, row, &rres, "range projection")) != 0) goto done;
-    row->range_psnr = rres.range_psnr;
-    range_im = rres.image;
-    rres.image = (gpd_image){0};
-    target = &range_im;
-  }
-  if (gpd_blur_image(target, k, K, c->solve.boundary, c->sigma, c->noise_seed + (uint64_t)it->index, &y) != 0) {
-    set_note(row, "skipped", gpd_last_error());
-    goto done;
-  }
-  if ((rc = solve_item(s, &y, &c->solve, it->index, row, &res, "deblurring")) != 0) goto done;
-  if ((rc = compare(&res.image, target, y.h, y.w, &row->psnr, &row->ssim)) != 0) goto done;
-  if (res.kernel && res.ksize == K) row->kernel_error = gpd_kernel_error(res.kernel, k, K, GPD_EVAL_KERNEL_SHIFT);
-  row->chosen = res.chosen;
-  row->measurement = res.measurement;
-  row->total = res.total;
-  rc = keep_example(s, target, &y, &res.image, k, K, res.kernel, res.ksize);
-done:
-  free(k);
-  gpd_image_free(&raw);
-  gpd_image_free(&sharp);
-  gpd_image_free(&range_im);
-  gpd_image_free(&y);
-  gpd_solve_result_free(&res);
-  gpd_solve_result_free(&rres);
-  return rc < 0 ? -1 : 0;
+  return 0;
 }
 
-/* Levin et al.'s captures: no synthetic blur; shift-tolerant metrics
- * within +-K/2 of the measured kernel (K its size), after cropping as much
- * border, as the benchmark's protocol compares. */
-int eval_item_levin(eval_state *s, const gpd_eval_item *it, gpd_eval_row *row) {
-  gpd_image y = {0}, truth = {0}, win = {0};
-  gpd_solve_result res = {0};
-  float *kt = NULL, *emb = NULL;
-  int ks = 0, rc = 0;
+/* Levin et al.'s captures: no synthetic blur; the sharp image must match
+ * the capture's size. */
+static int prepare_levin(eval_state *s, eval_slot *slot) {
+  const gpd_eval_item *it = slot->it;
   const char *slash = strrchr(it->kernel, '/');
-  snprintf(row->kernel, sizeof row->kernel, "%s", slash ? slash + 1 : it->kernel);
-  if (gpd_image_load(&y, it->path, s->gi ? s->gi->out_c : 0) != 0 || gpd_image_load(&truth, it->truth, y.c) != 0 ||
-      gpd_kernel_load(it->kernel, &kt, &ks) != 0) {
-    set_note(row, "skipped", gpd_last_error());
-    goto done;
+  snprintf(slot->row.kernel, sizeof slot->row.kernel, "%s", slash ? slash + 1 : it->kernel);
+  if (gpd_image_load(&slot->y, it->path, s->gi ? s->gi->out_c : 0) != 0 ||
+      gpd_image_load(&slot->sharp, it->truth, slot->y.c) != 0 || gpd_kernel_load(it->kernel, &slot->k, &slot->ks) != 0) {
+    skip(slot);
+    return 0;
   }
-  if (truth.h != y.h || truth.w != y.w) {
+  if (slot->sharp.h != slot->y.h || slot->sharp.w != slot->y.w) {
     char why[256];
-    snprintf(why, sizeof why, "the sharp image %s is %dx%d, the capture %dx%d", it->truth, truth.h, truth.w, y.h, y.w);
-    set_note(row, "skipped", why);
-    goto done;
+    snprintf(why, sizeof why, "the sharp image %s is %dx%d, the capture %dx%d", it->truth, slot->sharp.h,
+             slot->sharp.w, slot->y.h, slot->y.w);
+    eval_slot_set_note(slot, "skipped", why);
   }
-  if ((rc = solve_item(s, &y, &s->c->solve, it->index, row, &res, "deblurring")) != 0) goto done;
-  const gpd_image *out = &res.image;
-  if (out->h != y.h || out->w != y.w) {
-    if ((rc = gpd_solve_window(out, y.h, y.w, &win)) != 0) goto done;
+  return 0;
+}
+
+int eval_slot_prepare(eval_state *s, eval_slot *slot) {
+  slot->pending = 1;
+  return s->c->levin ? prepare_levin(s, slot) : prepare_synthetic(s, slot);
+}
+
+int eval_slot_blur(eval_state *s, eval_slot *slot) {
+  const gpd_eval_config *c = s->c;
+  if (!slot->pending || c->levin) return 0;
+  const gpd_image *target = slot->target.data ? &slot->target : &slot->sharp;
+  if (gpd_blur_image(target, slot->k, s->ksize, c->solve.boundary, c->sigma, c->noise_seed + (uint64_t)slot->it->index,
+                     &slot->y) != 0)
+    skip(slot);
+  return 0;
+}
+
+static int finish_synthetic(eval_state *s, eval_slot *slot) {
+  const int K = s->ksize;
+  gpd_eval_row *row = &slot->row;
+  const gpd_solve_result *res = &slot->res;
+  const gpd_image *target = slot->target.data ? &slot->target : &slot->sharp;
+  GPD_TRY(compare(&res->image, target, slot->y.h, slot->y.w, &row->psnr, &row->ssim));
+  if (res->kernel && res->ksize == K) row->kernel_error = gpd_kernel_error(res->kernel, slot->k, K, GPD_EVAL_KERNEL_SHIFT);
+  return keep_example(s, target, &slot->y, &res->image, slot->k, K, res->kernel, res->ksize);
+}
+
+/* Shift-tolerant metrics within +-K/2 of the measured kernel (K its size),
+ * after cropping as much border, as the benchmark's protocol compares. */
+static int finish_levin(eval_state *s, eval_slot *slot) {
+  gpd_eval_row *row = &slot->row;
+  const gpd_solve_result *res = &slot->res;
+  const gpd_image *y = &slot->y;
+  gpd_image win = {0};
+  float *emb = NULL;
+  int rc = 0;
+  const gpd_image *out = &res->image;
+  if (out->h != y->h || out->w != y->w) {
+    GPD_TRY(gpd_solve_window(out, y->h, y->w, &win));
     out = &win;
   }
-  const int shift = ks / 2;
-  row->psnr = gpd_psnr_shift_tolerant(out->data, truth.data, y.c, y.h, y.w, shift, shift);
-  row->ssim = gpd_ssim_shift_tolerant(out->data, truth.data, y.c, y.h, y.w, shift, shift);
-  if (res.kernel && ks <= res.ksize) {
-    if (!(emb = gpd_malloc(sizeof(float) * (size_t)res.ksize * res.ksize, "kernel canvas"))) {
-      rc = -1;
-      goto done;
+  const int shift = slot->ks / 2;
+  row->psnr = gpd_psnr_shift_tolerant(out->data, slot->sharp.data, y->c, y->h, y->w, shift, shift);
+  row->ssim = gpd_ssim_shift_tolerant(out->data, slot->sharp.data, y->c, y->h, y->w, shift, shift);
+  if (res->kernel && slot->ks <= res->ksize) {
+    if (!(emb = gpd_malloc(sizeof(float) * (size_t)res->ksize * res->ksize, "kernel canvas"))) rc = -1;
+    else {
+      gpd_eval_kernel_embed(slot->k, slot->ks, emb, res->ksize);
+      row->kernel_error = gpd_kernel_error(res->kernel, emb, res->ksize, shift);
     }
-    gpd_eval_kernel_embed(kt, ks, emb, res.ksize);
-    row->kernel_error = gpd_kernel_error(res.kernel, emb, res.ksize, shift);
   }
-  row->chosen = res.chosen;
-  row->measurement = res.measurement;
-  row->total = res.total;
-  rc = keep_example(s, &truth, &y, out, emb ? emb : kt, emb ? res.ksize : ks, res.kernel, res.ksize);
-done:
-  gpd_image_free(&y);
-  gpd_image_free(&truth);
+  if (!rc)
+    rc = keep_example(s, &slot->sharp, y, out, emb ? emb : slot->k, emb ? res->ksize : slot->ks, res->kernel,
+                      res->ksize);
   gpd_image_free(&win);
-  gpd_solve_result_free(&res);
-  free(kt);
   free(emb);
-  return rc < 0 ? -1 : 0;
+  return rc;
 }
 
+int eval_slot_finish(eval_state *s, eval_slot *slot) {
+  if (!slot->pending) return 0;
+  gpd_eval_row *row = &slot->row;
+  row->chosen = slot->res.chosen;
+  row->measurement = slot->res.measurement;
+  row->total = slot->res.total;
+  row->restart_iterations = (double)slot->res.restart_iterations;
+  return s->c->levin ? finish_levin(s, slot) : finish_synthetic(s, slot);
+}
+
+void eval_slot_free(eval_slot *slot) {
+  gpd_image_free(&slot->sharp);
+  gpd_image_free(&slot->target);
+  gpd_image_free(&slot->y);
+  free(slot->k);
+  gpd_solve_result_free(&slot->res);
+  memset(slot, 0, sizeof *slot);
+}

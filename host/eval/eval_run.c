@@ -1,10 +1,9 @@
 /* The evaluation run (gpd/eval.h): the manifest of its settings, opening
- * or resuming the results CSV, then each item of the shard not yet in it
- * (eval_item.c), its row appended and made durable before the next.
- *
- * One gpd_solve per image with the restarts as its batch: the solver takes
- * one blurry image at a time, so images are not yet batched together (the
- * authors ran 80 images x 10 restarts as one batch). */
+ * or resuming the results CSV, then the items of the shard not yet in it
+ * in batches of images: each item through its stages (eval_item.c), the
+ * batch's images solved together (eval_solve.c: images x restarts in one
+ * solve, as the authors ran 80 images x 10 restarts), then the batch's
+ * rows appended in index order, each made durable before the next. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
@@ -46,6 +45,14 @@ static int solver_settings(gpd_eval_manifest *m, const char *prefix, const gpd_s
   } while (0)
   SETF("restarts", o->restarts);
   SETF("steps", o->steps);
+  if (o->schedule != GPD_SCHEDULE_FULL) {
+    /* only when not the full schedule: results made before schedules
+     * existed keep comparing equal */
+    char text[160];
+    gpd_solve_schedule_text(o, text, sizeof text);
+    snprintf(k, sizeof k, "%sschedule", prefix);
+    GPD_TRY(gpd_eval_manifest_set(m, k, "%s", text));
+  }
   snprintf(k, sizeof k, "%sseed", prefix);
   GPD_TRY(gpd_eval_manifest_set(m, k, "%llu", (unsigned long long)o->seed));
   if (o->alg == GPD_ALG_NAIVE || o->alg == GPD_ALG_1) {
@@ -144,6 +151,12 @@ static FILE *open_results(const gpd_eval_config *c, const gpd_eval_manifest *m, 
     gpd_eval_manifest_free(&old);
     if (rc) return NULL;
     if (gpd_eval_csv_read(c->csv, 1, &out->rows, &out->dropped) != 0) return NULL;
+    if (out->rows.legacy) {
+      gpd_error("%s has the results layout before the restart_iterations column; --resume would append rows of "
+                "another layout to it (eval --summarize and eval-merge still read it; --overwrite starts it again)",
+                c->csv);
+      return NULL;
+    }
     out->resumed = out->rows.n;
     if (file_size(c->csv) > 0) {
       FILE *f = fopen(c->csv, "a");
@@ -203,6 +216,8 @@ static int check_config(const gpd_eval_config *c, const gpd_net *gi, const gpd_n
   if (c->range && !gi) return gpd_error("--range projects onto an image generator's range; Algorithm 3 has none");
   if (c->range && c->levin) return gpd_error("--range needs sharp test images; the Levin captures are already blurry");
   if (c->range && c->range_solve.alg != GPD_ALG_RANGE) return gpd_error("the range projection's options are not GPD_ALG_RANGE's");
+  GPD_TRY(gpd_solve_check_options(&c->solve));
+  if (c->range) GPD_TRY(gpd_solve_check_options(&c->range_solve));
   *ksize = 0;
   if (!c->levin) {
     if (!c->kernels) return gpd_error("no test kernels given");
@@ -214,6 +229,86 @@ static int check_config(const gpd_eval_config *c, const gpd_net *gi, const gpd_n
     if (!(c->sigma >= 0) || !isfinite(c->sigma)) return gpd_error("noise sigma %g must be >= 0", (double)c->sigma);
   }
   return 0;
+}
+
+/* ---- batches ------------------------------------------------------------------------------ */
+
+/* How many images' restarts the memory plan fits in one batch of `base`'s
+ * solve (at most cap), on an image of the size the solver will get. */
+static int images_that_fit(eval_state *s, const gpd_solve_options *base, int cap, int *images) {
+  const gpd_net *gi = s->gi;
+  const int linear = base->alg != GPD_ALG_RANGE && base->boundary == GPD_BOUNDARY_LINEAR && s->gk;
+  const int trim = linear ? s->gk->out_h - 1 : 0;
+  gpd_image y = {0};
+  GPD_TRY(gpd_image_alloc(&y, gi->out_c, gi->out_h - trim, gi->out_w - trim));
+  gpd_solve_options o = *base;
+  o.restarts = base->restarts * cap;
+  o.threads = 1;
+  gpd_solve_plan plan;
+  int rc = gpd_solve_plan_make(s->e, &y, s->gi, base->alg == GPD_ALG_RANGE ? NULL : s->gk, &o, &plan);
+  gpd_image_free(&y);
+  if (rc) return -1;
+  *images = plan.groups <= 1 ? cap : plan.group_size / base->restarts;
+  if (*images < 1) *images = 1;
+  return 0;
+}
+
+/* Images per solve: --batch-images, else as many as the memory plan fits
+ * in one batch, up to GPD_EVAL_MAX_BATCH_ITEMS restarts and this run's
+ * items; 1 for Alg 3 (restarts one by one) and the Levin captures. */
+static int batch_size(eval_state *s, long todo, int *images) {
+  const gpd_eval_config *c = s->c;
+  const int R = c->solve.restarts;
+  long cap = c->batch_images > 0 ? c->batch_images : GPD_EVAL_MAX_BATCH_ITEMS / R;
+  if (c->batch_images <= 0 && (c->solve.alg == GPD_ALG_3 || c->levin || !s->gi)) cap = 1;
+  if (cap > todo) cap = todo;
+  if (c->stop_after > 0 && cap > c->stop_after) cap = c->stop_after;
+  if (cap < 1) cap = 1;
+  *images = (int)cap;
+  if (c->batch_images > 0 || cap == 1) return 0;
+  GPD_TRY(images_that_fit(s, &c->solve, *images, images));
+  if (c->range) GPD_TRY(images_that_fit(s, &c->range_solve, *images, images));
+  return 0;
+}
+
+/* The batch's items through their stages, then their rows appended in
+ * index order (each synced before the next). */
+static int run_batch(eval_state *s, eval_slot *slots, int n, FILE *f) {
+  const gpd_eval_config *c = s->c;
+  const gpd_eval_hooks *hooks = s->hooks;
+  gpd_eval_outcome *out = s->out;
+  const double t0 = gpd_seconds();
+  int rc = 0;
+  for (int j = 0; !rc && j < n; j++) rc = eval_slot_prepare(s, &slots[j]);
+  if (!rc && c->range) rc = eval_solve_slots(s, slots, n, 1);
+  for (int j = 0; !rc && j < n; j++) rc = eval_slot_blur(s, &slots[j]);
+  if (!rc) rc = eval_solve_slots(s, slots, n, 0);
+  for (int j = 0; !rc && j < n; j++) rc = eval_slot_finish(s, &slots[j]);
+  const double seconds = (gpd_seconds() - t0) / n;
+  for (int j = 0; !rc && j < n; j++) {
+    gpd_eval_row *row = &slots[j].row;
+    row->seconds = seconds;
+    if (!strcmp(row->status, "skipped") && hooks && hooks->skipped) hooks->skipped(hooks->ctx, slots[j].it, row->note);
+    rc = gpd_eval_csv_append(f, c->csv, row);
+    if (!rc) rc = gpd_eval_rows_push(&out->rows, row);
+    if (!rc) {
+      out->done++;
+      if (hooks && hooks->done) hooks->done(hooks->ctx, row, out->done, out->todo);
+    }
+  }
+  for (int j = 0; j < n; j++) eval_slot_free(&slots[j]);
+  return rc;
+}
+
+static void slot_init(eval_slot *slot, const gpd_eval_config *c, const gpd_eval_item *it) {
+  memset(slot, 0, sizeof *slot);
+  slot->it = it;
+  gpd_eval_row *row = &slot->row;
+  gpd_eval_row_init(row);
+  snprintf(row->file, sizeof row->file, "%s", it->name);
+  row->index = it->index;
+  snprintf(row->alg, sizeof row->alg, "%s", gpd_eval_alg_name(c->solve.alg));
+  snprintf(row->target, sizeof row->target, "%s", c->range ? "range" : "test");
 }
 
 int gpd_eval_run(gpd_engine *e, gpd_net *gi, gpd_net *gk, const gpd_eval_config *c, const gpd_eval_list *full,
@@ -245,33 +340,29 @@ int gpd_eval_run(gpd_engine *e, gpd_net *gi, gpd_net *gk, const gpd_eval_config 
   }
   for (long i = 0; !rc && i < full->n; i++)
     if (!done[i] && gpd_eval_in_shard(i, c->shard_k, c->shard_n)) out->todo++;
+  int batch = 1;
+  if (!rc && out->todo > 0) rc = batch_size(&s, out->todo, &batch);
+  out->batch_images = batch;
+  eval_slot *slots = rc ? NULL : gpd_calloc((size_t)batch, sizeof *slots, "the batch");
+  if (!rc && !slots) rc = -1;
   if (!rc && hooks && hooks->start) hooks->start(hooks->ctx, out->todo);
 
-  for (long i = 0; !rc && i < full->n; i++) {
-    const gpd_eval_item *it = &full->items[i];
-    if (done[i] || !gpd_eval_in_shard(i, c->shard_k, c->shard_n)) continue;
-    if (c->stop_after > 0 && out->done >= c->stop_after) {
-      out->stopped = 1;
-      break;
+  for (long i = 0; !rc && !out->stopped;) {
+    /* the next batch: up to `batch` items of the shard not yet done, within --stop-after */
+    int n = 0;
+    for (; i < full->n; i++) {
+      if (done[i] || !gpd_eval_in_shard(i, c->shard_k, c->shard_n)) continue;
+      if (c->stop_after > 0 && out->done + n >= c->stop_after) {
+        out->stopped = 1;
+        break;
+      }
+      if (n == batch) break;
+      slot_init(&slots[n++], c, &full->items[i]);
     }
-    gpd_eval_row row;
-    gpd_eval_row_init(&row);
-    snprintf(row.file, sizeof row.file, "%s", it->name);
-    row.index = it->index;
-    snprintf(row.alg, sizeof row.alg, "%s", gpd_eval_alg_name(c->solve.alg));
-    snprintf(row.target, sizeof row.target, "%s", c->range ? "range" : "test");
-    const double t0 = gpd_seconds();
-    rc = c->levin ? eval_item_levin(&s, it, &row) : eval_item_synthetic(&s, it, &row);
-    if (rc) break;
-    row.seconds = gpd_seconds() - t0;
-    if (!strcmp(row.status, "skipped") && hooks && hooks->skipped) hooks->skipped(hooks->ctx, it, row.note);
-    rc = gpd_eval_csv_append(f, c->csv, &row);
-    if (!rc) rc = gpd_eval_rows_push(&out->rows, &row);
-    if (!rc) {
-      out->done++;
-      if (hooks && hooks->done) hooks->done(hooks->ctx, &row, out->done, out->todo);
-    }
+    if (n == 0) break;
+    rc = run_batch(&s, slots, n, f);
   }
+  free(slots);
   free(done);
   if (fclose(f) != 0 && !rc) rc = gpd_error("cannot close %s: %s", c->csv, strerror(errno));
   return rc;

@@ -52,11 +52,11 @@ void gpd_eval_stat_of(const double *x, long n, gpd_eval_stat *s) {
 void gpd_eval_summarize(const gpd_eval_row *rows, long n, gpd_eval_summary *s) {
   memset(s, 0, sizeof *s);
   s->rows = n;
-  double *v = malloc(sizeof(double) * (size_t)(n ? n : 1) * 5);
+  double *v = malloc(sizeof(double) * (size_t)(n ? n : 1) * 6);
   if (!v) {
     /* too little memory for the columns: counts only, statistics NaN */
     gpd_eval_stat none = {0, NAN, NAN, NAN};
-    s->psnr = s->ssim = s->kernel_error = s->range_psnr = s->seconds = none;
+    s->psnr = s->ssim = s->kernel_error = s->range_psnr = s->seconds = s->restart_iterations = none;
   }
   long k = 0;
   for (long i = 0; i < n; i++) {
@@ -71,6 +71,7 @@ void gpd_eval_summarize(const gpd_eval_row *rows, long n, gpd_eval_summary *s) {
         v[2 * n + k] = r->kernel_error;
         v[3 * n + k] = r->range_psnr;
         v[4 * n + k] = r->seconds;
+        v[5 * n + k] = r->restart_iterations;
         k++;
       }
     }
@@ -81,6 +82,7 @@ void gpd_eval_summarize(const gpd_eval_row *rows, long n, gpd_eval_summary *s) {
   gpd_eval_stat_of(v + 2 * n, k, &s->kernel_error);
   gpd_eval_stat_of(v + 3 * n, k, &s->range_psnr);
   gpd_eval_stat_of(v + 4 * n, k, &s->seconds);
+  gpd_eval_stat_of(v + 5 * n, k, &s->restart_iterations);
   free(v);
 }
 

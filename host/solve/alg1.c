@@ -62,7 +62,13 @@ static void alg1_destroy(solve_problem *p) {
   p->state = NULL;
 }
 
-static const solve_problem_ops ALG1_OPS = {alg1_compute, alg1_read, alg1_result, alg1_destroy};
+/* the halving schedule: y's rows; the rest is scratch of each iteration */
+static int alg1_gather(solve_problem *p, int n, const int *keep) {
+  alg1_state *s = p->state;
+  return solve_gen_pair_gather(&s->gen, p->e, &s->in.g, n, keep);
+}
+
+static const solve_problem_ops ALG1_OPS = {alg1_compute, alg1_read, alg1_result, alg1_destroy, alg1_gather};
 
 int alg1_create(const solve_inputs *in, solve_problem **out) {
   *out = NULL;
@@ -79,9 +85,9 @@ int alg1_create(const solve_inputs *in, solve_problem **out) {
   s->dk = e->alloc(e, (size_t)R * g->k * g->k, "kernel gradient");
   if (!s->dxi || !s->dk) goto fail;
   solve_group *zi = solve_group_add(p, "z_i", gpd_net_in_size(in->gi), SOLVE_SGD, o->lr, o->lr_decay, 0.0f);
-  if (!zi || solve_group_init_normal(p, zi, o->seed, SOLVE_STREAM_ZI, 0.0f, 1.0f) != 0) goto fail;
+  if (!zi || solve_group_init_normal(p, zi, in, SOLVE_STREAM_ZI, 0.0f, 1.0f) != 0) goto fail;
   solve_group *zk = solve_group_add(p, "z_k", gpd_net_in_size(in->gk), SOLVE_SGD, o->lr, o->lr_decay, 0.0f);
-  if (!zk || solve_group_init_normal(p, zk, o->seed, SOLVE_STREAM_ZK, 0.0f, 1.0f) != 0) goto fail;
+  if (!zk || solve_group_init_normal(p, zk, in, SOLVE_STREAM_ZK, 0.0f, 1.0f) != 0) goto fail;
   *out = p;
   return 0;
 fail:

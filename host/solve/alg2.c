@@ -88,7 +88,13 @@ static void alg2_destroy(solve_problem *p) {
   p->state = NULL;
 }
 
-static const solve_problem_ops ALG2_OPS = {alg2_compute, alg2_read, alg2_result, alg2_destroy};
+/* the halving schedule: y's rows; the rest is scratch of each iteration */
+static int alg2_gather(solve_problem *p, int n, const int *keep) {
+  alg2_state *s = p->state;
+  return solve_gen_pair_gather(&s->gen, p->e, &s->in.g, n, keep);
+}
+
+static const solve_problem_ops ALG2_OPS = {alg2_compute, alg2_read, alg2_result, alg2_destroy, alg2_gather};
 
 int alg2_create(const solve_inputs *in, solve_problem **out) {
   *out = NULL;
@@ -108,11 +114,11 @@ int alg2_create(const solve_inputs *in, solve_problem **out) {
   s->dk2 = e->alloc(e, (size_t)R * g->k * g->k, "kernel gradient");
   if (!s->dxi || !s->diff || !s->dk || !s->dk2) goto fail;
   solve_group *zi = solve_group_add(p, "z_i", gpd_net_in_size(in->gi), SOLVE_ADAM, o->adam_lr, 0.0f, 0.0f);
-  if (!zi || solve_group_init_normal(p, zi, o->seed, SOLVE_STREAM_ZI, 0.0f, 1.0f) != 0) goto fail;
+  if (!zi || solve_group_init_normal(p, zi, in, SOLVE_STREAM_ZI, 0.0f, 1.0f) != 0) goto fail;
   solve_group *zk = solve_group_add(p, "z_k", gpd_net_in_size(in->gk), SOLVE_ADAM, o->adam_lr, 0.0f, 0.0f);
-  if (!zk || solve_group_init_normal(p, zk, o->seed, SOLVE_STREAM_ZK, 0.0f, 1.0f) != 0) goto fail;
+  if (!zk || solve_group_init_normal(p, zk, in, SOLVE_STREAM_ZK, 0.0f, 1.0f) != 0) goto fail;
   solve_group *im = solve_group_add(p, "i", s->pixels, SOLVE_ADAM, o->adam_lr, 0.0f, o->init_mean);
-  if (!im || solve_group_init_normal(p, im, o->seed, SOLVE_STREAM_IMAGE, o->init_mean, o->init_std) != 0) goto fail;
+  if (!im || solve_group_init_normal(p, im, in, SOLVE_STREAM_IMAGE, o->init_mean, o->init_std) != 0) goto fail;
   *out = p;
   return 0;
 fail:

@@ -182,17 +182,18 @@ void alg3_restart_free(alg3_restart *a) {
 }
 
 /* Uploads row `restart` of stream `stream` (rows of per_restart). */
-static int init_row(solve_problem *p, solve_group *grp, const gpd_solve_options *o, uint64_t stream, int restart) {
-  float *x = solve_draw_rows(o->seed, stream, restart, 1, grp->per_restart, 0.0f, 1.0f, grp->name);
+static int init_row(solve_problem *p, solve_group *grp, const solve_inputs *in, uint64_t stream, int restart) {
+  float *x = solve_draw_rows(solve_inputs_seed(in, 0), stream, restart, 1, grp->per_restart, 0.0f, 1.0f, grp->name);
   if (!x) return -1;
   int rc = p->e->upload(p->e, grp->p, x, grp->per_restart);
   free(x);
   return rc;
 }
 
-/* Both problems' state is the restart (freed by alg3_restart_free). */
-static const solve_problem_ops MAIN_OPS = {main_compute, main_read, main_result, main_destroy};
-static const solve_problem_ops FIT_OPS = {fit_compute, fit_read, NULL, fit_destroy};
+/* Both problems' state is the restart (freed by alg3_restart_free); they
+ * run its restarts one by one and cannot be halved (no gather). */
+static const solve_problem_ops MAIN_OPS = {main_compute, main_read, main_result, main_destroy, NULL};
+static const solve_problem_ops FIT_OPS = {fit_compute, fit_read, NULL, fit_destroy, NULL};
 
 int alg3_restart_create(const solve_inputs *in, int restart, alg3_restart **out) {
   *out = NULL;
@@ -206,7 +207,7 @@ int alg3_restart_create(const solve_inputs *in, int restart, alg3_restart **out)
   if (build_generator(&a->net, in) != 0) goto fail;
   if (gpd_net_alloc(&a->net, e) != 0) goto fail;
   a->have_net = 1;
-  if (gpd_net_init(&a->net, solve_seed(o->seed, SOLVE_STREAM_WEIGHTS, restart)) != 0) goto fail;
+  if (gpd_net_init(&a->net, solve_seed(solve_inputs_seed(in, 0), SOLVE_STREAM_WEIGHTS, restart)) != 0) goto fail;
   a->net.bn_train = 1;
   a->side = a->net.out_h;
   const int side_w = a->net.out_w;
@@ -236,9 +237,9 @@ int alg3_restart_create(const solve_inputs *in, int restart, alg3_restart **out)
   if (!(a->main = solve_problem_new(e, 1, restart, 3, &MAIN_OPS, 0))) goto fail;
   a->main->state = a;
   solve_group *zi = solve_group_add(a->main, "z_i", gpd_net_in_size(&a->net), SOLVE_ADAM, o->lr_z, 0.0f, 0.0f);
-  if (!zi || init_row(a->main, zi, o, SOLVE_STREAM_ZI, restart) != 0) goto fail;
+  if (!zi || init_row(a->main, zi, in, SOLVE_STREAM_ZI, restart) != 0) goto fail;
   solve_group *zk = solve_group_add(a->main, "z_k", gpd_net_in_size(in->gk), SOLVE_ADAM, o->lr_z, 0.0f, 0.0f);
-  if (!zk || init_row(a->main, zk, o, SOLVE_STREAM_ZK, restart) != 0) goto fail;
+  if (!zk || init_row(a->main, zk, in, SOLVE_STREAM_ZK, restart) != 0) goto fail;
   if (!solve_group_add_external(a->main, "W", a->net.params, a->net.grads, a->net.n_params, SOLVE_ADAM, o->lr_w, 0.0f))
     goto fail;
 
@@ -280,23 +281,23 @@ static int alg3_task(void *ctx, gpd_engine *e, int r) {
   GPD_TRY(alg3_restart_create(&in, r, &a));
   solve_hooks hfit = {0};
   solve_progress_sum_hook(t->progress, r, &hfit);
-  int rc = solve_run(a->fit, o->fit_steps, &hfit);
-  if (rc == 1) res->diverged_at[r] = -(a->fit->diverged_at[0] + 2);
+  int rc = solve_run(a->fit, o->fit_steps, NULL, &hfit);
   solve_hooks hmain = {0};
   if (rc == 0) {
     solve_progress_sum_hook(t->progress, r, &hmain);
     hmain.progress_offset = o->fit_steps;
     if (t->log) solve_log_table_hook(t->log, r, r, &hmain);
-    rc = solve_run(a->main, o->steps, &hmain);
-    if (rc == 1) res->diverged_at[r] = a->main->diverged_at[0];
+    rc = solve_run(a->main, o->steps, NULL, &hmain);
   }
   pthread_mutex_lock(&t->lock);
-  if (rc == 0) {
-    res->restart_measurement[r] = a->main->measurement[0];
-    rc = solve_tasks_offer(t, a->main, 0);
+  if (rc >= 0) {
+    solve_tasks_record(t, a->main);
+    res->restart_iterations += a->fit->record[0].iterations;
+    /* a restart that diverged in the eq. 12 fit: -(s+2) for step s of it */
+    if (a->fit->record[0].diverged_at >= 0) res->diverged_at[r] = -(a->fit->record[0].diverged_at + 2);
   }
+  if (rc == 0) rc = solve_tasks_offer(t, a->main, 0);
   solve_tasks_count_graphs(t, a->fit);
-  solve_tasks_count_graphs(t, a->main);
   pthread_mutex_unlock(&t->lock);
   alg3_restart_free(a);
   return rc < 0 ? -1 : 0;
@@ -308,23 +309,13 @@ int alg3_solve(const solve_inputs *in, const gpd_solve_plan *plan, gpd_solve_res
   alg3_run run = {.in = in};
   solve_tasks *t = &run.t;
   int rc = -1;
-  GPD_TRY(solve_tasks_init(t, res, "Algorithm 3"));
+  GPD_TRY(solve_tasks_init(t, res, 1, R, "Algorithm 3"));
   t->progress = solve_progress_sum_new(o, R, ((long)o->fit_steps + o->steps) * R);
   if (!t->progress) goto done;
   if (o->log && o->log_every > 0 && !(t->log = solve_log_table_new(o, R, R))) goto done;
   if (solve_parallel_run(in->e, R, plan->threads, alg3_task, &run) != 0) goto done;
   solve_tasks_finish(t, o);
-  /* the first restart (in order) that diverged names the step */
-  int first_step = -1, first_in_fit = 0;
-  for (int r = 0; r < R; r++) {
-    if (res->diverged_at[r] == -1) continue;
-    res->diverged++;
-    if (first_step < 0) {
-      first_in_fit = res->diverged_at[r] <= -2;
-      first_step = first_in_fit ? -(res->diverged_at[r] + 2) : res->diverged_at[r];
-    }
-  }
-  rc = solve_tasks_choose(t, R, first_step, first_in_fit ? " of the W fit" : "");
+  rc = 0;
 done:
   solve_tasks_free(t);
   return rc;

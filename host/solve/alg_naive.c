@@ -90,7 +90,13 @@ static void naive_destroy(solve_problem *p) {
   p->state = NULL;
 }
 
-static const solve_problem_ops NAIVE_OPS = {naive_compute, naive_read, naive_result, naive_destroy};
+/* the halving schedule: the target's rows; the rest is scratch of each iteration */
+static int naive_gather(solve_problem *p, int n, const int *keep) {
+  naive_state *s = p->state;
+  return solve_gather_rows(p->e, s->target, s->pixels, n, keep);
+}
+
+static const solve_problem_ops NAIVE_OPS = {naive_compute, naive_read, naive_result, naive_destroy, naive_gather};
 
 int naive_create(const solve_inputs *in, int adam, solve_problem **out) {
   *out = NULL;
@@ -108,7 +114,7 @@ int naive_create(const solve_inputs *in, int adam, solve_problem **out) {
   s->left = solve_centre(g->wx, g->w);
   if (gpd_net_workspace_alloc(&s->ws, in->gi, R) != 0) goto fail;
   s->have_ws = 1;
-  s->target = solve_upload_replicated(e, in->y, R, "the target image");
+  s->target = solve_upload_images(in, R, "the target image");
   s->diff = e->alloc(e, (size_t)R * s->pixels, "image residual");
   if (!s->target || !s->diff) goto fail;
   if (s->crop) {
@@ -119,7 +125,7 @@ int naive_create(const solve_inputs *in, int adam, solve_problem **out) {
   size_t latent = gpd_net_in_size(in->gi);
   solve_group *z = adam ? solve_group_add(p, "z_i", latent, SOLVE_ADAM, o->adam_lr, o->lr_decay, 0.0f)
                         : solve_group_add(p, "z_i", latent, SOLVE_SGD, o->lr, o->lr_decay, 0.0f);
-  if (!z || solve_group_init_normal(p, z, o->seed, SOLVE_STREAM_ZI, 0.0f, 1.0f) != 0) goto fail;
+  if (!z || solve_group_init_normal(p, z, in, SOLVE_STREAM_ZI, 0.0f, 1.0f) != 0) goto fail;
   *out = p;
   return 0;
 fail:

@@ -31,6 +31,7 @@
 struct gpd_data_term {
   gpd_engine *e;
   int n, c, hx, wx, ksize;
+  int cap;         /* the batch the buffers hold (n <= cap) */
   gpd_boundary boundary;
   int hy, wy;      /* y's plane: Hx x Wx (circular) or the valid window */
   size_t spec;     /* complex values per plane: Hx * (Wx/2 + 1) */
@@ -74,6 +75,7 @@ gpd_data_term *gpd_data_term_create(gpd_engine *e, int n, int c, int hx, int wx,
   if (!d) return NULL;
   d->e = e;
   d->n = n;
+  d->cap = n;
   d->c = c;
   d->hx = hx;
   d->wx = wx;
@@ -95,6 +97,12 @@ gpd_data_term *gpd_data_term_create(gpd_engine *e, int n, int c, int hx, int wx,
     return NULL;
   }
   return d;
+}
+
+int gpd_data_term_set_batch(gpd_data_term *d, int n) {
+  if (!d || n < 1 || n > d->cap) return gpd_error("data term: batch %d for buffers of %d", n, d ? d->cap : 0);
+  d->n = n;
+  return 0;
 }
 
 /* y for every item: y itself when it has an item per item, else the

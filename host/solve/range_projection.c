@@ -18,14 +18,17 @@
 int range_solve(const solve_inputs *in, const gpd_solve_plan *plan, gpd_solve_result *res) {
   GPD_TRY(solve_batched(in, range_create, plan, res));
   /* PSNR of the generator's window that the sharp image is compared with */
-  const gpd_image *sharp = in->y;
-  gpd_image win = {0};
-  const gpd_image *cmp = &res->range_image;
-  if (cmp->h != sharp->h || cmp->w != sharp->w) {
-    GPD_TRY(gpd_solve_window(cmp, sharp->h, sharp->w, &win));
-    cmp = &win;
+  for (int j = 0; j < solve_inputs_images(in); j++) {
+    if (res[j].chosen < 0) continue;
+    const gpd_image *sharp = solve_inputs_image(in, j);
+    gpd_image win = {0};
+    const gpd_image *cmp = &res[j].range_image;
+    if (cmp->h != sharp->h || cmp->w != sharp->w) {
+      GPD_TRY(gpd_solve_window(cmp, sharp->h, sharp->w, &win));
+      cmp = &win;
+    }
+    res[j].range_psnr = gpd_psnr(cmp->data, sharp->data, sharp->c, sharp->h, sharp->w);
+    gpd_image_free(&win);
   }
-  res->range_psnr = gpd_psnr(cmp->data, sharp->data, sharp->c, sharp->h, sharp->w);
-  gpd_image_free(&win);
   return 0;
 }

@@ -2,6 +2,7 @@
  * algorithms, the driver of the batched ones (naive, 1, 2, range) and the
  * result (best restart, diverged restarts). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,14 @@ void gpd_solve_defaults(gpd_solve_options *o, gpd_algorithm alg) {
   o->untrained_latent = 100;
   o->untrained_arch = "dcgan_tf";
   o->log_every = 0;
+  o->schedule = GPD_SCHEDULE_FULL;
+  /* halving points: the lowest mean measurement regret within 35% of the
+   * full schedule's work on logs of 8 held-out faces (Algorithm 2, 10
+   * restarts, 1,000 steps: scripts/halving_points.py; EVALUATION.md,
+   * "Restarts as a budget") */
+  static const float halving[] = {0.15f, 0.4f, 0.5f};
+  o->n_halving = (int)(sizeof halving / sizeof halving[0]);
+  for (int k = 0; k < o->n_halving; k++) o->halving_at[k] = halving[k];
   switch (alg) {
   case GPD_ALG_NAIVE:
     /* eq. 4 has no latent penalty; the schedule is Algorithm 1's, the step
@@ -65,6 +74,7 @@ void gpd_solve_result_free(gpd_solve_result *r) {
   free(r->kernel);
   free(r->restart_measurement);
   free(r->diverged_at);
+  free(r->dropped_at);
   memset(r, 0, sizeof *r);
   r->range_psnr = NAN;
 }
@@ -104,7 +114,8 @@ static int check_step(const char *name, float v) {
   return 0;
 }
 
-static int check_options(const gpd_solve_options *o) {
+int gpd_solve_check_options(const gpd_solve_options *o) {
+  if (!o) return gpd_error("gpd_solve: no options");
   if (o->alg < GPD_ALG_NAIVE || o->alg > GPD_ALG_RANGE) return gpd_error("unknown solver algorithm %d", (int)o->alg);
   if (o->boundary != GPD_BOUNDARY_CIRCULAR && o->boundary != GPD_BOUNDARY_LINEAR)
     return gpd_error("unknown boundary model %d", (int)o->boundary);
@@ -113,6 +124,19 @@ static int check_options(const gpd_solve_options *o) {
   if (o->log_every < 0) return gpd_error("log_every must be >= 0 (got %d)", o->log_every);
   if (o->threads < 0) return gpd_error("threads must be >= 0 (0: automatic; got %d)", o->threads);
   if (o->lr_decay < 0 || !isfinite(o->lr_decay)) return gpd_error("lr_decay must be >= 0 (0: constant step; got %g)", o->lr_decay);
+  if (o->schedule != GPD_SCHEDULE_FULL && o->schedule != GPD_SCHEDULE_HALVING)
+    return gpd_error("unknown restart schedule %d", (int)o->schedule);
+  if (o->schedule == GPD_SCHEDULE_HALVING) {
+    if (o->alg == GPD_ALG_3)
+      return gpd_error("the halving schedule halves a batch of restarts; Algorithm 3 runs its restarts one after "
+                       "another (use the full schedule)");
+    if (o->n_halving < 1 || o->n_halving > GPD_SOLVE_MAX_HALVINGS)
+      return gpd_error("the halving schedule needs 1 to %d points (got %d)", GPD_SOLVE_MAX_HALVINGS, o->n_halving);
+    for (int k = 0; k < o->n_halving; k++)
+      if (!(o->halving_at[k] > 0.0f && o->halving_at[k] < 1.0f) || (k > 0 && !(o->halving_at[k] > o->halving_at[k - 1])))
+        return gpd_error("halving points must be increasing fractions of the steps in (0, 1) (point %d is %g)", k + 1,
+                         (double)o->halving_at[k]);
+  }
   switch (o->alg) {
   case GPD_ALG_NAIVE: GPD_TRY(check_step("lr", o->lr)); GPD_TRY(check_weight("gamma", o->gamma)); break;
   case GPD_ALG_1:
@@ -207,7 +231,7 @@ int solve_prepare(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk, c
                   solve_inputs *in) {
   memset(in, 0, sizeof *in);
   if (!o) return gpd_error("gpd_solve: no options");
-  GPD_TRY(check_options(o));
+  GPD_TRY(gpd_solve_check_options(o));
   in->e = e;
   in->y = y;
   in->o = o;
@@ -232,15 +256,110 @@ void solve_inputs_on(solve_inputs *in, gpd_engine *e, gpd_net *gi_view, gpd_net 
   }
 }
 
-/* ---- entry point ------------------------------------------------------------------ */
+/* ---- schedules -------------------------------------------------------------------- */
 
-int gpd_solve(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk, const gpd_solve_options *o,
-              gpd_solve_result *res) {
-  memset(res, 0, sizeof *res);
-  res->range_psnr = NAN;
-  if (!e || !o) return gpd_error("gpd_solve: no engine or no options");
+int gpd_solve_parse_halving(const char *opt, const char *text, gpd_solve_options *o) {
+  int n = 0;
+  const char *p = text;
+  for (;;) {
+    char *end = NULL;
+    const double f = strtod(p, &end);
+    if (end == p || (*end && *end != ','))
+      return gpd_error("--%s: '%s' is not a list of fractions of the steps (e.g. 0.1,0.25,0.5)", opt, text);
+    if (!(f > 0.0 && f < 1.0)) return gpd_error("--%s: %g is not a fraction of the steps in (0, 1)", opt, f);
+    if (n == GPD_SOLVE_MAX_HALVINGS) return gpd_error("--%s: more than %d points", opt, GPD_SOLVE_MAX_HALVINGS);
+    if (n > 0 && !(f > o->halving_at[n - 1])) return gpd_error("--%s: the points must increase ('%s')", opt, text);
+    o->halving_at[n++] = (float)f;
+    if (!*end) break;
+    p = end + 1;
+  }
+  o->n_halving = n;
+  return 0;
+}
+
+void gpd_solve_schedule_text(const gpd_solve_options *o, char *buf, size_t size) {
+  if (!size) return;
+  if (o->schedule != GPD_SCHEDULE_HALVING) {
+    snprintf(buf, size, "full");
+    return;
+  }
+  size_t len = (size_t)snprintf(buf, size, "halving:");
+  for (int k = 0; k < o->n_halving && len < size; k++)
+    len += (size_t)snprintf(buf + len, size - len, "%s%g", k ? "," : "", (double)o->halving_at[k]);
+}
+
+void gpd_solve_divergence_note(const gpd_solve_result *res, gpd_algorithm alg, char *buf, size_t size) {
+  /* Alg 3: the first restart in order that diverged names the step (its W
+   * fit's as -(s+2)); the batched ones: the earliest step */
+  int step = -1, in_fit = 0, diverged = 0;
+  for (int r = 0; r < res->restarts; r++) {
+    const int d = res->diverged_at ? res->diverged_at[r] : -1;
+    if (d == -1) continue;
+    diverged++;
+    if (alg == GPD_ALG_3) {
+      if (step < 0) {
+        in_fit = d <= -2;
+        step = in_fit ? -(d + 2) : d;
+      }
+    } else if (step < 0 || d < step) {
+      step = d;
+    }
+  }
+  if (diverged < res->restarts)
+    snprintf(buf, size, "the %d restarts the halving schedule kept diverged (NaN loss at step %d); try a smaller "
+             "step size", diverged, step);
+  else
+    snprintf(buf, size, "all %d restarts diverged (NaN loss at step %d%s); try a smaller step size", res->restarts,
+             step, in_fit ? " of the W fit" : "");
+}
+
+/* ---- entry points ------------------------------------------------------------------ */
+
+static int alloc_restart_arrays(gpd_solve_result *res, int restarts) {
+  res->restarts = restarts;
+  res->restart_measurement = gpd_malloc(sizeof(float) * (size_t)restarts, "per-restart measurement");
+  res->diverged_at = gpd_malloc(sizeof(int) * (size_t)restarts, "per-restart divergence");
+  res->dropped_at = gpd_malloc(sizeof(int) * (size_t)restarts, "per-restart halving");
+  if (!res->restart_measurement || !res->diverged_at || !res->dropped_at) return -1;
+  for (int r = 0; r < restarts; r++) {
+    res->restart_measurement[r] = NAN;
+    res->diverged_at[r] = res->dropped_at[r] = -1;
+  }
+  res->chosen = -1;
+  return 0;
+}
+
+/* Alg 3 runs image after image, each on its own. */
+static int alg3_images(const solve_inputs *in, const gpd_solve_plan *plan, gpd_solve_result *res) {
+  for (int j = 0; j < solve_inputs_images(in); j++) {
+    solve_inputs one = *in;
+    one.images = 1;
+    one.y = solve_inputs_image(in, j);
+    one.ys = one.y;
+    one.seeds = in->seeds ? &in->seeds[j] : NULL;
+    GPD_TRY(alg3_solve(&one, plan, &res[j]));
+  }
+  return 0;
+}
+
+int gpd_solve_batch(gpd_engine *e, int images, const gpd_image *ys, const uint64_t *seeds, gpd_net *gi, gpd_net *gk,
+                    const gpd_solve_options *o, gpd_solve_result *res) {
+  for (int j = 0; res && j < images; j++) {
+    memset(&res[j], 0, sizeof res[j]);
+    res[j].range_psnr = NAN;
+  }
+  if (!e || !o || !res) return gpd_error("gpd_solve: no engine, options or results");
+  if (images < 1) return gpd_error("gpd_solve_batch: %d images", images);
   solve_inputs in;
-  GPD_TRY(solve_prepare(e, y, gi, gk, o, &in));
+  GPD_TRY(solve_prepare(e, ys, gi, gk, o, &in));
+  if (!seeds) return gpd_error("gpd_solve_batch: no seeds");
+  for (int j = 1; j < images; j++)
+    if (!ys[j].data || ys[j].c != ys[0].c || ys[j].h != ys[0].h || ys[j].w != ys[0].w)
+      return gpd_error("gpd_solve_batch: image %d is %dx%dx%d, image 0 is %dx%dx%d (one batch takes one size)", j,
+                       ys[j].h, ys[j].w, ys[j].c, ys[0].h, ys[0].w, ys[0].c);
+  in.images = images;
+  in.ys = ys;
+  in.seeds = seeds;
   if (in.gi && in.gi->engine != e) return gpd_error("the image generator lives on another engine than the solver's");
   if (in.gk && in.gk->engine != e) return gpd_error("the blur generator lives on another engine than the solver's");
   if (!e->sgd_step_device_lr || !e->adam_step_device_t)
@@ -265,21 +384,16 @@ int gpd_solve(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk, const
   held_gk = in.gk != NULL;
   gpd_solve_plan plan;
   if (solve_plan(e, &in, &plan) != 0) goto done;
-  res->restarts = o->restarts;
-  res->groups = plan.groups;
-  res->threads = plan.threads;
-  res->restart_measurement = gpd_malloc(sizeof(float) * (size_t)o->restarts, "per-restart measurement");
-  res->diverged_at = gpd_malloc(sizeof(int) * (size_t)o->restarts, "per-restart divergence");
-  if (!res->restart_measurement || !res->diverged_at) goto done;
-  for (int r = 0; r < o->restarts; r++) {
-    res->restart_measurement[r] = NAN;
-    res->diverged_at[r] = -1;
+  for (int j = 0; j < images; j++) {
+    res[j].groups = plan.groups;
+    res[j].threads = plan.threads;
+    if (alloc_restart_arrays(&res[j], o->restarts) != 0) goto done;
   }
   switch (o->alg) {
   case GPD_ALG_NAIVE: rc = solve_batched(&in, naive_gd_create, &plan, res); break;
   case GPD_ALG_1: rc = solve_batched(&in, alg1_create, &plan, res); break;
   case GPD_ALG_2: rc = solve_batched(&in, alg2_create, &plan, res); break;
-  case GPD_ALG_3: rc = alg3_solve(&in, &plan, res); break;
+  case GPD_ALG_3: rc = alg3_images(&in, &plan, res); break;
   case GPD_ALG_RANGE: rc = range_solve(&in, &plan, res); break;
   }
 done:
@@ -289,9 +403,21 @@ done:
   if (in.gk) in.gk->bn_train = gk_bn;
   if (rc != 0) {
     /* keep the message: freeing does not touch it */
-    gpd_solve_result_free(res);
+    for (int j = 0; j < images; j++) gpd_solve_result_free(&res[j]);
     return -1;
   }
-  res->seconds = gpd_seconds() - t0;
+  const double seconds = gpd_seconds() - t0;
+  for (int j = 0; j < images; j++) res[j].seconds = seconds;
   return 0;
+}
+
+int gpd_solve(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk, const gpd_solve_options *o,
+              gpd_solve_result *res) {
+  const uint64_t seed = o ? o->seed : 0;
+  GPD_TRY(gpd_solve_batch(e, 1, y, &seed, gi, gk, o, res));
+  if (res->chosen >= 0) return 0;
+  char why[256];
+  gpd_solve_divergence_note(res, o->alg, why, sizeof why);
+  gpd_solve_result_free(res);
+  return gpd_error("%s", why);
 }

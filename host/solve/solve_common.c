@@ -13,22 +13,33 @@
 
 /* ---- problems and groups ------------------------------------------------------ */
 
-int solve_problem_init(solve_problem *p, gpd_engine *e, int restarts, int n_terms) {
+int solve_problem_init(solve_problem *p, gpd_engine *e, int restarts, int first, int n_terms) {
   memset(p, 0, sizeof *p);
   p->e = e;
   p->restarts = restarts;
+  p->first = first;
+  p->span = restarts;
   p->n_terms = n_terms;
-  p->first_divergence = -1;
   p->objective = solve_objective;
-  size_t nl = (size_t)n_terms * restarts;
+  size_t nl = (size_t)n_terms * restarts, n = (size_t)restarts;
   p->sched = e->alloc(e, 2 * SOLVE_MAX_GROUPS, "the optimiser schedule");
   p->loss_dev = e->alloc(e, nl, "per-restart losses");
   p->loss_host = gpd_calloc(nl, sizeof(float), "per-restart losses");
-  p->measurement = gpd_calloc((size_t)restarts, sizeof(float), "per-restart measurement");
-  p->total = gpd_calloc((size_t)restarts, sizeof(float), "per-restart objective");
-  p->diverged_at = gpd_malloc(sizeof(int) * (size_t)restarts, "per-restart divergence");
-  if (!p->sched || !p->loss_dev || !p->loss_host || !p->measurement || !p->total || !p->diverged_at) return -1;
-  for (int r = 0; r < restarts; r++) p->diverged_at[r] = -1;
+  p->measurement = gpd_calloc(n, sizeof(float), "per-restart measurement");
+  p->total = gpd_calloc(n, sizeof(float), "per-restart objective");
+  p->diverged_at = gpd_malloc(sizeof(int) * n, "per-restart divergence");
+  p->item = gpd_malloc(sizeof(int) * n, "the rows' items");
+  p->record = gpd_calloc(n, sizeof(solve_record), "per-restart records");
+  p->log_m = gpd_malloc(sizeof(float) * n, "the solver log");
+  p->log_t = gpd_malloc(sizeof(float) * n, "the solver log");
+  if (!p->sched || !p->loss_dev || !p->loss_host || !p->measurement || !p->total || !p->diverged_at || !p->item ||
+      !p->record || !p->log_m || !p->log_t)
+    return -1;
+  for (int r = 0; r < restarts; r++) {
+    p->diverged_at[r] = -1;
+    p->item[r] = first + r;
+    p->record[r] = (solve_record){.measurement = NAN, .diverged_at = -1, .dropped_at = -1, .iterations = 0};
+  }
   return 0;
 }
 
@@ -51,6 +62,10 @@ void solve_problem_free(solve_problem *p) {
   free(p->measurement);
   free(p->total);
   free(p->diverged_at);
+  free(p->item);
+  free(p->record);
+  free(p->log_m);
+  free(p->log_t);
   free(p);
 }
 
@@ -58,12 +73,12 @@ solve_problem *solve_problem_new(gpd_engine *e, int restarts, int first, int n_t
                                  size_t state_size) {
   solve_problem *p = gpd_calloc(1, sizeof *p, "solver problem");
   if (!p) return NULL;
-  if (solve_problem_init(p, e, restarts, n_terms) != 0) goto fail;
-  p->first = first;
+  if (solve_problem_init(p, e, restarts, first, n_terms) != 0) goto fail;
   p->compute = ops->compute;
   p->read = ops->read;
   p->result = ops->result;
   p->destroy = ops->destroy;
+  p->gather = ops->gather;
   if (state_size && !(p->state = gpd_calloc(1, state_size, "solver state"))) goto fail;
   return p;
 fail:
@@ -132,8 +147,13 @@ int solve_gen_pair_init(solve_gen_pair *s, const solve_inputs *in, int restarts)
   GPD_TRY(gpd_net_workspace_alloc(&s->wsk, in->gk, restarts));
   s->have_wsk = 1;
   if (!(s->data = gpd_data_term_create(in->e, restarts, g->c, g->hx, g->wx, g->k, g->boundary))) return -1;
-  s->y = solve_upload_replicated(in->e, in->y, restarts, "the blurry image");
+  s->y = solve_upload_images(in, restarts, "the blurry image");
   return s->y ? 0 : -1;
+}
+
+int solve_gen_pair_gather(solve_gen_pair *s, gpd_engine *e, const solve_geom *g, int n, const int *keep) {
+  GPD_TRY(solve_gather_rows(e, s->y, (size_t)g->c * g->h * g->w, n, keep));
+  return gpd_data_term_set_batch(s->data, n);
 }
 
 void solve_gen_pair_free(solve_gen_pair *s, gpd_engine *e) {
@@ -231,7 +251,6 @@ static int check_divergence(solve_problem *p, int t) {
   for (int r = 0; r < p->restarts; r++) {
     if (p->diverged_at[r] < 0 && !(isfinite(p->measurement[r]) && isfinite(p->total[r]))) {
       p->diverged_at[r] = t;
-      if (p->first_divergence < 0) p->first_divergence = t;
       GPD_TRY(reset_restart(p, r));
     }
     if (p->diverged_at[r] >= 0) p->measurement[r] = p->total[r] = NAN;
@@ -254,8 +273,17 @@ solve_hooks solve_hooks_from_options(const gpd_solve_options *o, long progress_o
   return h;
 }
 
+/* A log row over every item of the problem: each row's losses in its
+ * item's column, NaN for the items that stopped (halving). */
 static void log_point(solve_problem *p, const solve_hooks *h, int step) {
-  if (h->log && h->log_every > 0) h->log(h->log_ctx, step, p->restarts, p->measurement, p->total);
+  if (!h->log || h->log_every <= 0) return;
+  for (int i = 0; i < p->span; i++) p->log_m[i] = p->log_t[i] = NAN;
+  for (int j = 0; j < p->restarts; j++) {
+    const int c = p->item[j] - p->first;
+    p->log_m[c] = p->measurement[j];
+    p->log_t[c] = p->total[j];
+  }
+  h->log(h->log_ctx, step, p->span, p->log_m, p->log_t);
 }
 
 static int graphs_wanted(gpd_engine *e) {
@@ -291,23 +319,26 @@ static void *capture_iteration(solve_problem *p) {
   return graph;
 }
 
-/* Iteration t: the objective at the point x_t (its losses come back) and
- * the step to x_{t+1}. A restart found non-finite at x_t is reset after its
- * step, which leaves it where resetting before the step did: its gradient
- * and moments are zeroed with it, so the step would not have moved it. */
-static int run_iterations(solve_problem *p, int steps, const solve_hooks *h) {
+/* Iterations t0 .. t1-1 at the current batch. Iteration t: the objective
+ * at the point x_t (its losses come back) and the step to x_{t+1}. A
+ * restart found non-finite at x_t is reset after its step, which leaves it
+ * where resetting before the step did: its gradient and moments are zeroed
+ * with it, so the step would not have moved it. A graph is captured per
+ * call (a batch): its buffers and sizes are the batch's. */
+static int run_iterations(solve_problem *p, int t0, int t1, const solve_hooks *h) {
   void *graph = NULL;
-  int want_graph = steps >= 3 && graphs_wanted(p->e);
+  int want_graph = t1 - t0 >= 3 && graphs_wanted(p->e);
   int rc = 0;
-  for (int t = 0; t < steps; t++) {
+  for (int t = t0; t < t1; t++) {
     if ((rc = solve_schedule_upload(p, t)) != 0) break;
-    if (want_graph && !graph && t >= 1 && !(graph = capture_iteration(p))) want_graph = 0;
+    if (want_graph && !graph && t >= t0 + 1 && !(graph = capture_iteration(p))) want_graph = 0;
     if (graph) {
       if ((rc = gpd_engine_graph_launch(p->e, graph)) != 0) break;
       p->graph_launches++;
     } else if ((rc = solve_iteration(p)) != 0) {
       break;
     }
+    for (int j = 0; j < p->restarts; j++) p->record[p->item[j] - p->first].iterations++;
     if ((rc = solve_download_losses(p)) != 0) break;
     p->read(p);
     int alive = check_divergence(p, t);
@@ -322,24 +353,37 @@ static int run_iterations(solve_problem *p, int steps, const solve_hooks *h) {
   return rc;
 }
 
-int solve_run(solve_problem *p, int steps, const solve_hooks *h) {
-  int rc = run_iterations(p, steps, h);
-  if (rc != 0) return rc;
+/* The rows' final measurements and divergence into their records. */
+static void record_rows(solve_problem *p) {
+  for (int j = 0; j < p->restarts; j++) {
+    solve_record *r = &p->record[p->item[j] - p->first];
+    r->measurement = p->diverged_at[j] >= 0 ? NAN : p->measurement[j];
+    r->diverged_at = p->diverged_at[j];
+  }
+}
+
+int solve_run(solve_problem *p, int steps, const solve_halving *halving, const solve_hooks *h) {
+  const int points = halving ? halving->n : 0;
+  int t = 0;
+  for (int k = 0; k <= points; k++) {
+    const int end = k < points ? halving->at[k] : steps;
+    if (end > t) {
+      int rc = run_iterations(p, t, end, h);
+      if (rc != 0) {
+        if (rc > 0) record_rows(p);
+        return rc;
+      }
+      t = end;
+    }
+    if (k < points && end < steps) GPD_TRY(solve_halve(p, end, halving->per_image));
+  }
   /* the final point: what the result is made of and chosen by */
   GPD_TRY(p->objective(p, 0));
   int alive = check_divergence(p, steps);
   if (alive < 0) return -1;
   log_point(p, h, steps);
+  record_rows(p);
   return alive == 0 ? 1 : 0;
-}
-
-int solve_choose(const solve_problem *p) {
-  int best = -1;
-  for (int r = 0; r < p->restarts; r++) {
-    if (p->diverged_at[r] >= 0 || !isfinite(p->measurement[r])) continue;
-    if (best < 0 || p->measurement[r] < p->measurement[best]) best = r;
-  }
-  return best;
 }
 
 /* ---- helpers -------------------------------------------------------------------- */
@@ -367,12 +411,22 @@ float *solve_draw_rows(uint64_t seed, uint64_t stream, int first, int count, siz
   return solve_draw_normal(&rng, count, per, mean, std, what);
 }
 
-int solve_group_init_normal(solve_problem *p, solve_group *g, uint64_t seed, uint64_t stream, float mean, float std) {
-  float *x = solve_draw_rows(seed, stream, p->first, p->restarts, g->per_restart, mean, std, g->name);
-  if (!x) return -1;
-  int rc = solve_group_upload(p, g, x);
-  free(x);
-  return rc;
+/* The rows of one image come from its own seed's stream, in runs: a
+ * problem's items [first, first + restarts) may cross images. */
+int solve_group_init_normal(solve_problem *p, solve_group *g, const solve_inputs *in, uint64_t stream, float mean,
+                            float std) {
+  const int R = in->o->restarts;
+  for (int j = 0; j < p->restarts;) {
+    const int item = p->first + j, image = item / R, row = item % R;
+    const int run = R - row < p->restarts - j ? R - row : p->restarts - j;
+    float *x = solve_draw_rows(solve_inputs_seed(in, image), stream, row, run, g->per_restart, mean, std, g->name);
+    if (!x) return -1;
+    int rc = p->e->upload(p->e, g->p + (size_t)j * g->per_restart, x, (size_t)run * g->per_restart);
+    free(x);
+    GPD_TRY(rc);
+    j += run;
+  }
+  return 0;
 }
 
 static uint64_t mix64(uint64_t z) {
@@ -397,6 +451,21 @@ int solve_download_kernel(gpd_engine *e, const float *src, int ksize, gpd_solve_
   res->kernel = gpd_malloc(sizeof(float) * (size_t)ksize * ksize, "the kernel estimate");
   if (!res->kernel) return -1;
   return e->download(e, res->kernel, src, (size_t)ksize * ksize);
+}
+
+float *solve_upload_images(const solve_inputs *in, int count, const char *what) {
+  gpd_engine *e = in->e;
+  const gpd_image *y0 = in->y;
+  const size_t per = (size_t)y0->c * y0->h * y0->w;
+  const int R = in->o->restarts;
+  float *d = e->alloc(e, per * (size_t)count, what);
+  if (!d) return NULL;
+  for (int j = 0; j < count; j++)
+    if (e->upload(e, d + (size_t)j * per, solve_inputs_image(in, (in->first + j) / R)->data, per) != 0) {
+      e->free(e, d);
+      return NULL;
+    }
+  return d;
 }
 
 float *solve_upload_replicated(gpd_engine *e, const gpd_image *y, int copies, const char *what) {

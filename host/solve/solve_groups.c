@@ -10,6 +10,10 @@
  * batch: solve_tasks_offer) has its outputs downloaded when its group
  * finishes.
  *
+ * Several images (gpd_solve_batch) are one list of items, image-major, cut
+ * into groups the same way; each image's best restart is kept apart. With
+ * the halving schedule each group halves its own rows of each image.
+ *
  * One group: the options' log and progress callbacks are called live from
  * the loop, as before groups existed. Several: progress is summed over the
  * groups and the log rows are gathered into one table over all restarts,
@@ -24,9 +28,9 @@
 typedef struct batch_run {
   const solve_inputs *in;
   solve_create_fn create;
-  int groups, size;
+  int items, groups, size;
+  solve_halving halving;
   solve_tasks t;                /* progress and log: several groups only */
-  int first_divergence;         /* earliest step any restart diverged at, -1 */
 } batch_run;
 
 static int group_task(void *ctx, gpd_engine *e, int group) {
@@ -37,7 +41,7 @@ static int group_task(void *ctx, gpd_engine *e, int group) {
   gpd_net gi_view, gk_view;
   solve_inputs_on(&in, e, &gi_view, &gk_view);
   in.first = group * b->size;
-  in.count = o->restarts - in.first < b->size ? o->restarts - in.first : b->size;
+  in.count = b->items - in.first < b->size ? b->items - in.first : b->size;
   solve_problem *p = NULL;
   GPD_TRY(b->create(&in, &p));
   solve_hooks h = solve_hooks_from_options(o, 0, o->steps);
@@ -46,20 +50,11 @@ static int group_task(void *ctx, gpd_engine *e, int group) {
     if (t->progress) solve_progress_sum_hook(t->progress, group, &h);
     if (t->log) solve_log_table_hook(t->log, group, in.first, &h);
   }
-  int rc = solve_run(p, o->steps, &h);
+  int rc = solve_run(p, o->steps, &b->halving, &h);
   if (rc >= 0) {
-    gpd_solve_result *res = t->res;
-    for (int j = 0; j < p->restarts; j++) {
-      const int r = p->first + j;
-      res->restart_measurement[r] = p->diverged_at[j] >= 0 ? NAN : p->measurement[j];
-      res->diverged_at[r] = p->diverged_at[j];
-    }
-    const int chosen = rc == 1 ? -1 : solve_choose(p);
     pthread_mutex_lock(&t->lock);
-    if (p->first_divergence >= 0 && (b->first_divergence < 0 || p->first_divergence < b->first_divergence))
-      b->first_divergence = p->first_divergence;
-    solve_tasks_count_graphs(t, p);
-    rc = chosen >= 0 ? solve_tasks_offer(t, p, chosen) : 0;
+    solve_tasks_record(t, p);
+    rc = rc == 0 ? solve_tasks_offer_best(t, p) : 0;
     pthread_mutex_unlock(&t->lock);
   }
   solve_problem_free(p);
@@ -68,21 +63,22 @@ static int group_task(void *ctx, gpd_engine *e, int group) {
 
 int solve_batched(const solve_inputs *in, solve_create_fn create, const gpd_solve_plan *plan, gpd_solve_result *res) {
   const gpd_solve_options *o = in->o;
-  batch_run b = {.in = in, .create = create, .groups = plan->groups, .size = plan->group_size, .first_divergence = -1};
+  const int images = solve_inputs_images(in);
+  batch_run b = {.in = in, .create = create, .items = images * o->restarts, .groups = plan->groups,
+                 .size = plan->group_size};
   solve_tasks *t = &b.t;
-  if (b.groups < 1 || b.size < 1 || (long)b.groups * b.size < o->restarts)
-    return gpd_error("solver: a plan of %d groups of %d does not cover %d restarts", b.groups, b.size, o->restarts);
+  solve_halving_of(o, &b.halving);
+  if (b.groups < 1 || b.size < 1 || (long)b.groups * b.size < b.items)
+    return gpd_error("solver: a plan of %d groups of %d does not cover %d restarts", b.groups, b.size, b.items);
   int rc = -1;
-  GPD_TRY(solve_tasks_init(t, res, "solver"));
+  GPD_TRY(solve_tasks_init(t, res, images, o->restarts, "solver"));
   if (b.groups > 1) {
     if (o->progress && !(t->progress = solve_progress_sum_new(o, b.groups, (long)o->steps * b.groups))) goto done;
-    if (o->log && o->log_every > 0 && !(t->log = solve_log_table_new(o, o->restarts, b.groups))) goto done;
+    if (o->log && o->log_every > 0 && !(t->log = solve_log_table_new(o, b.items, b.groups))) goto done;
   }
   if (solve_parallel_run(in->e, b.groups, plan->threads, group_task, &b) != 0) goto done;
   solve_tasks_finish(t, o);
-  for (int r = 0; r < o->restarts; r++)
-    if (res->diverged_at[r] >= 0) res->diverged++;
-  rc = solve_tasks_choose(t, o->restarts, b.first_divergence, "");
+  rc = 0;
 done:
   solve_tasks_free(t);
   return rc;

@@ -14,10 +14,15 @@
  * either way). Tests (tests/test_solver_grad.c) evaluate the objectives
  * directly to check their gradients against finite differences.
  *
+ * The batch is made of items: item i is restart i % R of image i / R (R =
+ * o->restarts; one image unless gpd_solve_batch gave several), and each
+ * image's restarts start from rows 0 .. R-1 of its own seed's streams.
  * Restarts may run in groups (solve_groups.c): a group is a problem over
- * restarts [first, first + count) whose random starts are rows `first...`
+ * items [first, first + count) whose random starts are those items' rows
  * of the same streams as one big batch, so results do not depend on the
- * grouping. Groups (and Alg 3's restarts) may run concurrently on forked
+ * grouping. The halving schedule (solve_halving.c) gathers the rows that
+ * go on to the front of every per-row buffer and runs at the smaller batch
+ * from then on; each row knows its item (p->item). Groups (and Alg 3's restarts) may run concurrently on forked
  * engines in host threads (solve_parallel.c); the memory estimate that
  * sizes the groups is solve_memory.c. */
 #ifndef GPD_SOLVE_INTERNAL_H
@@ -69,11 +74,23 @@ typedef struct solve_group {
 #define SOLVE_MAX_GROUPS 4
 #define SOLVE_MAX_TERMS 4
 
+/* What an item of a problem ended with (host). */
+typedef struct solve_record {
+  float measurement;     /* at the end, or when the halving schedule stopped it; NaN once diverged */
+  int diverged_at;       /* step of its first NaN / inf loss, -1 */
+  int dropped_at;        /* the halving point that stopped it, -1 */
+  long iterations;       /* iterations it ran */
+} solve_record;
+
 typedef struct solve_problem solve_problem;
 struct solve_problem {
   gpd_engine *e;
-  int restarts;          /* the batch N */
-  int first;             /* restart index of row 0 (rows of the random streams) */
+  int restarts;          /* the batch N: rows now (the halving schedule shrinks it) */
+  int first;             /* the problem's items are [first, first + span) */
+  int span;              /* rows it was made with */
+  int *item;             /* host, restarts: each row's item (first + row until rows are gathered) */
+  solve_record *record;  /* host, span: per item, filled as items stop and at the end */
+  float *log_m, *log_t;  /* host, span: a log row over every item of the problem */
   int n_groups;
   solve_group group[SOLVE_MAX_GROUPS];
   int n_terms;           /* loss terms per restart (data, penalties, TV ...) */
@@ -82,7 +99,6 @@ struct solve_problem {
   float *measurement;    /* host, restarts: the loss restarts are chosen by */
   float *total;          /* host, restarts: the whole objective */
   int *diverged_at;      /* host, restarts: step of the first NaN / inf loss, -1 */
-  int first_divergence;  /* step of the earliest divergence, -1 */
   float *sched;          /* engine, 2 per group: step size and Adam step count of
                           * the current iteration (solve_schedule_upload) */
   long graph_launches;   /* iterations replayed from a CUDA graph */
@@ -101,18 +117,23 @@ struct solve_problem {
    * res (image, range_image, kernel). */
   int (*result)(solve_problem *p, int chosen, gpd_solve_result *res);
   void (*destroy)(solve_problem *p); /* frees state (not the groups) */
+  /* Keeps rows keep[0 .. n) (increasing, keep[j] >= j) of the algorithm's
+   * own per-row state, in place, and works at batch n (= p->restarts, set
+   * already) from then on. NULL: the problem cannot shrink (Alg 3). */
+  int (*gather)(solve_problem *p, int n, const int *keep);
   void *state;           /* the algorithm's own struct */
 };
 
 /* Zeroed problem with loss buffers for n_terms x restarts, the schedule
  * buffer, and objective = solve_objective. */
-int solve_problem_init(solve_problem *p, gpd_engine *e, int restarts, int n_terms);
+int solve_problem_init(solve_problem *p, gpd_engine *e, int restarts, int first, int n_terms);
 /* An algorithm's callbacks (solve_problem's compute, read, result, destroy). */
 typedef struct solve_problem_ops {
   int (*compute)(solve_problem *p, int want_grad);
   void (*read)(solve_problem *p);
   int (*result)(solve_problem *p, int chosen, gpd_solve_result *res);
   void (*destroy)(solve_problem *p);
+  int (*gather)(solve_problem *p, int n, const int *keep);
 } solve_problem_ops;
 /* A problem (malloc'd, solve_problem_init) over `restarts` restarts from
  * restart `first` with ops' callbacks and, when state_size > 0, a zeroed
@@ -166,10 +187,33 @@ typedef struct solve_hooks {
 /* Hooks forwarding to the options' log and progress callbacks. */
 solve_hooks solve_hooks_from_options(const gpd_solve_options *o, long progress_offset, long progress_total);
 
+/* The halving schedule of a problem: the steps at which each image's rows
+ * are halved (n = 0: the full schedule). */
+typedef struct solve_halving {
+  int per_image;         /* restarts per image: rows compete with their image's (item / per_image) */
+  int n;
+  int at[GPD_SOLVE_MAX_HALVINGS]; /* increasing, in (0, steps) */
+} solve_halving;
+/* The points of o's schedule for o->steps (round(f * steps), those in
+ * (0, steps), duplicates dropped). */
+void solve_halving_of(const gpd_solve_options *o, solve_halving *hv);
+/* A halving point at `step`: each image's rows ranked by their current
+ * measurement (diverged last, ties to the lower item), the better
+ * floor(n / 2) (at least 1) kept; the others' records are final (dropped
+ * at `step`). The kept rows are gathered to the front of every per-row
+ * buffer (groups' variables and Adam moments, the algorithm's state,
+ * the host arrays) and p->restarts becomes their number. 0 or -1. */
+int solve_halve(solve_problem *p, int step, int per_image);
+/* Gathers rows keep[0 .. n) to the front of `rows` of item_size floats in
+ * engine memory (in place). */
+int solve_gather_rows(gpd_engine *e, float *rows, size_t item_size, int n, const int *keep);
+
 /* Runs `steps` iterations (schedule upload, solve_iteration, download of
  * the losses of the point the iteration started from, divergence check,
- * log), then evaluates the objective once more at the final point (no
- * gradients) and checks it. On an engine with graphs (and unless
+ * log; at the halving points, solve_halve), then evaluates the objective
+ * once more at the final point (no gradients), checks it and completes the
+ * records. Log rows span every item of the problem (NaN for those that
+ * stopped). On an engine with graphs (and unless
  * GPD_SOLVER_GRAPHS=0), iteration 0 runs eagerly (plans, algorithms and
  * workspaces come into being), iteration 1 is captured and every iteration
  * from 1 on is a graph launch; a failed capture falls back to eager and is
@@ -178,10 +222,7 @@ solve_hooks solve_hooks_from_options(const gpd_solve_options *o, long progress_o
  * its rows reset to finite values (so it cannot feed NaNs into anything),
  * and from then on reported as NaN. Returns 0, 1 when every restart of this
  * problem diverged (stopped early), or -1 on an engine error. */
-int solve_run(solve_problem *p, int steps, const solve_hooks *h);
-
-/* Index of the finite restart with the lowest measurement, -1 if none. */
-int solve_choose(const solve_problem *p);
+int solve_run(solve_problem *p, int steps, const solve_halving *halving, const solve_hooks *h);
 
 /* ---- helpers ---------------------------------------------------------------- */
 
@@ -203,15 +244,20 @@ uint64_t solve_seed(uint64_t seed, uint64_t stream, int restart);
 /* The streams: every algorithm draws z_i and z_k for all restarts from
  * streams 1 and 2 (row r is restart r's, whatever the number of restarts). */
 enum { SOLVE_STREAM_ZI = 1, SOLVE_STREAM_ZK = 2, SOLVE_STREAM_IMAGE = 3, SOLVE_STREAM_WEIGHTS = 4 };
-/* Uploads restarts x per normals N(mean, std^2) from stream `stream` into
- * a group (the problem's row j gets row p->first + j of the stream). */
-int solve_group_init_normal(solve_problem *p, solve_group *g, uint64_t seed, uint64_t stream, float mean, float std);
+typedef struct solve_inputs solve_inputs;
+/* Uploads the problem's rows of normals N(mean, std^2) from stream
+ * `stream` into a group: row j (item i = p->first + j) gets row i % R of
+ * the stream of image i / R's seed. */
+int solve_group_init_normal(solve_problem *p, solve_group *g, const solve_inputs *in, uint64_t stream, float mean,
+                            float std);
 /* Host image (C, H, W) from engine memory src (one item). */
 int solve_download_image(gpd_engine *e, const float *src, int c, int h, int w, gpd_image *dst);
 /* res->kernel (K x K, malloc'd) from engine memory src (one item). */
 int solve_download_kernel(gpd_engine *e, const float *src, int ksize, gpd_solve_result *res);
 /* Uploads y replicated `copies` times: (copies, C, H, W). */
 float *solve_upload_replicated(gpd_engine *e, const gpd_image *y, int copies, const char *what);
+/* Uploads each row's image for the items [in->first, + count): (count, C, H, W). */
+float *solve_upload_images(const solve_inputs *in, int count, const char *what);
 /* Offset of the centred window of side `inner` in side `outer`. */
 static inline int solve_centre(int outer, int inner) { return (outer - inner) / 2; }
 
@@ -219,18 +265,30 @@ static inline int solve_centre(int outer, int inner) { return (outer - inner) / 
 
 /* Inputs shared by the problem constructors. gi, gk: trained generators
  * (batch norm already in inference mode) or NULL where unused. */
-typedef struct solve_inputs {
+struct solve_inputs {
   gpd_engine *e;
-  const gpd_image *y;
+  const gpd_image *y;    /* the first image (the geometry's) */
+  int images;            /* images (0 or 1: y alone) */
+  const gpd_image *ys;   /* the images, NULL: y alone */
+  const uint64_t *seeds; /* image j's seed, NULL: o->seed */
   gpd_net *gi, *gk;
   const gpd_solve_options *o;
   solve_geom g;
-  int first, count;      /* the restarts of this problem: [first, first + count);
-                          * count 0: all of o->restarts */
-} solve_inputs;
+  int first, count;      /* the items of this problem: [first, first + count);
+                          * count 0: all, images x o->restarts */
+};
 
+static inline int solve_inputs_images(const solve_inputs *in) { return in->images > 1 ? in->images : 1; }
 /* The batch of a problem made from in. */
-static inline int solve_inputs_count(const solve_inputs *in) { return in->count > 0 ? in->count : in->o->restarts; }
+static inline int solve_inputs_count(const solve_inputs *in) {
+  return in->count > 0 ? in->count : in->o->restarts * solve_inputs_images(in);
+}
+static inline const gpd_image *solve_inputs_image(const solve_inputs *in, int image) {
+  return in->ys ? &in->ys[image] : in->y;
+}
+static inline uint64_t solve_inputs_seed(const solve_inputs *in, int image) {
+  return in->seeds ? in->seeds[image] : in->o->seed;
+}
 
 /* Checks the options and sizes (the one-line errors of gpd_solve) and fills
  * in (e, y, the generators the algorithm uses, o, g; first = count = 0). */
@@ -256,6 +314,8 @@ typedef struct solve_gen_pair {
 } solve_gen_pair;
 /* Workspaces of in->gi and in->gk at batch `restarts`, the data term and y. */
 int solve_gen_pair_init(solve_gen_pair *s, const solve_inputs *in, int restarts);
+/* Keeps rows keep[0 .. n) of y and runs the data term at batch n. */
+int solve_gen_pair_gather(solve_gen_pair *s, gpd_engine *e, const solve_geom *g, int n, const int *keep);
 void solve_gen_pair_free(solve_gen_pair *s, gpd_engine *e);
 /* The result of restart `chosen`: the image from `image` (R, C, Hx, Wx) (xi,
  * or Alg 2's free image), the range image from xi and the kernel from xk. */
@@ -321,11 +381,12 @@ void solve_log_table_emit(const solve_log_table *t, const gpd_solve_options *o);
  * the batched algorithms, Alg 3's restarts), possibly at once: the shared
  * state of a driver, with the summed progress and the gathered log. */
 typedef struct solve_tasks {
-  gpd_solve_result *res;        /* per-restart arrays; the best restart's outputs */
+  gpd_solve_result *res;        /* per image: per-restart arrays; the best restart's outputs */
+  int images, per_image;        /* item i is restart i % per_image of image i / per_image */
+  int *best;                    /* per image: restart index of the best so far, -1 */
   solve_progress_sum *progress; /* NULL where the driver needs none */
   solve_log_table *log;         /* NULL without a log (or where the driver needs none) */
   pthread_mutex_t lock;
-  int best;                     /* restart index of the best so far, -1 */
   long graph_launches;
   long graph_capture_failures;
   char graph_failure[256];      /* the first failed capture's cause */
@@ -333,24 +394,30 @@ typedef struct solve_tasks {
 /* With t->lock held: p's graph launches and failed captures count into t. */
 void solve_tasks_count_graphs(solve_tasks *t, const solve_problem *p);
 /* Zeroed, best -1, the lock made (error naming `who` when it cannot be). */
-int solve_tasks_init(solve_tasks *t, gpd_solve_result *res, const char *who);
-/* Frees the progress, the log and the lock. */
+int solve_tasks_init(solve_tasks *t, gpd_solve_result *res, int images, int per_image, const char *who);
+/* Frees the progress, the log, best and the lock. */
 void solve_tasks_free(solve_tasks *t);
-/* With t->lock held: restart `chosen` of p (restart p->first + chosen)
- * becomes the best if its measurement is lower than the best's so far
- * (ties to the lower restart index, as within a batch); its outputs are
- * downloaded into res (p->result, earlier ones freed), with its
- * measurement and total. 0 or -1. */
-int solve_tasks_offer(solve_tasks *t, solve_problem *p, int chosen);
-/* After all tasks ran: emits the gathered log and sets res's graph
- * launches and failed captures. */
+/* With t->lock held: p's records into their images' per-restart arrays
+ * (measurement, diverged_at, dropped_at; iterations summed), and the
+ * problem's graph launches and failed captures (solve_tasks_count_graphs). */
+void solve_tasks_record(solve_tasks *t, const solve_problem *p);
+/* With t->lock held: row `row` of p becomes its image's best if its
+ * measurement is lower than the best's so far (ties to the lower restart
+ * index, as within a batch); its outputs are downloaded into the image's
+ * result (p->result, earlier ones freed), with its measurement and total.
+ * 0 or -1. */
+int solve_tasks_offer(solve_tasks *t, solve_problem *p, int row);
+/* With t->lock held: for each image among p's rows, its best finite row is
+ * offered. 0 or -1. */
+int solve_tasks_offer_best(solve_tasks *t, solve_problem *p);
+/* After all tasks ran: emits the gathered log; per image: graph launches and
+ * failed captures,
+ * diverged count and chosen (the best restart, -1 when all diverged). */
 void solve_tasks_finish(solve_tasks *t, const gpd_solve_options *o);
-/* res->chosen = the best restart; -1 when every one of the `restarts`
- * diverged, with the error "all R restarts diverged (NaN loss at step
- * <step><where>); try a smaller step size". */
-int solve_tasks_choose(solve_tasks *t, int restarts, int step, const char *where);
 
-/* Drivers called by gpd_solve (res zeroed, restarts arrays allocated). */
+/* Drivers called by gpd_solve_batch (res zeroed, one per image, restarts
+ * arrays allocated). An image whose restarts all diverged gets chosen -1;
+ * -1 only for errors. Alg 3 takes one image (in->images <= 1). */
 int solve_batched(const solve_inputs *in, solve_create_fn create, const gpd_solve_plan *plan, gpd_solve_result *res);
 int alg3_solve(const solve_inputs *in, const gpd_solve_plan *plan, gpd_solve_result *res);
 int range_solve(const solve_inputs *in, const gpd_solve_plan *plan, gpd_solve_result *res);

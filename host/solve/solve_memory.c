@@ -145,6 +145,12 @@ static int measure(const solve_inputs *base, int count, size_t *bytes, size_t **
   solve_inputs_on(&in, &c.e, &gi_view, &gk_view);
   in.first = 0;
   in.count = count;
+  /* the first image alone (its geometry is every image's): a batch of
+   * `count` items may hold more items than the images x restarts asked for
+   * (2 to measure one restart's growth), past the last image */
+  in.images = 0;
+  in.ys = NULL;
+  in.seeds = NULL;
   int rc;
   if (base->o->alg == GPD_ALG_3) {
     alg3_restart *a = NULL;
@@ -267,7 +273,9 @@ int solve_plan(gpd_engine *e, const solve_inputs *in, gpd_solve_plan *plan) {
     plan->limited = 1;
   }
   plan->free = free_b;
-  const int R = o->restarts;
+  /* the batch is every image's restarts (gpd_solve_batch); Alg 3 runs an
+   * image's restarts one by one */
+  const int R = o->alg == GPD_ALG_3 ? o->restarts : solve_inputs_count(in);
   int threads = solve_threads_requested(e, o);
   if (threads < 0) return -1;
   if (!e || !e->fork) threads = 1;
@@ -289,11 +297,18 @@ int solve_plan(gpd_engine *e, const solve_inputs *in, gpd_solve_plan *plan) {
     plan->threads = (size_t)threads < fit ? threads : (int)fit;
     return 0;
   }
-  plan->need = fixed + (size_t)R * per;
   /* An engine caches FFT plans by batch size, with their work areas: when
    * a thread runs several groups, the last (smaller) one plans anew while
-   * the earlier plans stay, so groups are sized with those counted twice. */
-  const size_t per_grouped = per + fft_bytes_per_restart(e, in);
+   * the earlier plans stay, so groups are sized with those counted twice.
+   * The halving schedule plans for every batch it shrinks to (s, s/2, ...
+   * down to 1: less than 2s in all), so it counts them twice in one batch
+   * and four times in groups (a smaller last group's chain adds less than
+   * 2s more). */
+  const size_t fft = fft_bytes_per_restart(e, in);
+  const int halving = o->schedule == GPD_SCHEDULE_HALVING;
+  const size_t per_one = halving ? per + fft : per;
+  const size_t per_grouped = per + (halving ? 3 : 1) * fft;
+  plan->need = fixed + (size_t)R * per_one;
   /* No tensor of a group may pass the engine's limit (cuDNN: 2^31 - 1
    * elements): the DCGAN-64's (N, 64, 32, 32) activations do past 32,767
    * restarts. */
@@ -309,7 +324,8 @@ int solve_plan(gpd_engine *e, const solve_inputs *in, gpd_solve_plan *plan) {
   for (int t = threads; t >= 1; t--) {
     const size_t share = free_b / (size_t)t;
     if (share < one) continue;
-    size_t fit = per ? (share - fixed) / per : (size_t)R;
+    size_t fit = per_one ? (share - fixed) / per_one : (size_t)R;
+    if (fit < 1) fit = 1; /* one restart is never halved: `one` fits */
     if (fit < (size_t)R && share >= fixed + per_grouped) fit = (share - fixed) / per_grouped;
     if (fit > cap) fit = cap;
     if (fit > (size_t)R) fit = (size_t)R;

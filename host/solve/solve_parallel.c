@@ -248,31 +248,69 @@ void solve_log_table_emit(const solve_log_table *T, const gpd_solve_options *o) 
 
 /* ---- the best restart over tasks ------------------------------------------------------------- */
 
-int solve_tasks_init(solve_tasks *t, gpd_solve_result *res, const char *who) {
+int solve_tasks_init(solve_tasks *t, gpd_solve_result *res, int images, int per_image, const char *who) {
   memset(t, 0, sizeof *t);
   t->res = res;
-  t->best = -1;
-  if (pthread_mutex_init(&t->lock, NULL) != 0) return gpd_error("%s: cannot create a mutex", who);
+  t->images = images;
+  t->per_image = per_image;
+  if (!(t->best = gpd_malloc(sizeof(int) * (size_t)images, "the best restarts"))) return -1;
+  for (int i = 0; i < images; i++) t->best[i] = -1;
+  if (pthread_mutex_init(&t->lock, NULL) != 0) {
+    free(t->best);
+    t->best = NULL;
+    return gpd_error("%s: cannot create a mutex", who);
+  }
   return 0;
 }
 
 void solve_tasks_free(solve_tasks *t) {
   solve_progress_sum_free(t->progress);
   solve_log_table_free(t->log);
-  pthread_mutex_destroy(&t->lock);
+  if (t->best) pthread_mutex_destroy(&t->lock);
+  free(t->best);
+  t->best = NULL;
 }
 
-int solve_tasks_offer(solve_tasks *t, solve_problem *p, int chosen) {
-  gpd_solve_result *res = t->res;
-  const int r = p->first + chosen;
-  const float m = p->measurement[chosen];
-  if (t->best >= 0 && !(m < res->measurement || (m == res->measurement && r < t->best))) return 0;
+void solve_tasks_record(solve_tasks *t, const solve_problem *p) {
+  for (int i = 0; i < p->span; i++) {
+    const int item = p->first + i;
+    gpd_solve_result *res = &t->res[item / t->per_image];
+    const int r = item % t->per_image;
+    const solve_record *rec = &p->record[i];
+    res->restart_measurement[r] = rec->measurement;
+    res->diverged_at[r] = rec->diverged_at;
+    res->dropped_at[r] = rec->dropped_at;
+    res->restart_iterations += rec->iterations;
+  }
+  solve_tasks_count_graphs(t, p);
+}
+
+int solve_tasks_offer(solve_tasks *t, solve_problem *p, int row) {
+  const int item = p->item[row], image = item / t->per_image, r = item % t->per_image;
+  gpd_solve_result *res = &t->res[image];
+  const float m = p->measurement[row];
+  if (t->best[image] >= 0 && !(m < res->measurement || (m == res->measurement && r < t->best[image]))) return 0;
   gpd_image_free(&res->image); /* an earlier task's best */
   gpd_image_free(&res->range_image);
-  GPD_TRY(p->result(p, chosen, res));
-  t->best = r;
+  GPD_TRY(p->result(p, row, res));
+  t->best[image] = r;
   res->measurement = m;
-  res->total = p->total[chosen];
+  res->total = p->total[row];
+  return 0;
+}
+
+int solve_tasks_offer_best(solve_tasks *t, solve_problem *p) {
+  /* rows of one image are contiguous and in item order (gathering keeps the order) */
+  for (int a = 0; a < p->restarts;) {
+    const int image = p->item[a] / t->per_image;
+    int best = -1, b = a;
+    for (; b < p->restarts && p->item[b] / t->per_image == image; b++) {
+      if (p->diverged_at[b] >= 0 || !isfinite(p->measurement[b])) continue;
+      if (best < 0 || p->measurement[b] < p->measurement[best]) best = b;
+    }
+    if (best >= 0) GPD_TRY(solve_tasks_offer(t, p, best));
+    a = b;
+  }
   return 0;
 }
 
@@ -285,15 +323,14 @@ void solve_tasks_count_graphs(solve_tasks *t, const solve_problem *p) {
 
 void solve_tasks_finish(solve_tasks *t, const gpd_solve_options *o) {
   if (t->log) solve_log_table_emit(t->log, o);
-  gpd_solve_result *res = t->res;
-  res->graph_launches = t->graph_launches;
-  res->graph_capture_failures = t->graph_capture_failures;
-  snprintf(res->graph_failure, sizeof res->graph_failure, "%s", t->graph_failure);
-}
-
-int solve_tasks_choose(solve_tasks *t, int restarts, int step, const char *where) {
-  if (t->best < 0)
-    return gpd_error("all %d restarts diverged (NaN loss at step %d%s); try a smaller step size", restarts, step, where);
-  t->res->chosen = t->best;
-  return 0;
+  for (int i = 0; i < t->images; i++) {
+    gpd_solve_result *res = &t->res[i];
+    res->graph_launches = t->graph_launches;
+    res->graph_capture_failures = t->graph_capture_failures;
+    snprintf(res->graph_failure, sizeof res->graph_failure, "%s", t->graph_failure);
+    res->chosen = t->best[i];
+    res->diverged = 0;
+    for (int r = 0; r < res->restarts; r++)
+      if (res->diverged_at[r] != -1) res->diverged++;
+  }
 }

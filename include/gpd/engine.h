@@ -254,7 +254,9 @@ struct gpd_engine {
 
   /* ---- gather ------------------------------------------------------------ */
   /* dst[j] = src[index[j]] for j < count, items of item_size floats each;
-   * index is a HOST array. */
+   * index is a HOST array. dst may overlap src when the items are copied
+   * in order without harm (increasing indices, each source after its
+   * destination: the solver gathers surviving restarts in place). */
   int (*gather_items)(gpd_engine *e, int count, size_t item_size, const int *index, const float *src, float *dst);
 
   /* ---- data augmentation --------------------------------------------------- */

@@ -5,9 +5,9 @@
  * intervals and the Markdown table in the layout of the paper's Table V.
  *
  * Durability: every row is written with one fwrite, then fflush and fsync,
- * so a run killed at any moment loses at most the image in flight and, at
- * worst, leaves a partial last line, which reading with truncate_partial
- * cuts off. Beside results.csv, results.csv.json (the manifest) holds the
+ * so a run killed at any moment loses at most the batch of images in
+ * flight and, at worst, leaves a partial last line, which reading with
+ * truncate_partial cuts off. Beside results.csv, results.csv.json (the manifest) holds the
  * full selection of image names, the shard and every setting that changes
  * the numbers, so --resume refuses a CSV made with other settings and a
  * merge names the images no shard evaluated.
@@ -104,6 +104,11 @@ int gpd_eval_kernel_embed(const float *src, int k, float *dst, int K);
 
 #define GPD_EVAL_CSV_HEADER                                                                                      \
   "file,index,kernel,sigma,alg,target,status,psnr,ssim,kernel_error,chosen,measurement,total,range_psnr,seconds," \
+  "restart_iterations,note"
+/* The layout before restart_iterations: still read (the column is NaN),
+ * never appended to (--resume refuses it). */
+#define GPD_EVAL_CSV_HEADER_V1                                                                                   \
+  "file,index,kernel,sigma,alg,target,status,psnr,ssim,kernel_error,chosen,measurement,total,range_psnr,seconds," \
   "note"
 
 typedef struct gpd_eval_row {
@@ -119,7 +124,9 @@ typedef struct gpd_eval_row {
   int chosen;         /* restart kept (-1 unless ok) */
   double measurement, total; /* the chosen restart's final losses */
   double range_psnr;  /* target range: PSNR of the range image to the test image */
-  double seconds;     /* wall time of the item */
+  double seconds;     /* wall time of the item: its share of its batch's (the batch's / its images) */
+  double restart_iterations; /* solver iterations summed over the restarts (deblurring only;
+                              * NaN: not solved, or a CSV of the layout before it) */
   char note[256];     /* why it was skipped / diverged */
 } gpd_eval_row;
 
@@ -134,15 +141,18 @@ int gpd_eval_row_parse(const char *line, gpd_eval_row *r);
 typedef struct gpd_eval_rows {
   long n, cap;
   gpd_eval_row *rows;
+  int legacy;         /* read from a CSV of the layout before restart_iterations */
 } gpd_eval_rows;
 int gpd_eval_rows_push(gpd_eval_rows *rs, const gpd_eval_row *r);
 void gpd_eval_rows_free(gpd_eval_rows *rs);
 
-/* Reads a results CSV (header checked). A last line without '\n' (a write
- * cut short by a kill) is ignored, and with truncate_partial cut off the
- * file so appending continues cleanly; *dropped gets its length. Any other
- * malformed line, a NUL byte, or an image in two rows is an error naming
- * the file and line. What --resume, --summarize and eval-merge read. */
+/* Reads a results CSV (header checked; the layout before
+ * restart_iterations is read too, with out->legacy set). A last line
+ * without '\n' (a write cut short by a kill) is ignored, and with
+ * truncate_partial cut off the file so appending continues cleanly;
+ * *dropped gets its length. Any other malformed line, a NUL byte, or an
+ * image in two rows is an error naming the file and line. What --resume,
+ * --summarize and eval-merge read. */
 int gpd_eval_csv_read(const char *path, int truncate_partial, gpd_eval_rows *out, long *dropped);
 /* The same checks on the file's bytes in memory; *keep gets the length up
  * to the last newline (what is read). */
@@ -207,7 +217,7 @@ typedef struct gpd_eval_stat {
 
 typedef struct gpd_eval_summary {
   long rows, ok, skipped, diverged;
-  gpd_eval_stat psnr, ssim, kernel_error, range_psnr, seconds;
+  gpd_eval_stat psnr, ssim, kernel_error, range_psnr, seconds, restart_iterations;
 } gpd_eval_summary;
 
 /* Student's t quantile t(0.975, df), df >= 1 (NaN otherwise). */
@@ -254,9 +264,13 @@ typedef struct gpd_eval_hooks {
   void (*start)(void *ctx, long todo);
   /* after each item's row is durable: done of todo in this run */
   void (*done)(void *ctx, const gpd_eval_row *row, long done, long todo);
-  /* solver iterations of the item in flight */
+  /* solver iterations of the batch in flight */
   void (*step)(void *ctx, int step, int steps);
 } gpd_eval_hooks;
+
+/* The most restarts (images x restarts) one batch of an evaluation holds
+ * when the batch size is automatic: the authors' 80 images x 10 restarts. */
+#define GPD_EVAL_MAX_BATCH_ITEMS 800
 
 typedef struct gpd_eval_config {
   gpd_solve_options solve;      /* the algorithm; item i runs with seed solve.seed + i */
@@ -272,6 +286,10 @@ typedef struct gpd_eval_config {
   int resume;                   /* continue an existing CSV, skipping its images */
   int overwrite;                /* start an existing CSV again */
   long stop_after;              /* stop after this many items of this run (0: none) */
+  int batch_images;             /* images per solve: their restarts run as one batch
+                                 * (gpd_solve_batch); 0: as many as the memory plan
+                                 * fits in one batch, up to GPD_EVAL_MAX_BATCH_ITEMS
+                                 * restarts (Alg 3: 1, it runs restarts one by one) */
   int grid_count;               /* keep example rows of the first grid_count ok items */
   /* for the manifest */
   const char *image_gen, *blur_gen; /* weights files (hashed into the settings); NULL: none */
@@ -285,6 +303,7 @@ typedef struct gpd_eval_outcome {
   long dropped;        /* bytes of a partial last line cut off */
   long todo, done;     /* items of this run: to evaluate, evaluated */
   int stopped;         /* stop_after was reached */
+  int batch_images;    /* images per solve this run used */
   int grid_rows;
   gpd_image grid[64];  /* sharp | blurry | deblurred | true kernel | estimate, one per example */
 } gpd_eval_outcome;
@@ -293,8 +312,11 @@ typedef struct gpd_eval_outcome {
  * the selection and the shard. */
 int gpd_eval_manifest_of(const gpd_eval_config *c, const gpd_eval_list *full, gpd_eval_manifest *m);
 
-/* Evaluates the items of the shard not yet in the CSV, one gpd_solve per
- * item with the restarts as its batch, appending each row as it finishes.
+/* Evaluates the items of the shard not yet in the CSV in batches of
+ * images (c->batch_images) whose restarts run as one batch
+ * (gpd_solve_batch; images x restarts); each image's row is appended and
+ * synced when its batch finishes, in index order, so a kill loses at most
+ * the batch in flight and --resume never writes a row twice.
  * gi: image generator (NULL for Algorithm 3); gk: blur generator (NULL for
  * naive). Skipped images and diverged solves are rows, never failures; a
  * solver error of any other kind (engine, sizes) stops the run with -1,

@@ -19,6 +19,16 @@ typedef enum gpd_algorithm {
   GPD_ALG_RANGE      /* range projection: closest G_I(z) to a sharp image */
 } gpd_algorithm;
 
+/* How the step budget is spent over the restarts. */
+typedef enum gpd_schedule {
+  GPD_SCHEDULE_FULL = 0, /* every restart runs every step (the paper's) */
+  GPD_SCHEDULE_HALVING   /* successive halving: at each point of halving_at the
+                          * better half of each image's restarts (by the
+                          * algorithm's measurement) goes on, the rest stop */
+} gpd_schedule;
+
+#define GPD_SOLVE_MAX_HALVINGS 16
+
 /* Every weight of every algorithm, with the paper's defaults from
  * gpd_solve_defaults() (DESIGN.md, Tables II and III). Objectives per
  * restart, with data(x, k) = (1/C) sum |B(x (*) k) - y|^2 (gpd_data_term):
@@ -71,6 +81,8 @@ typedef struct gpd_solve_options {
    * restarts run one after another, so its log calls come after the last
    * restart (the main phase only; the eq. 12 fit is not logged). */
   int log_every;
+  /* (With the halving schedule, a restart that has stopped is reported as
+   * NaN from its point on: the rows always have o->restarts columns.) */
   void (*log)(void *ctx, int step, int restarts, const float *measurement, const float *total);
   void *log_ctx;
   /* Progress: called with (done, total) iterations (for a progress bar);
@@ -89,9 +101,26 @@ typedef struct gpd_solve_options {
                         * 0: $GPD_SOLVER_THREADS when set, else 1 on the CPU,
                         * on CUDA min(restarts, 8) for Alg 3 and 1 for the
                         * batched algorithms (one batch fills the GPU) */
+  /* Schedule (naive, 1, 2, range; Alg 3 runs its restarts one after another
+   * and takes only full). Halving: at step round(f * steps) for each
+   * fraction f of halving_at (increasing, in (0, 1)) the restarts of each
+   * image still running are ranked by their measurement at the step before
+   * (the one the log shows; a diverged restart ranks last, ties to the lower
+   * index) and the better floor(n / 2) of them (at least one) go on from
+   * there, gathered into a smaller batch so that the work shrinks with
+   * them; once one is left, later points change nothing. Restarts that
+   * run in groups (memory) are halved within their group, and the best of
+   * the groups' survivors is chosen. */
+  gpd_schedule schedule;
+  int n_halving;                          /* points used of halving_at */
+  float halving_at[GPD_SOLVE_MAX_HALVINGS];
 } gpd_solve_options;
 
 void gpd_solve_defaults(gpd_solve_options *o, gpd_algorithm alg);
+/* The options' own checks of gpd_solve (ranges, weights, the schedule for
+ * the algorithm), one-line errors; for commands to refuse bad options
+ * before any work. */
+int gpd_solve_check_options(const gpd_solve_options *o);
 
 typedef struct gpd_solve_result {
   gpd_image image;     /* the deblurred image (Alg 2: the free image i; range:
@@ -113,6 +142,11 @@ typedef struct gpd_solve_result {
                         * step s of the eq. 12 fit); malloc'd */
   double range_psnr;   /* range projection: PSNR (dB) of the range image
                         * (its y-sized window) to the sharp image; NaN otherwise */
+  int *dropped_at;     /* per restart: the step at which the halving schedule
+                        * stopped it (its measurement above is the one it was
+                        * ranked by), -1 when it ran to the end; malloc'd */
+  long restart_iterations; /* iterations run, summed over the restarts (full:
+                        * restarts x steps; Alg 3: x (fit_steps + steps)) */
   int groups;          /* batches the restarts ran in (Alg 3: restarts) */
   int threads;         /* of them at once */
   long graph_launches; /* iterations replayed from CUDA graphs (0 on the CPU) */
@@ -138,6 +172,27 @@ void gpd_solve_result_free(gpd_solve_result *r);
  * success (free with gpd_solve_result_free). */
 int gpd_solve(gpd_engine *e, const gpd_image *y, gpd_net *gi, gpd_net *gk,
               const gpd_solve_options *o, gpd_solve_result *res);
+
+/* Several images in one solve: image j's o->restarts restarts start from
+ * the streams of seeds[j] (o->seed is not used), so each image's result is
+ * what gpd_solve with seed seeds[j] gives (up to the engine's rounding at
+ * another batch size). The images must have one size; they share the
+ * generators and run as one batch of images x restarts (the memory plan
+ * counts them all: gpd_solve_plan_make with restarts = images x
+ * o->restarts), Alg 3 image after image. res[0 .. images) are zeroed
+ * first; an image whose restarts all diverged is a result, not an error:
+ * its chosen is -1, it has no image (gpd_solve_divergence_note says why).
+ * Errors: gpd_solve's, and images of different sizes. Free each result. */
+int gpd_solve_batch(gpd_engine *e, int images, const gpd_image *ys, const uint64_t *seeds, gpd_net *gi, gpd_net *gk,
+                    const gpd_solve_options *o, gpd_solve_result *res);
+/* "all 10 restarts diverged (NaN loss at step 12); try a smaller step
+ * size" for a result whose restarts all diverged (chosen -1), into buf. */
+void gpd_solve_divergence_note(const gpd_solve_result *res, gpd_algorithm alg, char *buf, size_t size);
+/* Parses "0.1,0.25,0.5" into o->halving_at / n_halving (fractions in
+ * (0, 1), increasing); errors name `opt`. */
+int gpd_solve_parse_halving(const char *opt, const char *text, gpd_solve_options *o);
+/* o's schedule as text: "full", or "halving:0.1,0.25,0.5". */
+void gpd_solve_schedule_text(const gpd_solve_options *o, char *buf, size_t size);
 
 /* ---- memory ----------------------------------------------------------------
  * Engine memory a solve needs on engine e, estimated by building its problem
@@ -205,6 +260,9 @@ int gpd_solve_window(const gpd_image *src, int h, int w, gpd_image *dst);
 typedef struct gpd_data_term gpd_data_term;
 gpd_data_term *gpd_data_term_create(gpd_engine *e, int n, int c, int hx, int wx, int ksize, gpd_boundary boundary);
 void gpd_data_term_free(gpd_data_term *d);
+/* From now on the data term works on its first n items (n <= the batch it
+ * was created for): the halving schedule's smaller batches. */
+int gpd_data_term_set_batch(gpd_data_term *d, int n);
 /* y: engine memory, (y_items, C, Hy, Wy) with Hy = Hx (circular) or Hx-K+1. */
 int gpd_data_term_eval(gpd_data_term *d, const float *x, const float *k, const float *y, int y_items,
                        float weight, float *loss, float *dx, float *dk);
