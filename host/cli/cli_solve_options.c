@@ -33,6 +33,8 @@ enum {
   OPT_FLOAT /* + index into FLOAT_OPTS */
 };
 
+const char *const gpd_cli_range_options[] = {"restarts", "steps", "lr-decay", "seed", NULL};
+
 void gpd_cli_solve_args_init(gpd_cli_solve_args *a, gpd_algorithm alg) {
   memset(a, 0, sizeof *a);
   a->alg = alg;

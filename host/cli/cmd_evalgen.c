@@ -1,13 +1,17 @@
 /* gpdeblur evalgen: measured quality of a trained generator on held-out
  * data: reconstruction error of a VAE (encoder mean, decoded) and range
- * error of any generator (its closest output, by Adam on z). */
+ * error of any generator, by the solver's range projection (what `gpdeblur
+ * project` runs, item by item with the same options). */
 #define _POSIX_C_SOURCE 200809L
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_solve.h"
+#include "cli_solve_options.h"
 #include "gpd/cli.h"
 #include "gpd/common.h"
 #include "gpd/engine.h"
@@ -22,25 +26,27 @@ static void usage(FILE *f) {
           "\n"
           "Measured quality of a generator on held-out data:\n"
           "  recon (VAEs): decoder(encoder mean) against each item;\n"
-          "  range: the closest generator output, z found by Adam from the encoder\n"
-          "         mean (VAEs) and from --restarts random N(0, I) starts, the best\n"
-          "         kept (the paper's range error, eq. 13).\n"
-          "Prints the mean relative l2 error ||x - x_hat|| / ||x|| and the mean PSNR\n"
-          "(kernels: peak = the kernel's maximum; images: peak 1).\n"
+          "  range: the range projection of each item, exactly as 'gpdeblur project'\n"
+          "         computes it with the same options (the paper's range error, eq. 13):\n"
+          "         an item's range PSNR is the one project prints for it.\n"
+          "Prints the mean relative l2 error ||x - x_hat|| / ||x||, the mean PSNR\n"
+          "(kernels: peak = the kernel's maximum; images: peak 1) and the mean SSIM\n"
+          "(images).\n"
           "\n"
           "data (one of):\n"
           "  --kernel-seeds A:B     motion kernels from seeds A..B-1 (default for blur_vae:\n"
           "                         1000000000:1000002000, the first 2,000 held-out seeds)\n"
           "  --kernel-lengths A:B   trajectory lengths (default 5:28)\n"
           "  --data DIR             an image folder, with --range A:B (files numbered A..B)\n"
-          "                         or --celeba-range A:B (and the CelebA crop 54 -> 64)\n"
-          "options:\n"
-          "  --steps N     Adam steps of the range projection (default 1000)\n"
-          "  --lr LR       its step (default 0.01)\n"
-          "  --restarts R  random starts (besides the encoder mean; default 1)\n"
-          "  --batch B     items per pass (default 200)\n"
-          "  --seed S      seed of the random starts (default 0)\n"
-          "  --device cpu|cuda|auto (default auto)\n");
+          "                         or --celeba-range A:B (and the CelebA crop 54 -> 64);\n"
+          "                         held-out faces: --celeba-range 8001:8100\n"
+          "range projection (the options and defaults of 'gpdeblur project'):\n" GPD_CLI_RANGE_HELP
+          "other options:\n"
+          "  --batch B              items per encoder pass (reconstruction; default 200)\n"
+          "  --csv FILE             one row per item: item (0-based), recon_rel_l2,\n"
+          "                         recon_psnr, range_rel_l2, range_psnr, range_ssim,\n"
+          "                         range_mse, chosen (restart)\n"
+          "  -d, --device cpu|ref|cuda|auto (default auto)\n" GPD_CLI_PRECISION_HELP);
 }
 
 static void on_progress(void *ctx, long done, long total) {
@@ -49,26 +55,47 @@ static void on_progress(void *ctx, long done, long total) {
   gpd_progress_update(p, done);
 }
 
+static void on_item(void *ctx, const gpd_gen_eval_item *r) {
+  FILE *f = ctx;
+  fprintf(f, "%ld,%.6f,%.6f,%.6f,%.9g,%.6f,%.9g,%d\n", r->index, r->recon_rel_l2, r->recon_psnr, r->range_rel_l2,
+          r->range_psnr, r->range_ssim, r->range_mse, r->chosen);
+  fflush(f);
+}
+
+enum { O_WEIGHTS = 256, O_KSEEDS, O_KLENS, O_DATA, O_RANGE, O_LR, O_BATCH, O_CELEBA, O_CSV, O_PRECISION, O_HELP };
+
 int gpd_cmd_evalgen(int argc, char **argv) {
-  enum { O_WEIGHTS = 256, O_KSEEDS, O_KLENS, O_DATA, O_RANGE, O_STEPS, O_LR, O_RESTARTS, O_BATCH, O_SEED, O_DEVICE, O_CELEBA, O_HELP };
-  static const struct option opts[] = {
-      {"weights", required_argument, 0, O_WEIGHTS}, {"kernel-seeds", required_argument, 0, O_KSEEDS},
+  static const struct option own[] = {
+      {"weights", required_argument, 0, O_WEIGHTS},    {"kernel-seeds", required_argument, 0, O_KSEEDS},
       {"kernel-lengths", required_argument, 0, O_KLENS}, {"data", required_argument, 0, O_DATA},
-      {"range", required_argument, 0, O_RANGE}, {"steps", required_argument, 0, O_STEPS},
-      {"lr", required_argument, 0, O_LR}, {"restarts", required_argument, 0, O_RESTARTS},
-      {"batch", required_argument, 0, O_BATCH}, {"seed", required_argument, 0, O_SEED},
-      {"device", required_argument, 0, O_DEVICE}, {"celeba-range", required_argument, 0, O_CELEBA}, {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0}};
-  const char *weights = NULL, *data = NULL, *device = "auto";
+      {"range", required_argument, 0, O_RANGE},        {"celeba-range", required_argument, 0, O_CELEBA},
+      {"lr", required_argument, 0, O_LR},              {"batch", required_argument, 0, O_BATCH},
+      {"csv", required_argument, 0, O_CSV},            {"device", required_argument, 0, 'd'},
+      {"precision", required_argument, 0, O_PRECISION}, {"help", no_argument, 0, O_HELP}};
+  const int n_own = (int)(sizeof own / sizeof own[0]);
+  struct option opts[sizeof own / sizeof own[0] + GPD_CLI_SOLVE_MAX_OPTS + 1];
+  int no = 0;
+  for (int i = 0; i < n_own; i++) opts[no++] = own[i];
+  gpd_cli_solve_options_add_only(opts, &no, gpd_cli_range_options);
+  opts[no] = (struct option){0, 0, 0, 0};
+
+  gpd_cli_solve_args sa;
+  gpd_cli_solve_args_init(&sa, GPD_ALG_RANGE);
+  const char *weights = NULL, *data = NULL, *device = "auto", *csv = NULL;
   long first = -1, last = -2, v, klen_min = 5, klen_max = 28;
   int celeba = 0;
   uint64_t ka = GPD_KERNEL_TEST_SEED_BASE, kb = GPD_KERNEL_TEST_SEED_BASE + 2000;
-  double f;
+  double lr = -1;
+  gpd_precision precision = GPD_PRECISION_FP32;
   gpd_gen_eval_options o;
   gpd_gen_eval_defaults(&o);
   optind = 1;
   opterr = 0;
   int c;
-  while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":r:n:s:d:", opts, NULL)) != -1) {
+    const int solver = gpd_cli_solve_option(&sa, c, optarg);
+    if (solver < 0) return gpd_cli_fail(CMD);
+    if (solver > 0) continue;
     int bad = 0;
     switch (c) {
     case O_WEIGHTS: weights = optarg; break;
@@ -89,12 +116,11 @@ int gpd_cmd_evalgen(int argc, char **argv) {
     case O_DATA: data = optarg; break;
     case O_RANGE: bad = gpd_parse_range("range", optarg, &first, &last); break;
     case O_CELEBA: bad = gpd_parse_range("celeba-range", optarg, &first, &last); celeba = 1; break;
-    case O_STEPS: bad = gpd_parse_int("steps", optarg, 0, 1000000, &v); o.range_steps = (int)v; break;
-    case O_LR: bad = gpd_parse_float("lr", optarg, 1e-9, 10, &f); o.range_lr = (float)f; break;
-    case O_RESTARTS: bad = gpd_parse_int("restarts", optarg, 0, 1000, &v); o.range_restarts = (int)v; break;
+    case O_LR: bad = gpd_parse_float("lr", optarg, 1e-30, 1e9, &lr); break;
     case O_BATCH: bad = gpd_parse_int("batch", optarg, 1, 100000, &v); o.batch = (int)v; break;
-    case O_SEED: bad = gpd_parse_u64("seed", optarg, &o.seed); break;
-    case O_DEVICE: device = optarg; break;
+    case O_CSV: csv = optarg; break;
+    case 'd': device = optarg; break;
+    case O_PRECISION: bad = gpd_cli_parse_precision(optarg, &precision); break;
     case O_HELP: usage(stdout); return 0;
     default: return gpd_cli_bad_option(CMD, c, argv);
     }
@@ -104,13 +130,16 @@ int gpd_cmd_evalgen(int argc, char **argv) {
     fprintf(stderr, "gpdeblur evalgen: --weights is required\n");
     return gpd_cli_usage_error(CMD);
   }
-  gpd_engine *e = gpd_engine_create(device, GPD_PRECISION_FP32);
-  if (!e) return gpd_cli_fail(CMD);
+  gpd_cli_solve_apply(&sa, &o.range);
+  if (lr > 0) o.range.adam_lr = (float)lr;
+
+  gpd_engine *e = NULL;
   gpd_net enc, dec;
   memset(&enc, 0, sizeof enc);
   memset(&dec, 0, sizeof dec);
   gpd_dataset ds;
   memset(&ds, 0, sizeof ds);
+  FILE *rows = NULL;
   int rc = 1;
   gpd_safetensors st;
   gpd_arch arch;
@@ -119,20 +148,30 @@ int gpd_cmd_evalgen(int argc, char **argv) {
   gpd_st_free(&st);
   if (ok != 0) goto fail;
   int vae = !strcmp(arch.name, "blur_vae") || !strcmp(arch.name, "svhn_vae");
+  int kernels = !strcmp(arch.name, "blur_vae") && !data;
+  if (!kernels && !data) {
+    gpd_error("--data DIR is required for %s", arch.name);
+    goto fail;
+  }
+  if (csv) {
+    if (!(rows = fopen(csv, "w"))) {
+      gpd_error("%s: cannot write the per-item CSV", csv);
+      goto fail;
+    }
+    fprintf(rows, "item,recon_rel_l2,recon_psnr,range_rel_l2,range_psnr,range_ssim,range_mse,chosen\n");
+    o.item = on_item;
+    o.item_ctx = rows;
+  }
+  if (!(e = gpd_engine_create(device, precision))) goto fail;
   if (gpd_weights_load_net(&dec, e, weights, vae ? "decoder" : "generator") != 0 ||
       (vae && gpd_weights_load_net(&enc, e, weights, "encoder") != 0))
     goto fail;
-  int kernels = dec.out_c == 1 && !data;
   if (kernels) {
     if (gpd_dataset_kernels(&ds, dec.out_h, ka, (long)(kb - ka), (int)klen_min, (int)klen_max) != 0) goto fail;
     if (ka < GPD_KERNEL_TEST_SEED_BASE)
       fprintf(stderr, "gpdeblur evalgen: note: seeds below %llu are training seeds\n", (unsigned long long)GPD_KERNEL_TEST_SEED_BASE);
-  } else {
-    if (!data) {
-      gpd_error("--data DIR is required for %s", dec.arch);
-      goto fail;
-    }
-    if (gpd_dataset_image_folder(&ds, data, dec.out_c, dec.out_h, celeba ? 54 : 0, first, last) != 0) goto fail;
+  } else if (gpd_dataset_image_folder(&ds, data, dec.out_c, dec.out_h, celeba ? 54 : 0, first, last) != 0) {
+    goto fail;
   }
   o.peak_is_max = kernels;
   gpd_progress bar;
@@ -143,19 +182,27 @@ int gpd_cmd_evalgen(int argc, char **argv) {
   double t0 = gpd_seconds();
   if (gpd_generator_evaluate(vae ? &enc : NULL, &dec, &ds, &o, &r) != 0) goto fail;
   if (bar.total) gpd_progress_finish(&bar);
+  const gpd_solve_options *p = &o.range;
   printf("data: %s\n", ds.description);
   if (vae) printf("recon: rel_l2 %.4f  psnr %.2f dB\n", r.recon_rel_l2, r.recon_psnr);
-  printf("range: rel_l2 %.4f  psnr %.2f dB  (Adam %d steps, lr %g, %d random restarts%s)\n", r.range_rel_l2, r.range_psnr,
-         o.range_steps, o.range_lr, o.range_restarts, vae ? " + encoder mean" : "");
+  printf("range: rel_l2 %.4f  psnr %.2f dB  ssim ", r.range_rel_l2, r.range_psnr);
+  if (isnan(r.range_ssim)) printf("-");
+  else printf("%.4f", r.range_ssim);
+  printf("  (range projection: %d restarts x %d steps, Adam %g decaying over %g, seed %" PRIu64 ")\n", p->restarts,
+         p->steps, p->adam_lr, p->lr_decay, p->seed);
   printf("items %ld, %.1f s on %s\n", r.count, gpd_seconds() - t0, e->name);
   rc = 0;
   goto done;
 fail:
   rc = gpd_cli_fail(CMD);
 done:
+  if (rows && fclose(rows) != 0 && rc == 0) {
+    gpd_error("%s: cannot write the per-item CSV", csv);
+    rc = gpd_cli_fail(CMD);
+  }
   gpd_dataset_free(&ds);
   gpd_net_free(&enc);
   gpd_net_free(&dec);
-  gpd_engine_destroy(e);
+  if (e) gpd_engine_destroy(e);
   return rc;
 }

@@ -187,7 +187,9 @@ int gpd_dataset_get(const gpd_dataset *ds, long index, float *out) {
     return gpd_motion_kernel(out, ds->h, ds->seed_first + (uint64_t)index, ds->len_min, ds->len_max);
   case GPD_DATASET_IMAGES: {
     const uint8_t *src = ds->pixels + (size_t)index * item;
-    for (size_t j = 0; j < item; j++) out[j] = (float)src[j] * (1.0f / 255.0f);
+    /* divided, not multiplied by 1/255: the same floats gpd_image_load
+     * gives for an 8-bit file (evalgen's items are then project's images) */
+    for (size_t j = 0; j < item; j++) out[j] = (float)src[j] / 255.0f;
     return 0;
   }
   case GPD_DATASET_MEMORY:
