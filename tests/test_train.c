@@ -551,10 +551,13 @@ static void test_resume(const char *what, const gpd_train_config *base, const gp
   trainer_state(&a, &sa, &na);
   gpd_trainer_free(&a);
 
-  /* The same run cut at `cut` and resumed by a fresh trainer. */
+  /* The same run cut at `cut` and resumed by a fresh trainer, with
+   * snapshots of the shipped net at total / 2 and total (which must not
+   * change the training). */
   c.checkpoint_dir = dir;
   c.checkpoint_steps = 4;
   c.log_every = 2;
+  c.snapshot_steps = total / 2;
   c.max_steps = cut;
   gpd_trainer b;
   CHECK_OK(gpd_trainer_init(&b, &c, E));
@@ -600,6 +603,34 @@ static void test_resume(const char *what, const gpd_train_config *base, const gp
   const char *steps = gpd_st_meta_get(&st, "train_steps");
   CHECK(steps && atol(steps) == total, "%s: train_steps metadata '%s'", what, steps ? steps : "(none)");
   gpd_st_free(&st);
+
+  /* Snapshots: the one at the last step is the shipped file; the middle one
+   * says its step; none elsewhere. */
+  snprintf(path, sizeof path, "%s/snapshot_%08ld.safetensors", dir, total);
+  gpd_net snap;
+  CHECK_OK(gpd_weights_load_net(&snap, E, path, b.nets[1].role));
+  if (snap.params && snap.n_params == g.n_params) {
+    float *ps = download_all(snap.params, g.n_params);
+    CHECK(!memcmp(ps, pg, g.n_params * sizeof(float)), "%s: the last snapshot's weights differ from the shipped file's", what);
+    free(ps);
+    if (g.n_buffers) {
+      float *bs = download_all(snap.buffers, g.n_buffers), *bg = download_all(g.buffers, g.n_buffers);
+      CHECK(!memcmp(bs, bg, g.n_buffers * sizeof(float)), "%s: the last snapshot's batch-norm statistics differ", what);
+      free(bs), free(bg);
+    }
+    gpd_net_free(&snap);
+  }
+  snprintf(path, sizeof path, "%s/snapshot_%08ld.safetensors", dir, total / 2);
+  CHECK_OK(gpd_st_read(&st, path));
+  steps = gpd_st_meta_get(&st, "train_steps");
+  CHECK(steps && atol(steps) == total / 2, "%s: the middle snapshot's train_steps '%s'", what, steps ? steps : "(none)");
+  gpd_st_free(&st);
+  int others = 0;
+  for (long k = 1; k < total; k++) {
+    snprintf(path, sizeof path, "%s/snapshot_%08ld.safetensors", dir, k);
+    others += k != total / 2 && access(path, F_OK) == 0;
+  }
+  CHECK(others == 0, "%s: %d snapshots at steps other than %ld and %ld", what, others, total / 2, total);
   free(pg);
   free(pb);
   gpd_net_free(&g);

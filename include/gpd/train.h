@@ -116,6 +116,13 @@ typedef struct gpd_train_config {
   long checkpoint_steps;
   double checkpoint_seconds;
   int resume;             /* continue from checkpoint_dir/checkpoint.safetensors */
+  /* > 0 (with checkpoint_dir): every this many steps, the file that would
+   * ship at that step (gpd_train_save_output: the EMA of G for a GAN with
+   * one) as checkpoint_dir/snapshot_STEP.safetensors (STEP 8 digits), so
+   * that quality over training can be measured afterwards; the checkpoint
+   * itself is overwritten. Not training state: a run resumes the same with
+   * or without it. */
+  long snapshot_steps;
   int grid;               /* samples in the PNG grid at each checkpoint (0: none) */
   /* Set asynchronously (a signal handler) to stop after the current step with
    * a checkpoint; NULL to ignore. */
