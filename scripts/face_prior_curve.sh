@@ -21,20 +21,16 @@
 # range_curve.csv: step,faces,proj_steps,restarts,seed,range_psnr,range_ssim,
 # range_rel_l2,seconds,file
 set -euo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-if [ $# -lt 1 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
-  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
-  [ $# -ge 1 ] && exit 0 || exit 2
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/recipe_common.sh"
+recipe_usage "${BASH_SOURCE[0]}" "$@"
+bin=$(recipe_gpdeblur face_prior_curve.sh)
 dir=$1
 shift
 files=()
 while [ $# -gt 0 ] && [ "$1" != -- ]; do files+=("$1"); shift; done
 [ $# -gt 0 ] && shift # the --
-bin=${GPDEBLUR:-$here/build/gpdeblur}
 celeba=${CELEBA:-../shared/data/celeba}
 faces=${FACES:-8001:8016} steps=${STEPS:-300} restarts=${RESTARTS:-2} seed=${SEED:-0}
-[ -x "$bin" ] || { echo "face_prior_curve.sh: $bin is not built (cmake --build build, or set GPDEBLUR)" >&2; exit 1; }
 [ -d "$dir" ] || { echo "face_prior_curve.sh: $dir: no such folder" >&2; exit 1; }
 if [ ${#files[@]} -eq 0 ]; then
   shopt -s nullglob

@@ -10,27 +10,24 @@
 #
 # Writes into DIR: checkpoint.safetensors (every 10 min), loss.csv,
 # samples_STEP.png, snapshot_STEP.safetensors (the EMA generator every
-# $SNAPSHOT_EVERY steps, for scripts/face_prior_curve.sh) and, when training
-# stops (the step budget, or Ctrl-C / SIGTERM), dcgan_celeba64.safetensors,
-# the file to ship as weights/dcgan_celeba64.safetensors.
+# $SNAPSHOT_EVERY steps, 20 MB each at width 64, for
+# scripts/face_prior_curve.sh) and, when training stops (the step budget,
+# or Ctrl-C / SIGTERM), dcgan_celeba64.safetensors, the file to ship as
+# weights/dcgan_celeba64.safetensors.
 #
 # Environment (defaults): GPDEBLUR (build/gpdeblur), CELEBA
 # (../shared/data/celeba), STEPS (200000, the total to reach), SNAPSHOT_EVERY
-# (5000), DEVICE (auto: cuda when present, else cpu), PRECISION (bf16).
+# (10000), DEVICE (auto: cuda when present, else cpu), PRECISION (bf16).
 # Extra options go to `gpdeblur train` after the recipe's and override them
 # (e.g. --checkpoint-every 5m). A resumed run must keep the recipe's model,
 # batch, seed, augmentation and EMA (train refuses a checkpoint that differs).
 set -euo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-if [ $# -lt 1 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
-  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
-  [ $# -ge 1 ] && exit 0 || exit 2
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/recipe_common.sh"
+recipe_usage "${BASH_SOURCE[0]}" "$@"
+bin=$(recipe_gpdeblur train_face_prior.sh)
 dir=$1
 shift
-bin=${GPDEBLUR:-$here/build/gpdeblur}
 celeba=${CELEBA:-../shared/data/celeba}
-[ -x "$bin" ] || { echo "train_face_prior.sh: $bin is not built (cmake --build build, or set GPDEBLUR)" >&2; exit 1; }
 
 exec "$bin" train --arch dcgan --width 64 --latent 100 \
   --data "$celeba" --celeba-range 1:8000 \
@@ -38,5 +35,5 @@ exec "$bin" train --arch dcgan --width 64 --latent 100 \
   --steps "${STEPS:-200000}" \
   --device "${DEVICE:-auto}" --precision "${PRECISION:-bf16}" \
   --checkpoint-dir "$dir" --checkpoint-every 10m --resume \
-  --snapshot-every "${SNAPSHOT_EVERY:-5000}" --log-every 50 --grid 16 \
+  --snapshot-every "${SNAPSHOT_EVERY:-10000}" --log-every 50 --grid 16 \
   -o "$dir/dcgan_celeba64.safetensors" "$@"

@@ -38,6 +38,10 @@ typedef struct gpd_cli_solve_args {
  * gpd_cli_solve_options_add_only); their --lr is the command's own (Adam's
  * initial step, adam_lr). */
 extern const char *const gpd_cli_range_options[];
+/* opts = own[0 .. n_own), then the range options, then the terminating
+ * entry: the option table of a command that runs range projection (opts
+ * holds n_own + GPD_CLI_SOLVE_MAX_OPTS + 1 entries). */
+void gpd_cli_range_option_table(struct option *opts, const struct option *own, int n_own);
 /* Their help lines, with --lr, and the defaults of gpd_solve_defaults(GPD_ALG_RANGE). */
 #define GPD_CLI_RANGE_HELP                                                                \
   "  -r, --restarts N       random restarts (default 10)\n"                               \

@@ -44,12 +44,8 @@ int gpd_cmd_project(int argc, char **argv) {
       {"device", required_argument, 0, 'd'},              {"log", required_argument, 0, OPT_LOG},
       {"log-every", required_argument, 0, OPT_LOG_EVERY}, {"output", required_argument, 0, 'o'},
       {"precision", required_argument, 0, OPT_PRECISION}, {"help", no_argument, 0, 'h'}};
-  const int n_own = (int)(sizeof own / sizeof own[0]);
   struct option opts[sizeof own / sizeof own[0] + GPD_CLI_SOLVE_MAX_OPTS + 1];
-  int no = 0;
-  for (int i = 0; i < n_own; i++) opts[no++] = own[i];
-  gpd_cli_solve_options_add_only(opts, &no, gpd_cli_range_options);
-  opts[no] = (struct option){0, 0, 0, 0};
+  gpd_cli_range_option_table(opts, own, (int)(sizeof own / sizeof own[0]));
 
   gpd_cli_solve_args sa;
   gpd_cli_solve_args_init(&sa, GPD_ALG_RANGE);
