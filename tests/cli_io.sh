@@ -5,7 +5,7 @@ set -u
 BIN=${1:?usage: cli_io.sh path/to/gpdeblur SOURCE_DIR}
 SRC=${2:?usage: cli_io.sh path/to/gpdeblur SOURCE_DIR}
 SHARP="$SRC/tests/fixtures/chelsea_64.png"
-T=$(mktemp -d /tmp/gpd_cli_io.XXXXXX)
+T=$(mktemp -d -t gpd_cli_io.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 fails=0
 

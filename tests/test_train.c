@@ -377,8 +377,21 @@ static void test_short_run(void) {
   gpd_dataset_free(&ds);
 }
 
-/* The evaluation's reconstruction error against a direct computation, and
- * the range projection never worse than the encoder's point. */
+/* Collects the evaluation's per-item results. */
+typedef struct eval_rows {
+  gpd_gen_eval_item r[16];
+  int n;
+} eval_rows;
+
+static void keep_item(void *ctx, const gpd_gen_eval_item *r) {
+  eval_rows *rows = ctx;
+  if (rows->n < 16) rows->r[rows->n++] = *r;
+}
+
+/* The evaluation: its reconstruction error against a direct computation; its
+ * range error per item is the solver's range projection of that item (the
+ * same numbers gpd_solve gives, i.e. `gpdeblur project`); items made by the
+ * decoder itself are recovered; batch-norm modes are left as they were. */
 static void test_evaluate(void) {
   gpd_dataset ds;
   CHECK_OK(gpd_dataset_kernels(&ds, 28, 300, 12, 5, 28));
@@ -393,12 +406,21 @@ static void test_evaluate(void) {
   CHECK_OK(gpd_train_run(&t, &ds));
   gpd_gen_eval_options o;
   gpd_gen_eval_defaults(&o);
-  o.batch = 5; /* three passes, the last one short */
-  o.range_steps = 30;
-  o.range_lr = 0.05f;
+  o.batch = 5; /* three encoder passes, the last one short */
+  o.range.restarts = 3;
+  o.range.steps = 30;
+  o.range.seed = 7;
   o.peak_is_max = 1;
+  eval_rows rows = {0};
+  o.item = keep_item;
+  o.item_ctx = &rows;
+  t.nets[0].bn_train = t.nets[1].bn_train = 1; /* as training leaves them */
   gpd_gen_eval r;
   CHECK_OK(gpd_generator_evaluate(&t.nets[0], &t.nets[1], &ds, &o, &r));
+  CHECK(t.nets[0].bn_train == 1 && t.nets[1].bn_train == 1, "batch-norm modes changed: encoder %d, decoder %d",
+        t.nets[0].bn_train, t.nets[1].bn_train);
+  CHECK(r.count == 12 && rows.n == 12, "evaluated %ld items, %d rows", r.count, rows.n);
+  t.nets[0].bn_train = t.nets[1].bn_train = 0;
   double rel = 0, psnr = 0;
   float k[12 * 784], stats[12 * 12], z[12 * 6], y[12 * 784];
   for (int i = 0; i < 12; i++) CHECK_OK(gpd_dataset_get(&ds, i, k + i * 784));
@@ -421,15 +443,54 @@ static void test_evaluate(void) {
   }
   fprintf(stderr, "evaluate: recon rel %.4f (direct %.4f) psnr %.2f (%.2f); range rel %.4f psnr %.2f\n", r.recon_rel_l2, rel,
           r.recon_psnr, psnr, r.range_rel_l2, r.range_psnr);
-  CHECK(r.count == 12, "evaluated %ld items", r.count);
   CHECK(fabs(r.recon_rel_l2 - rel) < 1e-5 && fabs(r.recon_psnr - psnr) < 1e-3, "reconstruction error differs from the direct one");
-  CHECK(r.range_rel_l2 < r.recon_rel_l2 && r.range_psnr > r.recon_psnr, "the range projection did not get closer");
-  /* Without the encoder (a GAN's case): random starts only, still finite
-   * and no closer than with the encoder's start added. */
-  gpd_gen_eval g;
-  CHECK_OK(gpd_generator_evaluate(NULL, &t.nets[1], &ds, &o, &g));
-  CHECK(isnan(g.recon_rel_l2) && isfinite(g.range_rel_l2) && g.range_rel_l2 >= r.range_rel_l2 * (1 - 1e-4),
-        "generator-only evaluation: recon %g, range %g (with encoder %g)", g.recon_rel_l2, g.range_rel_l2, r.range_rel_l2);
+  CHECK(isnan(r.range_ssim), "kernels got an SSIM (%g)", r.range_ssim);
+
+  /* item 7 by the solver directly: the same range image, measurement and restart */
+  gpd_image item = {0};
+  CHECK_OK(gpd_image_alloc(&item, 1, 28, 28));
+  memcpy(item.data, k + 7 * 784, 784 * sizeof(float));
+  gpd_solve_options so = o.range;
+  gpd_solve_result res;
+  CHECK_OK(gpd_solve(E, &item, &t.nets[1], NULL, &so, &res));
+  double se = 0, peak = 0;
+  for (int j = 0; j < 784; j++) {
+    double d = (double)res.range_image.data[j] - item.data[j];
+    se += d * d;
+    if (item.data[j] > peak) peak = item.data[j];
+  }
+  const double direct = 10 * log10(peak * peak / (se / 784));
+  CHECK(rows.r[7].index == 7 && rows.r[7].chosen == res.chosen && rows.r[7].range_mse == (double)res.measurement &&
+            fabs(rows.r[7].range_psnr - direct) < 1e-9,
+        "item 7: evaluation psnr %.6f mse %.9g restart %d; gpd_solve psnr %.6f mse %.9g restart %d", rows.r[7].range_psnr,
+        rows.r[7].range_mse, rows.r[7].chosen, direct, res.measurement, res.chosen);
+  gpd_solve_result_free(&res);
+
+  /* items the decoder makes itself (peak 1, as images): the projection
+   * recovers them, far closer than its starting points */
+  float zs[3 * 6], made[3 * 784];
+  gpd_rng rng;
+  gpd_rng_seed(&rng, 11);
+  gpd_rng_fill_normal(&rng, zs, 3 * 6, 0.0f, 1.0f);
+  E->upload(E, zd, zs, 3 * 6);
+  E->download(E, made, gpd_net_forward(&t.nets[1], &t.ws[1], 3, zd), 3 * 784);
+  gpd_dataset own;
+  CHECK_OK(gpd_dataset_memory(&own, 1, 28, 28, 3, made));
+  o.item = NULL;
+  o.peak_is_max = 0;
+  o.range.restarts = 4;
+  o.range.steps = 0;
+  gpd_gen_eval start, fit;
+  CHECK_OK(gpd_generator_evaluate(NULL, &t.nets[1], &own, &o, &start));
+  o.range.steps = 300;
+  CHECK_OK(gpd_generator_evaluate(NULL, &t.nets[1], &own, &o, &fit));
+  fprintf(stderr, "evaluate: decoder's own items: range rel_l2 %.4f, psnr %.2f dB from the starts; %.2g, %.2f dB after 300 steps\n",
+          start.range_rel_l2, start.range_psnr, fit.range_rel_l2, fit.range_psnr);
+  CHECK(isnan(fit.recon_psnr) && fit.range_rel_l2 < start.range_rel_l2 / 4 && fit.range_psnr > start.range_psnr + 20,
+        "the decoder's own items: range rel_l2 %.3g, psnr %.2f dB (from %.3g, %.2f dB at the starts)", fit.range_rel_l2,
+        fit.range_psnr, start.range_rel_l2, start.range_psnr);
+  gpd_dataset_free(&own);
+  gpd_image_free(&item);
   E->free(E, x);
   E->free(E, zd);
   gpd_trainer_free(&t);
@@ -490,10 +551,13 @@ static void test_resume(const char *what, const gpd_train_config *base, const gp
   trainer_state(&a, &sa, &na);
   gpd_trainer_free(&a);
 
-  /* The same run cut at `cut` and resumed by a fresh trainer. */
+  /* The same run cut at `cut` and resumed by a fresh trainer, with
+   * snapshots of the shipped net at total / 2 and total (which must not
+   * change the training). */
   c.checkpoint_dir = dir;
   c.checkpoint_steps = 4;
   c.log_every = 2;
+  c.snapshot_steps = total / 2;
   c.max_steps = cut;
   gpd_trainer b;
   CHECK_OK(gpd_trainer_init(&b, &c, E));
@@ -539,6 +603,34 @@ static void test_resume(const char *what, const gpd_train_config *base, const gp
   const char *steps = gpd_st_meta_get(&st, "train_steps");
   CHECK(steps && atol(steps) == total, "%s: train_steps metadata '%s'", what, steps ? steps : "(none)");
   gpd_st_free(&st);
+
+  /* Snapshots: the one at the last step is the shipped file; the middle one
+   * says its step; none elsewhere. */
+  snprintf(path, sizeof path, "%s/snapshot_%08ld.safetensors", dir, total);
+  gpd_net snap;
+  CHECK_OK(gpd_weights_load_net(&snap, E, path, b.nets[1].role));
+  if (snap.params && snap.n_params == g.n_params) {
+    float *ps = download_all(snap.params, g.n_params);
+    CHECK(!memcmp(ps, pg, g.n_params * sizeof(float)), "%s: the last snapshot's weights differ from the shipped file's", what);
+    free(ps);
+    if (g.n_buffers) {
+      float *bs = download_all(snap.buffers, g.n_buffers), *bg = download_all(g.buffers, g.n_buffers);
+      CHECK(!memcmp(bs, bg, g.n_buffers * sizeof(float)), "%s: the last snapshot's batch-norm statistics differ", what);
+      free(bs), free(bg);
+    }
+    gpd_net_free(&snap);
+  }
+  snprintf(path, sizeof path, "%s/snapshot_%08ld.safetensors", dir, total / 2);
+  CHECK_OK(gpd_st_read(&st, path));
+  steps = gpd_st_meta_get(&st, "train_steps");
+  CHECK(steps && atol(steps) == total / 2, "%s: the middle snapshot's train_steps '%s'", what, steps ? steps : "(none)");
+  gpd_st_free(&st);
+  int others = 0;
+  for (long k = 1; k < total; k++) {
+    snprintf(path, sizeof path, "%s/snapshot_%08ld.safetensors", dir, k);
+    others += k != total / 2 && access(path, F_OK) == 0;
+  }
+  CHECK(others == 0, "%s: %d snapshots at steps other than %ld and %ld", what, others, total / 2, total);
   free(pg);
   free(pb);
   gpd_net_free(&g);

@@ -36,6 +36,8 @@ enum {
   OPT_FLOAT /* + index into FLOAT_OPTS */
 };
 
+const char *const gpd_cli_range_options[] = {"restarts", "steps", "lr-decay", "seed", "schedule", "halving-at", NULL};
+
 void gpd_cli_solve_args_init(gpd_cli_solve_args *a, gpd_algorithm alg) {
   memset(a, 0, sizeof *a);
   a->alg = alg;
@@ -73,6 +75,13 @@ void gpd_cli_solve_options_add_only(struct option *opts, int *n, const char *con
 }
 
 void gpd_cli_solve_options_add(struct option *opts, int *n) { gpd_cli_solve_options_add_only(opts, n, NULL); }
+
+void gpd_cli_range_option_table(struct option *opts, const struct option *own, int n_own) {
+  int n = 0;
+  for (int i = 0; i < n_own; i++) opts[n++] = own[i];
+  gpd_cli_solve_options_add_only(opts, &n, gpd_cli_range_options);
+  opts[n] = (struct option){0, 0, 0, 0};
+}
 
 int gpd_cli_parse_alg(const char *text, gpd_algorithm *alg) {
   if (!strcmp(text, "naive")) *alg = GPD_ALG_NAIVE;

@@ -38,6 +38,24 @@ typedef struct gpd_cli_solve_args {
   int fset[32];
 } gpd_cli_solve_args;
 
+/* The solver options that apply to range projection (project, evalgen):
+ * restarts, steps, lr-decay, seed, schedule, halving-at (NULL-terminated, for
+ * gpd_cli_solve_options_add_only); their --lr is the command's own (Adam's
+ * initial step, adam_lr). */
+extern const char *const gpd_cli_range_options[];
+/* opts = own[0 .. n_own), then the range options, then the terminating
+ * entry: the option table of a command that runs range projection (opts
+ * holds n_own + GPD_CLI_SOLVE_MAX_OPTS + 1 entries). */
+void gpd_cli_range_option_table(struct option *opts, const struct option *own, int n_own);
+/* Their help lines (schedule and halving-at: gpd_cli_solve_usage_schedule),
+ * with --lr, and the defaults of gpd_solve_defaults(GPD_ALG_RANGE). */
+#define GPD_CLI_RANGE_HELP                                                                \
+  "  -r, --restarts N       random restarts (default 10)\n"                               \
+  "  -n, --steps N          Adam steps (default 3000)\n"                                  \
+  "      --lr X             initial Adam step (default 0.05)\n"                           \
+  "      --lr-decay T       step lr * exp(-t / T) (default 1000; 0 = constant)\n"         \
+  "  -s, --seed S           seed of the latents (default 0)\n"
+
 /* alg: the default algorithm when --alg is not given. */
 void gpd_cli_solve_args_init(gpd_cli_solve_args *a, gpd_algorithm alg);
 /* Appends the entries to opts[*n ...] (at most GPD_CLI_SOLVE_MAX_OPTS). */

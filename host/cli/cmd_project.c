@@ -29,11 +29,7 @@ static void usage(FILE *f) {
           "                         weights/dcgan_celeba64.safetensors (64x64x3) or\n"
           "                         weights/svhn_vae.safetensors (32x32x3) (weights folder:\n"
           "                         $GPD_WEIGHTS_DIR, else %s)\n"
-          "  -r, --restarts N       random restarts (default 10)\n"
-          "  -n, --steps N          Adam steps (default 3000)\n"
-          "      --lr X             initial Adam step (default 0.05)\n"
-          "      --lr-decay T       step lr * exp(-t / T) (default 1000; 0 = constant)\n"
-          "  -s, --seed S           seed of the latents (default 0)\n"
+          GPD_CLI_RANGE_HELP
           "  -d, --device D         ref | cpu | cuda | auto (default auto)\n"
           GPD_CLI_PRECISION_HELP GPD_CLI_THREADS_HELP
           "      (restarts that do not fit the device's memory run in groups: see 'deblur --help')\n"
@@ -46,10 +42,6 @@ static void usage(FILE *f) {
 
 enum { OPT_IMAGE_GEN = 1000, OPT_LR, OPT_LOG, OPT_LOG_EVERY, OPT_PRECISION, OPT_THREADS };
 
-/* The solver's options that apply to range projection (cli_solve_options.c);
- * its --lr is Adam's step here (adam_lr), so it is project's own. */
-static const char *const SOLVE_OPTS[] = {"restarts", "steps", "lr-decay", "seed", "schedule", "halving-at", NULL};
-
 int gpd_cmd_project(int argc, char **argv) {
   static const struct option own[] = {
       {"image-gen", required_argument, 0, OPT_IMAGE_GEN}, {"lr", required_argument, 0, OPT_LR},
@@ -57,12 +49,8 @@ int gpd_cmd_project(int argc, char **argv) {
       {"log-every", required_argument, 0, OPT_LOG_EVERY}, {"output", required_argument, 0, 'o'},
       {"precision", required_argument, 0, OPT_PRECISION}, {"threads", required_argument, 0, OPT_THREADS},
       {"help", no_argument, 0, 'h'}};
-  const int n_own = (int)(sizeof own / sizeof own[0]);
   struct option opts[sizeof own / sizeof own[0] + GPD_CLI_SOLVE_MAX_OPTS + 1];
-  int no = 0;
-  for (int i = 0; i < n_own; i++) opts[no++] = own[i];
-  gpd_cli_solve_options_add_only(opts, &no, SOLVE_OPTS);
-  opts[no] = (struct option){0, 0, 0, 0};
+  gpd_cli_range_option_table(opts, own, (int)(sizeof own / sizeof own[0]));
 
   gpd_cli_solve_args sa;
   gpd_cli_solve_args_init(&sa, GPD_ALG_RANGE);

@@ -82,6 +82,10 @@ static void usage(FILE *f) {
           "  --resume               continue from DIR/checkpoint.safetensors (exactly: the\n"
           "                         same batches and noise as an uninterrupted run);\n"
           "                         --epochs / --steps give the new total\n"
+          "  --snapshot-every N     also write DIR/snapshot_STEP.safetensors every N steps:\n"
+          "                         the file OUT would be at that step (the EMA of G when\n"
+          "                         there is one; VAEs: decoder and encoder), to measure\n"
+          "                         quality over training (scripts/face_prior_curve.sh)\n"
           "  --export-only          write OUT from the checkpoint, no training\n"
           "  --log-every N          steps per loss.csv row (default 50)\n"
           "  --grid N               samples per grid (default 64, 0 = none)\n"
@@ -138,7 +142,7 @@ static void on_progress(void *ctx, const gpd_train_status *s) {
 enum {
   OPT_ARCH = 256, OPT_DATA, OPT_CELEBA, OPT_RANGE, OPT_KSEEDS, OPT_KLENS, OPT_LATENT, OPT_WIDTH, OPT_DWIDTH, OPT_EPOCHS,
   OPT_STEPS, OPT_BATCH, OPT_LR, OPT_BETA1, OPT_SEED, OPT_RECON, OPT_KL, OPT_CKDIR, OPT_CKEVERY, OPT_RESUME, OPT_EXPORT,
-  OPT_LOGEVERY, OPT_GRID, OPT_DEVICE, OPT_SCALE, OPT_LEAK, OPT_AUGMENT, OPT_EMA, OPT_PRECISION, OPT_HELP
+  OPT_LOGEVERY, OPT_GRID, OPT_DEVICE, OPT_SCALE, OPT_LEAK, OPT_AUGMENT, OPT_EMA, OPT_PRECISION, OPT_SNAPSHOT, OPT_HELP
 };
 
 /* What the command line asks for. */
@@ -168,7 +172,7 @@ static int parse_args(int argc, char **argv, train_args *a) {
       {"export-only", no_argument, 0, OPT_EXPORT}, {"log-every", required_argument, 0, OPT_LOGEVERY},
       {"grid", required_argument, 0, OPT_GRID}, {"data-scale", required_argument, 0, OPT_SCALE},
       {"relu-leak", required_argument, 0, OPT_LEAK}, {"device", required_argument, 0, OPT_DEVICE},
-      {"precision", required_argument, 0, OPT_PRECISION},
+      {"precision", required_argument, 0, OPT_PRECISION}, {"snapshot-every", required_argument, 0, OPT_SNAPSHOT},
       {"augment", required_argument, 0, OPT_AUGMENT}, {"ema", required_argument, 0, OPT_EMA},
       {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0}};
   memset(a, 0, sizeof *a);
@@ -231,6 +235,7 @@ static int parse_args(int argc, char **argv, train_args *a) {
     case OPT_CKEVERY: bad = parse_interval(optarg, &cfg->checkpoint_seconds, &cfg->checkpoint_steps); break;
     case OPT_RESUME: cfg->resume = 1; break;
     case OPT_EXPORT: a->export_only = 1; break;
+    case OPT_SNAPSHOT: bad = gpd_parse_int("snapshot-every", optarg, 1, 2000000000L, &v); cfg->snapshot_steps = v; break;
     case OPT_LOGEVERY: bad = gpd_parse_int("log-every", optarg, 0, 1000000000L, &v); cfg->log_every = v; break;
     case OPT_GRID: bad = gpd_parse_int("grid", optarg, 0, 1024, &v); cfg->grid = (int)v; break;
     case OPT_DEVICE: a->device = optarg; break;
@@ -264,6 +269,8 @@ static int validate_args(const train_args *a) {
     return gpd_error("--kernel-seeds: training seeds must stay below %llu (held-out kernels start there)",
                      (unsigned long long)GPD_KERNEL_TEST_SEED_BASE);
   if (!a->is_kernels && !a->data && !a->export_only) return gpd_error("--data DIR is required for %s", cfg->arch.name);
+  if (cfg->snapshot_steps > 0 && !cfg->checkpoint_dir)
+    return gpd_error("--snapshot-every needs --checkpoint-dir (the snapshots go there)");
   if (a->export_only && !cfg->checkpoint_dir) return gpd_error("--export-only needs --checkpoint-dir");
   GPD_TRY(gpd_cli_check_output("-o", a->out));
   if (cfg->checkpoint_dir) GPD_TRY(gpd_cli_check_output_dir("--checkpoint-dir", cfg->checkpoint_dir));

@@ -17,6 +17,7 @@
 #include "../io/json_parse.h"
 #include "gpd/common.h"
 #include "gpd/eval.h"
+#include "gpd/repo_path.h"
 
 #define FORMAT_NAME "gpdeblur-eval"
 #define FORMAT_VERSION 1
@@ -99,13 +100,18 @@ static void json_string(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-static void json_kv(FILE *f, const gpd_eval_kv *kv, int n) {
+/* relative: absolute paths in the values are written relative to the
+ * repository (the info of a manifest from an older build may hold some). */
+static void json_kv(FILE *f, const gpd_eval_kv *kv, int n, int relative) {
   fputc('{', f);
   for (int i = 0; i < n; i++) {
+    char value[sizeof kv[i].value];
+    if (relative) gpd_repo_relative_text(kv[i].value, value, sizeof value);
+    else snprintf(value, sizeof value, "%s", kv[i].value);
     fprintf(f, "%s\n  ", i ? "," : "");
     json_string(f, kv[i].key);
     fputs(": ", f);
-    json_string(f, kv[i].value);
+    json_string(f, value);
   }
   fputc('}', f);
 }
@@ -119,13 +125,13 @@ int gpd_eval_manifest_write(const char *csv, const gpd_eval_manifest *m) {
   gpd_kill_point("manifest: temporary file created");
   fprintf(f, "{\"format\": \"%s\", \"version\": %d, \"shard\": [%d, %d],\n\"settings\": ", FORMAT_NAME, FORMAT_VERSION,
           m->shard_k, m->shard_n);
-  json_kv(f, m->settings, m->n_settings);
+  json_kv(f, m->settings, m->n_settings, 0);
   if (gpd_kill_points_armed()) {
     fflush(f);
     gpd_kill_point("manifest: half written");
   }
   fputs(",\n\"info\": ", f);
-  json_kv(f, m->info, m->n_info);
+  json_kv(f, m->info, m->n_info, 1);
   fprintf(f, ",\n\"count\": %ld,\n\"files\": [", m->count);
   for (long i = 0; i < m->count; i++) {
     fputs(i ? (i % 8 ? ", " : ",\n  ") : "\n  ", f);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "gpd/common.h"
+#include "gpd/repo_path.h"
 #include "gpd/eval.h"
 
 typedef struct shard_input {
@@ -92,7 +93,9 @@ static int write_merged(const char *output, const shard_input *in, int n, const 
     char from[224] = "";
     size_t len = 0;
     for (int j = 0; j < n; j++) {
-      int w = snprintf(from + len, sizeof from - len, "%s%s", j ? " " : "", in[j].path);
+      char rel[1024];
+      gpd_repo_relative(in[j].path, rel, sizeof rel);
+      int w = snprintf(from + len, sizeof from - len, "%s%s", j ? " " : "", rel);
       if (w < 0 || (size_t)w >= sizeof from - len) break;
       len += (size_t)w;
     }

@@ -15,6 +15,7 @@
 
 #include "eval_internal.h"
 #include "gpd/common.h"
+#include "gpd/repo_path.h"
 
 const char *gpd_eval_alg_name(gpd_algorithm a) {
   switch (a) {
@@ -28,6 +29,14 @@ const char *gpd_eval_alg_name(gpd_algorithm a) {
 }
 
 /* ---- the manifest of a run ----------------------------------------------------------- */
+
+/* A path in the manifest's info, relative to the repository (manifests are
+ * committed with results). */
+static int info_path(gpd_eval_manifest *m, const char *key, const char *path) {
+  char rel[1024];
+  gpd_repo_relative(path, rel, sizeof rel);
+  return gpd_eval_manifest_info(m, key, "%s", rel);
+}
 
 static int hash_setting(gpd_eval_manifest *m, const char *key, const char *path) {
   if (!path) return gpd_eval_manifest_set(m, key, "none");
@@ -121,10 +130,10 @@ int gpd_eval_manifest_of(const gpd_eval_config *c, const gpd_eval_list *full, gp
   rc = rc ? rc : hash_setting(m, "image_gen", c->image_gen);
   rc = rc ? rc : hash_setting(m, "blur_gen", c->blur_gen);
   rc = rc ? rc : gpd_eval_manifest_info(m, "dataset", "%s", c->dataset ? c->dataset : "images");
-  if (!rc && c->dir) rc = gpd_eval_manifest_info(m, "dir", "%s", c->dir);
+  if (!rc && c->dir) rc = info_path(m, "dir", c->dir);
   if (!rc && c->device) rc = gpd_eval_manifest_info(m, "device", "%s", c->device);
-  if (!rc && c->image_gen) rc = gpd_eval_manifest_info(m, "image_gen_path", "%s", c->image_gen);
-  if (!rc && c->blur_gen) rc = gpd_eval_manifest_info(m, "blur_gen_path", "%s", c->blur_gen);
+  if (!rc && c->image_gen) rc = info_path(m, "image_gen_path", c->image_gen);
+  if (!rc && c->blur_gen) rc = info_path(m, "blur_gen_path", c->blur_gen);
   rc = rc ? rc : gpd_eval_manifest_set_files(m, full);
   if (rc) gpd_eval_manifest_free(m);
   return rc;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gpd/common.h"
+#include "gpd/repo_path.h"
 #include "gpd/eval.h"
 
 /* t(0.975, df) for df = 1..30 (scipy.stats.t.ppf); beyond, the
@@ -180,7 +181,11 @@ int gpd_eval_report_markdown(FILE *f, const gpd_eval_report_entry *e, int n, con
   if (m) {
     fprintf(f, "\n## Settings (%s)\n\n", e[0].source ? e[0].source : "first entry");
     for (int i = 0; i < m->n_settings; i++) fprintf(f, "- %s: `%s`\n", m->settings[i].key, m->settings[i].value);
-    for (int i = 0; i < m->n_info; i++) fprintf(f, "- %s: `%s`\n", m->info[i].key, m->info[i].value);
+    for (int i = 0; i < m->n_info; i++) {
+      char value[sizeof m->info[i].value]; /* reports are committed: paths relative to the repository */
+      gpd_repo_relative_text(m->info[i].value, value, sizeof value);
+      fprintf(f, "- %s: `%s`\n", m->info[i].key, value);
+    }
   }
   free(datasets);
   free(methods);

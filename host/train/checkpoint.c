@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gpd/common.h"
+#include "gpd/repo_path.h"
 #include "gpd/train.h"
 #include "gpd/weights.h"
 
@@ -77,8 +78,9 @@ int gpd_checkpoint_save(const gpd_trainer *t, const char *path, const char *data
     }
   }
   const gpd_train_config *c = &t->cfg;
-  char augment[64];
+  char augment[64], data[256];
   gpd_augment_describe(c->augment, augment, sizeof augment);
+  gpd_repo_relative_text(data_description ? data_description : "", data, sizeof data);
   if (meta_rng(w, "ckpt_rng", &t->rng) != 0 || meta_rng(w, "ckpt_aug_rng", &t->aug_rng) != 0 ||
       gpd_st_writer_meta(w, "ckpt_augment", augment) != 0 || meta_printf(w, "ckpt_ema", "%.9g", c->ema) != 0)
     goto done;
@@ -88,7 +90,7 @@ int gpd_checkpoint_save(const gpd_trainer *t, const char *path, const char *data
       meta_printf(w, "ckpt_disc_width", "%d", t->kind == GPD_TRAIN_GAN ? c->disc_width : 0) != 0 ||
       meta_printf(w, "ckpt_lr", "%.9g", c->lr) != 0 || meta_printf(w, "ckpt_recon_weight", "%.9g", c->recon_weight) != 0 ||
       meta_printf(w, "ckpt_data_scale", "%.9g", c->data_scale) != 0 ||
-      gpd_st_writer_meta(w, "ckpt_data", data_description ? data_description : "") != 0)
+      gpd_st_writer_meta(w, "ckpt_data", data) != 0)
     goto done;
   rc = gpd_st_writer_save(w, path);
 done:

@@ -10,6 +10,7 @@
 
 #include "gpd/blur.h"
 #include "gpd/common.h"
+#include "gpd/repo_path.h"
 #include "gpd/image.h"
 #include "gpd/train.h"
 
@@ -157,11 +158,15 @@ int gpd_dataset_image_folder(gpd_dataset *ds, const char *dir, int channels, int
   ds->c = channels;
   ds->h = ds->w = size;
   ds->count = n;
+  /* the description ships in weights metadata: the folder relative to the repository */
+  char where[1024];
+  gpd_repo_relative(dir, where, sizeof where);
   if (crop > 0)
-    snprintf(ds->description, sizeof ds->description, "%s: %ld images %s..%s, center crop %d, resized to %d", dir, n, names[0],
-             names[n - 1], crop, size);
+    snprintf(ds->description, sizeof ds->description, "%.120s: %ld images %s..%s, center crop %d, resized to %d", where, n,
+             names[0], names[n - 1], crop, size);
   else
-    snprintf(ds->description, sizeof ds->description, "%s: %ld images %s..%s at %dx%d", dir, n, names[0], names[n - 1], size, size);
+    snprintf(ds->description, sizeof ds->description, "%.120s: %ld images %s..%s at %dx%d", where, n, names[0], names[n - 1],
+             size, size);
   rc = 0;
 done:
   closedir(d);
@@ -182,7 +187,9 @@ int gpd_dataset_get(const gpd_dataset *ds, long index, float *out) {
     return gpd_motion_kernel(out, ds->h, ds->seed_first + (uint64_t)index, ds->len_min, ds->len_max);
   case GPD_DATASET_IMAGES: {
     const uint8_t *src = ds->pixels + (size_t)index * item;
-    for (size_t j = 0; j < item; j++) out[j] = (float)src[j] * (1.0f / 255.0f);
+    /* divided, not multiplied by 1/255: the same floats gpd_image_load
+     * gives for an 8-bit file (evalgen's items are then project's images) */
+    for (size_t j = 0; j < item; j++) out[j] = (float)src[j] / 255.0f;
     return 0;
   }
   case GPD_DATASET_MEMORY:

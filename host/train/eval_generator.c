@@ -1,26 +1,26 @@
 /* Measured quality of a trained generator on held-out items: for a VAE how
- * well encoder and decoder reconstruct them, and for any generator how close
- * its range comes to them (the paper's range error, eq. 13), the latter found
- * by Adam on z from the encoder's mean (VAEs) and from random N(0, I)
- * starts, keeping the best. */
+ * well encoder and decoder reconstruct them (decoder(encoder mean), batched),
+ * and for any generator how close its range comes to them: the paper's
+ * range error (eq. 13) as the solver's range projection computes it
+ * (gpd_solve, GPD_ALG_RANGE, one item at a time: the restarts are its
+ * batch), so that an item's number is the one `gpdeblur project` gives. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gpd/common.h"
+#include "gpd/metrics.h"
 #include "gpd/train.h"
-#include "train_internal.h"
 
 void gpd_gen_eval_defaults(gpd_gen_eval_options *o) {
   memset(o, 0, sizeof *o);
+  gpd_solve_defaults(&o->range, GPD_ALG_RANGE);
   o->batch = 200;
-  o->range_steps = 1000;
-  o->range_lr = 0.01f;
-  o->range_restarts = 1;
 }
 
-/* Squared error, relative l2 error and PSNR of one item. */
-static void item_errors(const float *x, const float *y, size_t n, int peak_is_max, double *sq, double *rel, double *psnr) {
+/* Relative l2 error and PSNR of y against x (peak 1, or max(x) when
+ * peak_is_max). */
+static void item_errors(const float *x, const float *y, size_t n, int peak_is_max, double *rel, double *psnr) {
   double se = 0, norm = 0, peak = 1.0;
   if (peak_is_max) {
     peak = 0;
@@ -31,135 +31,131 @@ static void item_errors(const float *x, const float *y, size_t n, int peak_is_ma
     se += d * d;
     norm += (double)x[i] * x[i];
   }
-  *sq = se;
   *rel = norm > 0 ? sqrt(se / norm) : sqrt(se);
   double mse = se / (double)n;
   *psnr = mse > 0 ? 10.0 * log10(peak * peak / mse) : 100.0;
 }
 
-typedef struct eval_bufs {
-  float *x, *z, *dz, *dy, *m, *v;    /* engine */
-  float *hx, *hz, *hy;               /* host */
-  double *best;                      /* host: per item best squared error, rel, psnr */
-  gpd_net_workspace enc_ws, gen_ws;
-} eval_bufs;
-
-static void free_bufs(eval_bufs *b, gpd_engine *e) {
-  float *dev[] = {b->x, b->z, b->dz, b->dy, b->m, b->v};
-  for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
-    if (dev[i]) e->free(e, dev[i]);
-  free(b->hx);
-  free(b->hz);
-  free(b->hy);
-  free(b->best);
-  gpd_net_workspace_free(&b->enc_ws, e);
-  gpd_net_workspace_free(&b->gen_ws, e);
-}
-
-/* Keeps the closest of the candidates for item i. */
-static void consider(double *best, int i, double sq, double rel, double psnr) {
-  if (sq < best[3 * i]) {
-    best[3 * i] = sq;
-    best[3 * i + 1] = rel;
-    best[3 * i + 2] = psnr;
-  }
-}
-
-int gpd_generator_evaluate(gpd_net *encoder, gpd_net *gen, const gpd_dataset *ds, const gpd_gen_eval_options *o, gpd_gen_eval *out) {
+/* decoder(encoder mean) of every item: recon[2 i] = rel_l2, recon[2 i + 1] = PSNR. */
+static int reconstruct(gpd_net *enc, gpd_net *gen, const gpd_dataset *ds, const gpd_gen_eval_options *o, double *recon) {
   gpd_engine *e = gen->engine;
-  size_t item = gpd_dataset_item_size(ds), l = gpd_net_in_size(gen);
+  const size_t item = gpd_dataset_item_size(ds), l = gpd_net_in_size(gen);
+  int b = o->batch > 0 ? o->batch : 200;
+  if (b > ds->count) b = (int)ds->count;
+  gpd_net_workspace enc_ws, gen_ws;
+  memset(&enc_ws, 0, sizeof enc_ws);
+  memset(&gen_ws, 0, sizeof gen_ws);
+  float *x = NULL, *z = NULL, *hx = NULL, *hs = NULL, *hy = NULL;
+  int rc = -1;
+  if (gpd_net_workspace_alloc(&enc_ws, enc, b) != 0 || gpd_net_workspace_alloc(&gen_ws, gen, b) != 0) goto done;
+  if (!(x = e->alloc(e, (size_t)b * item, "evaluation items")) || !(z = e->alloc(e, (size_t)b * l, "encoder means")))
+    goto done;
+  if (!(hx = gpd_malloc((size_t)b * item * sizeof(float), "evaluation items")) ||
+      !(hs = gpd_malloc((size_t)b * 2 * l * sizeof(float), "encoder outputs")) ||
+      !(hy = gpd_malloc((size_t)b * item * sizeof(float), "reconstructions")))
+    goto done;
+  for (long first = 0; first < ds->count; first += b) {
+    const int n = ds->count - first < b ? (int)(ds->count - first) : b;
+    for (int i = 0; i < n; i++)
+      if (gpd_dataset_get(ds, first + i, hx + (size_t)i * item) != 0) goto done;
+    if (e->upload(e, x, hx, (size_t)n * item) != 0) goto done;
+    /* the encoder gives (mean, log variance) per item: keep the means */
+    const float *stats = gpd_net_forward(enc, &enc_ws, n, x);
+    if (!stats || e->download(e, hs, stats, (size_t)n * 2 * l) != 0) goto done;
+    for (int i = 0; i < n; i++) memmove(hs + (size_t)i * l, hs + (size_t)i * 2 * l, l * sizeof(float));
+    if (e->upload(e, z, hs, (size_t)n * l) != 0) goto done;
+    const float *y = gpd_net_forward(gen, &gen_ws, n, z);
+    if (!y || e->download(e, hy, y, (size_t)n * item) != 0) goto done;
+    for (int i = 0; i < n; i++)
+      item_errors(hx + (size_t)i * item, hy + (size_t)i * item, item, o->peak_is_max, &recon[2 * (first + i)],
+                  &recon[2 * (first + i) + 1]);
+  }
+  rc = 0;
+done:
+  if (x) e->free(e, x);
+  if (z) e->free(e, z);
+  free(hx);
+  free(hs);
+  free(hy);
+  gpd_net_workspace_free(&enc_ws, e);
+  gpd_net_workspace_free(&gen_ws, e);
+  return rc;
+}
+
+/* The range projection of item `index` (held in target) and its errors. */
+static int project_item(gpd_net *gen, const gpd_image *target, const gpd_gen_eval_options *o, gpd_gen_eval_item *r) {
+  gpd_solve_options so = o->range;
+  so.alg = GPD_ALG_RANGE;
+  gpd_solve_result res;
+  GPD_TRY(gpd_solve(gen->engine, target, gen, NULL, &so, &res));
+  const gpd_image *y = &res.range_image;
+  const size_t n = (size_t)target->c * target->h * target->w;
+  int rc = 0;
+  if (y->c != target->c || y->h != target->h || y->w != target->w) {
+    rc = gpd_error("evaluation: the range image is %dx%dx%d, the item %dx%dx%d", y->h, y->w, y->c, target->h, target->w,
+                   target->c);
+  } else {
+    double psnr;
+    item_errors(target->data, y->data, n, o->peak_is_max, &r->range_rel_l2, &psnr);
+    /* images: the solver's own number, which `project` prints */
+    r->range_psnr = o->peak_is_max ? psnr : res.range_psnr;
+    r->range_ssim = o->peak_is_max ? NAN : gpd_ssim(y->data, target->data, target->c, target->h, target->w);
+    r->range_mse = res.measurement;
+    r->chosen = res.chosen;
+  }
+  gpd_solve_result_free(&res);
+  return rc;
+}
+
+int gpd_generator_evaluate(gpd_net *encoder, gpd_net *gen, const gpd_dataset *ds, const gpd_gen_eval_options *o,
+                           gpd_gen_eval *out) {
+  memset(out, 0, sizeof *out);
+  const size_t item = gpd_dataset_item_size(ds), l = gpd_net_in_size(gen);
   if (item != gpd_net_out_size(gen))
     return gpd_error("evaluation: data items have %zu values, the %s makes %zu", item, gen->role, gpd_net_out_size(gen));
   if (encoder && gpd_net_out_size(encoder) != 2 * l)
     return gpd_error("evaluation: the encoder gives %zu values, expected 2 x %zu", gpd_net_out_size(encoder), l);
-  int restarts = o->range_restarts > 0 ? o->range_restarts : 0;
-  if (!encoder && restarts < 1) return gpd_error("evaluation: without an encoder the range projection needs random restarts");
-  int b = o->batch > 0 ? o->batch : 200;
-  if (b > ds->count) b = (int)ds->count;
-  int starts = (encoder ? 1 : 0) + restarts;
-  size_t m = (size_t)b * starts; /* rows of the range projection, start-major */
-  eval_bufs buf;
-  memset(&buf, 0, sizeof buf);
-  int rc = -1;
+  if (ds->count < 1) return gpd_error("evaluation: no items");
+  /* inference mode for the reconstruction (gpd_solve sets it for itself);
+   * the callers' modes come back at the end */
+  const int enc_bn = encoder ? encoder->bn_train : 0, gen_bn = gen->bn_train;
   if (encoder) encoder->bn_train = 0;
   gen->bn_train = 0;
-  if ((encoder && gpd_net_workspace_alloc(&buf.enc_ws, encoder, b) != 0) || gpd_net_workspace_alloc(&buf.gen_ws, gen, (int)m) != 0)
-    goto done;
-  if (!(buf.x = e->alloc(e, m * item, "evaluation targets")) || !(buf.z = e->alloc(e, m * l, "evaluation latents")) ||
-      !(buf.dz = e->alloc(e, m * l, "latent gradients")) || !(buf.dy = e->alloc(e, m * item, "output gradients")) ||
-      !(buf.m = e->alloc(e, m * l, "Adam moments")) || !(buf.v = e->alloc(e, m * l, "Adam moments")))
-    goto done;
-  if (!(buf.hx = gpd_malloc(m * item * sizeof(float), "evaluation targets")) ||
-      !(buf.hz = gpd_malloc(m * 2 * l * sizeof(float), "evaluation latents")) ||
-      !(buf.hy = gpd_malloc(m * item * sizeof(float), "evaluation outputs")) ||
-      !(buf.best = gpd_malloc((size_t)b * 3 * sizeof(double), "per-item errors")))
-    goto done;
-  gpd_rng rng;
-  gpd_rng_seed(&rng, gpd_train_mix_seed(o->seed, GPD_STREAM_EVAL));
-  double sum[4] = {0};
-  long done_items = 0;
-  for (long first = 0; first < ds->count; first += b) {
-    int n = ds->count - first < b ? (int)(ds->count - first) : b;
-    size_t rows = (size_t)n * starts;
-    for (int i = 0; i < n; i++) {
-      if (gpd_dataset_get(ds, first + i, buf.hx + (size_t)i * item) != 0) goto done;
-      buf.best[3 * i] = INFINITY;
-    }
-    for (int s = 1; s < starts; s++) memcpy(buf.hx + (size_t)s * n * item, buf.hx, (size_t)n * item * sizeof(float));
-    if (e->upload(e, buf.x, buf.hx, rows * item) != 0) goto done;
-    size_t random_from = 0; /* first row of the random starts */
-    if (encoder) {
-      const float *stats = gpd_net_forward(encoder, &buf.enc_ws, n, buf.x);
-      if (!stats || e->download(e, buf.hy, stats, (size_t)n * 2 * l) != 0) goto done;
-      for (int i = 0; i < n; i++) memcpy(buf.hz + (size_t)i * l, buf.hy + (size_t)i * 2 * l, l * sizeof(float));
-      random_from = (size_t)n;
-    }
-    gpd_rng_fill_normal(&rng, buf.hz + random_from * l, (rows - random_from) * l, 0.0f, 1.0f);
-    if (e->upload(e, buf.z, buf.hz, rows * l) != 0) goto done;
-    const float *y;
-    if (encoder) {
-      /* The decoded encoder mean is itself a point of the range: the range
-       * projection keeps it when Adam finds nothing closer. */
-      y = gpd_net_forward(gen, &buf.gen_ws, n, buf.z);
-      if (!y || e->download(e, buf.hy, y, (size_t)n * item) != 0) goto done;
-      for (int i = 0; i < n; i++) {
-        double sq, rel, psnr;
-        item_errors(buf.hx + (size_t)i * item, buf.hy + (size_t)i * item, item, o->peak_is_max, &sq, &rel, &psnr);
-        sum[0] += rel;
-        sum[1] += psnr;
-        consider(buf.best, i, sq, rel, psnr);
-      }
-    }
-    if (e->fill(e, buf.m, 0.0f, rows * l) != 0 || e->fill(e, buf.v, 0.0f, rows * l) != 0) goto done;
-    for (int step = 1; step <= o->range_steps; step++) {
-      y = gpd_net_forward(gen, &buf.gen_ws, (int)rows, buf.z);
-      /* d/dy sum ||y - x||^2 = 2 (y - x) */
-      if (!y || e->copy(e, buf.dy, y, rows * item) != 0 || e->axpby(e, rows * item, -2.0f, buf.x, 2.0f, buf.dy) != 0) goto done;
-      if (gpd_net_backward(gen, &buf.gen_ws, (int)rows, buf.dy, buf.dz, 0) != 0) goto done;
-      if (e->adam_step(e, rows * l, o->range_lr, 0.9f, 0.999f, 1e-8f, step, buf.dz, buf.m, buf.v, buf.z) != 0) goto done;
-    }
-    y = gpd_net_forward(gen, &buf.gen_ws, (int)rows, buf.z);
-    if (!y || e->download(e, buf.hy, y, rows * item) != 0) goto done;
-    for (int i = 0; i < n; i++) {
-      for (int s = 0; s < starts; s++) {
-        size_t r = (size_t)s * n + i;
-        double sq, rel, psnr;
-        item_errors(buf.hx + r * item, buf.hy + r * item, item, o->peak_is_max, &sq, &rel, &psnr);
-        consider(buf.best, i, sq, rel, psnr);
-      }
-      sum[2] += buf.best[3 * i + 1];
-      sum[3] += buf.best[3 * i + 2];
-    }
-    done_items += n;
-    if (o->progress) o->progress(o->progress_ctx, done_items, ds->count);
+  double *recon = NULL, sum[5] = {0};
+  gpd_image target = {0};
+  int rc = -1;
+  if (encoder) {
+    if (!(recon = gpd_malloc((size_t)ds->count * 2 * sizeof(double), "reconstruction errors"))) goto done;
+    if (reconstruct(encoder, gen, ds, o, recon) != 0) goto done;
   }
-  out->count = done_items;
-  out->recon_rel_l2 = encoder ? sum[0] / done_items : NAN;
-  out->recon_psnr = encoder ? sum[1] / done_items : NAN;
-  out->range_rel_l2 = sum[2] / done_items;
-  out->range_psnr = sum[3] / done_items;
+  if (gpd_image_alloc(&target, ds->c, ds->h, ds->w) != 0) goto done;
+  for (long i = 0; i < ds->count; i++) {
+    gpd_gen_eval_item r;
+    memset(&r, 0, sizeof r);
+    r.index = i;
+    r.recon_rel_l2 = recon ? recon[2 * i] : NAN;
+    r.recon_psnr = recon ? recon[2 * i + 1] : NAN;
+    if (gpd_dataset_get(ds, i, target.data) != 0 || project_item(gen, &target, o, &r) != 0) goto done;
+    sum[0] += r.recon_rel_l2;
+    sum[1] += r.recon_psnr;
+    sum[2] += r.range_rel_l2;
+    sum[3] += r.range_psnr;
+    sum[4] += r.range_ssim;
+    if (o->item) o->item(o->item_ctx, &r);
+    if (o->progress) o->progress(o->progress_ctx, i + 1, ds->count);
+  }
+  const double n = (double)ds->count;
+  out->count = ds->count;
+  out->recon_rel_l2 = sum[0] / n;
+  out->recon_psnr = sum[1] / n;
+  out->range_rel_l2 = sum[2] / n;
+  out->range_psnr = sum[3] / n;
+  out->range_ssim = sum[4] / n;
   rc = 0;
 done:
-  free_bufs(&buf, e);
+  if (encoder) encoder->bn_train = enc_bn;
+  gen->bn_train = gen_bn;
+  free(recon);
+  gpd_image_free(&target);
   return rc;
 }

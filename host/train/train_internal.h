@@ -9,7 +9,7 @@ enum {
   GPD_STREAM_INIT = 0,      /* + net index: weight initialisation */
   GPD_STREAM_NOISE = 10,    /* eps / z during training */
   GPD_STREAM_GRID = 20,     /* the fixed latents of the sample grids */
-  GPD_STREAM_EVAL = 30,     /* random restarts of the range projection */
+  /* 30: was the range projection's restarts (evalgen now runs the solver's) */
   GPD_STREAM_AUGMENT = 40,  /* augmentation draws */
   GPD_STREAM_EMA_STATS = 50, /* latents for the EMA's batch-norm statistics */
   GPD_STREAM_SHUFFLE = 1000 /* + epoch: the data order */

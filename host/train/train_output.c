@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "gpd/common.h"
+#include "gpd/repo_path.h"
 #include "gpd/train.h"
 #include "gpd/weights.h"
 
@@ -71,10 +72,14 @@ int gpd_train_save_output(gpd_trainer *t, const char *path, const char *data_des
   char seed[32];
   snprintf(seed, sizeof seed, "%" PRIu64, c->seed);
   double epochs = t->steps_per_epoch > 0 ? (double)t->step / (double)t->steps_per_epoch : 0.0;
+  /* paths in the description relative to the repository (a checkpoint
+   * written by an older build may hold absolute ones) */
+  char data[256];
+  gpd_repo_relative_text(data_description ? data_description : t->data_description, data, sizeof data);
   const char *method = t->kind == GPD_TRAIN_VAE ? "variational inference (negative ELBO: recon_weight * squared error + KL), Adam"
                                                 : "GAN, non-saturating loss against dcgan_disc, Adam";
   if (gpd_weights_add_arch(w, &c->arch) != 0 || gpd_st_writer_meta(w, "train_method", method) != 0 ||
-      gpd_st_writer_meta(w, "train_data", data_description ? data_description : t->data_description) != 0 ||
+      gpd_st_writer_meta(w, "train_data", data) != 0 ||
       meta(w, "train_epochs", "%.3f", epochs) != 0 || meta(w, "train_steps", "%.0f", (double)t->step) != 0 ||
       meta(w, "train_seconds", "%.0f", t->seconds) != 0 || meta(w, "train_batch", "%.0f", c->batch) != 0 ||
       meta(w, "train_lr", "%.6g", c->lr) != 0 || meta(w, "train_beta1", "%.3g", c->beta1) != 0 ||

@@ -1,5 +1,5 @@
 /* The training loop: epochs of shuffled batches, the loss log, checkpoints
- * with sample grids, resuming. */
+ * with sample grids, snapshots of the shipped net, resuming. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdio.h>
@@ -46,6 +46,13 @@ static int write_checkpoint(gpd_trainer *t, const char *dir) {
     GPD_TRY(gpd_train_sample_grid(t, t->cfg.grid, t->cfg.seed, path));
   }
   return 0;
+}
+
+/* The file that would ship now, kept beside the checkpoint. */
+static int write_snapshot(gpd_trainer *t, const char *dir) {
+  char path[1100];
+  snprintf(path, sizeof path, "%s/snapshot_%08ld.safetensors", dir, t->step);
+  return gpd_train_save_output(t, path, NULL);
 }
 
 int gpd_train_run(gpd_trainer *t, const gpd_dataset *ds) {
@@ -116,6 +123,7 @@ int gpd_train_run(gpd_trainer *t, const gpd_dataset *ds) {
       window_steps = 0;
       window_seconds = 0;
     }
+    if (dir && c->snapshot_steps > 0 && t->step % c->snapshot_steps == 0 && write_snapshot(t, dir) != 0) goto done;
     int due = (c->checkpoint_steps > 0 && t->step % c->checkpoint_steps == 0) ||
               (c->checkpoint_seconds > 0 && gpd_seconds() - last_ckpt >= c->checkpoint_seconds);
     if (dir && due && t->step < total) {

@@ -23,6 +23,7 @@
 
 #include "gpd/net.h"
 #include "gpd/rng.h"
+#include "gpd/solve.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -115,6 +116,13 @@ typedef struct gpd_train_config {
   long checkpoint_steps;
   double checkpoint_seconds;
   int resume;             /* continue from checkpoint_dir/checkpoint.safetensors */
+  /* > 0 (with checkpoint_dir): every this many steps, the file that would
+   * ship at that step (gpd_train_save_output: the EMA of G for a GAN with
+   * one) as checkpoint_dir/snapshot_STEP.safetensors (STEP 8 digits), so
+   * that quality over training can be measured afterwards; the checkpoint
+   * itself is overwritten. Not training state: a run resumes the same with
+   * or without it. */
+  long snapshot_steps;
   int grid;               /* samples in the PNG grid at each checkpoint (0: none) */
   /* Set asynchronously (a signal handler) to stop after the current step with
    * a checkpoint; NULL to ignore. */
@@ -292,32 +300,45 @@ int gpd_train_run(gpd_trainer *t, const gpd_dataset *ds);
 
 /* ---- evaluating a generator ------------------------------------------------ */
 
+/* The range error (eq. 13) is the solver's range projection, gpd_solve with
+ * GPD_ALG_RANGE (what `gpdeblur project` runs), one item at a time with the
+ * same options and seed for every item: an item's range PSNR is exactly
+ * what `project` reports for that item. VAEs also get their reconstruction,
+ * decoder(encoder mean). */
+typedef struct gpd_gen_eval_item {
+  long index;             /* item of the data set (0-based) */
+  double recon_rel_l2, recon_psnr; /* NaN without an encoder */
+  double range_rel_l2;    /* ||x - G(z)|| / ||x|| of the chosen restart */
+  double range_psnr;      /* images: gpd_solve's range_psnr; kernels: peak at max(x) */
+  double range_ssim;      /* images (gpd_ssim); NaN for kernels */
+  double range_mse;       /* the solver's measurement: mean((G(z) - x)^2) */
+  int chosen;             /* the restart it came from */
+} gpd_gen_eval_item;
+
 typedef struct gpd_gen_eval_options {
-  int batch;              /* items per pass, 200 */
-  int range_steps;        /* Adam steps on z for the range projection, 1000 */
-  float range_lr;         /* 0.01 */
-  int range_restarts;     /* random N(0, I) starts besides the encoder mean, 1 */
-  uint64_t seed;
+  gpd_solve_options range; /* gpd_solve_defaults(GPD_ALG_RANGE): restarts,
+                            * steps, adam_lr, lr_decay, seed, ... (alg is
+                            * forced to range) */
+  int batch;              /* items per encoder pass (reconstruction), 200 */
   int peak_is_max;        /* PSNR peak = each item's maximum (kernels) instead of 1 */
   void (*progress)(void *ctx, long done, long total);
   void *progress_ctx;
+  /* Called with each item's results, in order (may be NULL). */
+  void (*item)(void *ctx, const gpd_gen_eval_item *r);
+  void *item_ctx;
 } gpd_gen_eval_options;
 
 typedef struct gpd_gen_eval {
   long count;
-  /* Reconstruction (VAEs): decoder(encoder mean); NaN without an encoder. */
-  double recon_rel_l2;    /* mean ||x - x_hat|| / ||x|| */
-  double recon_psnr;      /* mean PSNR */
-  /* Range: the closest generator output found by Adam on z from the
-   * encoder's mean (when there is an encoder) and from the random restarts,
-   * the best start per item (the paper's range error, eq. 13). */
-  double range_rel_l2;
-  double range_psnr;
+  /* means over the items; NaN where not measured */
+  double recon_rel_l2, recon_psnr;
+  double range_rel_l2, range_psnr, range_ssim;
 } gpd_gen_eval;
 
 void gpd_gen_eval_defaults(gpd_gen_eval_options *o);
-/* encoder may be NULL (a GAN's generator); then range_restarts must be >= 1.
- * Both nets run in inference mode (bn_train is set to 0). */
+/* encoder may be NULL (a GAN's generator). Both nets are left in the
+ * batch-norm mode they came in (inference mode is used). Errors: item size
+ * against the generator's output, the encoder's output size, the solver's. */
 int gpd_generator_evaluate(gpd_net *encoder, gpd_net *generator, const gpd_dataset *ds, const gpd_gen_eval_options *o,
                            gpd_gen_eval *out);
 
