@@ -28,6 +28,7 @@ bin=$(recipe_gpdeblur train_face_prior.sh)
 dir=$1
 shift
 celeba=${CELEBA:-../shared/data/celeba}
+mkdir -p "$dir" # train checks its outputs' folders before any work
 
 exec "$bin" train --arch dcgan --width 64 --latent 100 \
   --data "$celeba" --celeba-range 1:8000 \
