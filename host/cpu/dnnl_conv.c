@@ -203,10 +203,13 @@ static int conv_run(gpd_engine *e, const gpd_conv_geom *g, int transposed, conv_
   if (gemm_is_faster(g, transposed, pass))
     return cpu_conv_gemm_pass(&dnnl_gemm_backend, g, transposed, pass, a, b, c, bias, op);
   /* bf16: the forward of a strided transposed convolution by phases on
-   * oneDNN's forward kernels (dnnl_deconv_phases.c): 1.1-1.7x faster than
-   * its backward-data kernels on DCGAN-64's layers, at batch 10 and 64,
-   * weights held or not; in fp32 as fast or slower */
-  if (transposed && pass == PASS_FORWARD && dnnl_is_bf16(e) && dnnl_deconv_phases_apply(g))
+   * oneDNN's forward kernels (dnnl_deconv_phases.c): 1.1-2.9x faster than
+   * its backward-data kernels on DCGAN-64's layers (bench_layers) when the
+   * weights are held; otherwise cutting and reordering the sub-kernels at
+   * every call (9 ms for the 512 -> 256 layer's) pays from about 20 items
+   * on. In fp32 as fast or slower. */
+  if (transposed && pass == PASS_FORWARD && dnnl_is_bf16(e) && dnnl_deconv_phases_apply(g) &&
+      (g->n >= 32 || dnnl_is_held(dnnl_state_of(e), b, (size_t)g->c_in * g->c_out * g->k * g->k)))
     return dnnl_deconv_phases_forward(e, g, a, b, bias, c, op);
   dnnl_plan *p = conv_plan(e, g, transposed, pass, bias != NULL, op);
   if (!p) return -1;
