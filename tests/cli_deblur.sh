@@ -102,9 +102,9 @@ else
   bad "linear boundary failed: $(cat "$T/err_lin.txt")"
 fi
 
-# range projection
+# range projection (on one thread: --threads)
 if "$BIN" project "$SRC/tests/fixtures/chelsea_64.png" -o "$T/proj.png" --image-gen "$T/gen.safetensors" \
-     --device cpu --restarts 2 --steps 5 >"$T/proj.json" 2>"$T/proj.err"; then
+     --device cpu --threads 1 --restarts 2 --steps 5 >"$T/proj.json" 2>"$T/proj.err"; then
   json_ok "$T/proj.json" psnr range_error chosen seconds graph_launches graph_capture_failures
   grep -q '"psnr":[0-9]' "$T/proj.json" || bad "project: no PSNR"
   grep -q 'range error: PSNR' "$T/proj.err" || bad "project: no range error line on stderr"
@@ -168,6 +168,12 @@ expect_fail "bf16 on ref" "the ref engine computes in fp32 only" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --device ref --precision bf16
 expect_fail "bad precision" "--precision: 'fp64' is not fp32, tf32 or bf16" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --precision fp64
+expect_fail "no threads" "--threads: 0 is outside [1, 1024]" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --threads 0
+expect_fail "threads not a number (train)" "--threads: 'two' is not an integer" \
+  "$BIN" train --arch dcgan --data "$T/faces" --threads two -o "$T/x.safetensors"
+expect_fail "too many threads (evalgen)" "--threads: 5000 is outside [1, 1024]" \
+  "$BIN" evalgen --weights "$T/gen.safetensors" --threads 5000
 expect_fail "bad precision (project)" "--precision: 'half' is not fp32, tf32 or bf16" \
   "$BIN" project "$SRC/tests/fixtures/chelsea_64.png" -o "$T/x.png" --image-gen "$T/gen.safetensors" --precision half
 expect_fail "halving with Algorithm 3" "Algorithm 3 runs its restarts one after another" \

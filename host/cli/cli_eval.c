@@ -46,7 +46,8 @@ enum {
   OPT_VALUES,
   OPT_OUT_DIR,
   OPT_PRECISION,
-  OPT_BATCH_IMAGES
+  OPT_BATCH_IMAGES,
+  OPT_THREADS
 };
 
 void gpd_cli_eval_usage_common(FILE *f) {
@@ -77,7 +78,8 @@ void gpd_cli_eval_usage_common(FILE *f) {
           "generators and device:\n"
           "      --image-gen FILE   image generator (default by size: weights/dcgan_celeba64 or svhn_vae)\n"
           "      --blur-gen FILE    blur VAE (default weights/blur_vae.safetensors)\n"
-          "  -d, --device D         cpu | cuda | auto (default auto)\n" GPD_CLI_PRECISION_HELP
+          "  -d, --device D         ref | cpu | cuda | auto (default auto)\n" GPD_CLI_PRECISION_HELP
+          GPD_CLI_THREADS_HELP
           "      --batch-images N   images per solve: their restarts run as one batch (images x\n"
           "                         restarts); their rows are written when the batch finishes\n"
           "                         (default: as many as the memory fits, up to %d restarts;\n"
@@ -146,6 +148,7 @@ static void option_table(int sweep, struct option *opts) {
       {"blur-gen", required_argument, 0, OPT_BLUR_GEN},
       {"device", required_argument, 0, 'd'},
       {"precision", required_argument, 0, OPT_PRECISION},
+      {"threads", required_argument, 0, OPT_THREADS},
       {"output", required_argument, 0, 'o'},
       {"resume", no_argument, 0, OPT_RESUME},
       {"overwrite", no_argument, 0, OPT_OVERWRITE},
@@ -204,6 +207,7 @@ static int apply_option(gpd_cli_eval_args *a, int opt, const char *arg) {
   case OPT_BLUR_GEN: a->blur_gen = arg; return 0;
   case 'd': a->device = arg; return 0;
   case OPT_PRECISION: return gpd_cli_parse_precision(arg, &a->precision);
+  case OPT_THREADS: return gpd_cli_parse_threads(arg, &a->threads);
   case 'o': a->output = arg; return 0;
   case OPT_RESUME: a->resume = 1; return 0;
   case OPT_OVERWRITE: a->overwrite = 1; return 0;
@@ -344,7 +348,7 @@ int gpd_cli_eval_open(const gpd_cli_eval_args *a, gpd_cli_eval_session *s) {
   GPD_TRY(gpd_cli_check_seed_range("seed", a->solve.seed_set ? a->solve.seed : 0, n));
   GPD_TRY(gpd_cli_check_seed_range("noise-seed", a->noise_seed, n));
   if (!a->kernels_dir && !a->levin) GPD_TRY(gpd_cli_check_seed_range("kernel-seed", a->kernel_seed, n));
-  if (!(s->e = gpd_engine_create(a->device, a->precision))) return -1;
+  if (!(s->e = gpd_cli_engine_create(a->device, a->precision, a->threads))) return -1;
   if (alg != GPD_ALG_NAIVE) {
     GPD_TRY(gpd_cli_open_generator(&s->gk, s->e, a->blur_gen, "blur_vae.safetensors", 1, s->gk_path,
                                    sizeof s->gk_path));

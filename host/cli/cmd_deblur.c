@@ -48,8 +48,8 @@ static void usage(FILE *f) {
           "  -r, --restarts N       random restarts (default 10)\n"
           "  -n, --steps N          iterations (default: naive 10000, 1 10000, 2 10000, 3 20000)\n"
           "  -s, --seed S           seed of latents, free image and Alg 3 weights (default 0)\n"
-          "  -d, --device D         cpu | cuda | auto (default auto)\n"
-          GPD_CLI_PRECISION_HELP
+          "  -d, --device D         ref | cpu | cuda | auto (default auto)\n"
+          GPD_CLI_PRECISION_HELP GPD_CLI_THREADS_HELP
           "memory and concurrency: restarts that do not fit the device's free memory run in\n"
           "groups one after another (the same result as one batch; GPD_MEMORY_LIMIT_MB caps the\n"
           "memory considered free); GPD_SOLVER_THREADS=N runs N groups (Alg 3: restarts) at once,\n"
@@ -75,7 +75,8 @@ enum {
   OPT_RANGE_OUT,
   OPT_LOG,
   OPT_LOG_EVERY,
-  OPT_PRECISION
+  OPT_PRECISION,
+  OPT_THREADS
 };
 
 /* PSNR / SSIM of the result against the sharp image (y's size, checked
@@ -101,6 +102,7 @@ static int compare_truth(const gpd_image *out, const gpd_image *truth, double *p
 typedef struct deblur_args {
   gpd_cli_solve_args sa;
   gpd_precision precision;
+  int threads; /* --threads (0: OMP_NUM_THREADS / OPENBLAS_NUM_THREADS) */
   const char *blurry, *image_gen, *blur_gen, *out, *kernel_out, *range_out, *log_path, *truth_path, *device;
   long log_every;
 } deblur_args;
@@ -119,7 +121,7 @@ static int parse_args(int argc, char **argv, deblur_args *a) {
       {"kernel-out", required_argument, 0, 'k'},         {"range-out", required_argument, 0, OPT_RANGE_OUT},
       {"log", required_argument, 0, OPT_LOG},            {"log-every", required_argument, 0, OPT_LOG_EVERY},
       {"truth", required_argument, 0, 't'},              {"precision", required_argument, 0, OPT_PRECISION},
-      {"help", no_argument, 0, 'h'}};
+      {"threads", required_argument, 0, OPT_THREADS},    {"help", no_argument, 0, 'h'}};
   const int n_own = (int)(sizeof own / sizeof own[0]);
   struct option opts[sizeof own / sizeof own[0] + GPD_CLI_SOLVE_MAX_OPTS + 1];
   int no = 0;
@@ -151,6 +153,7 @@ static int parse_args(int argc, char **argv, deblur_args *a) {
     case OPT_LOG_EVERY: bad = gpd_parse_int("log-every", optarg, 1, 100000000, &a->log_every); break;
     case 't': a->truth_path = optarg; break;
     case OPT_PRECISION: bad = gpd_cli_parse_precision(optarg, &a->precision); break;
+    case OPT_THREADS: bad = gpd_cli_parse_threads(optarg, &a->threads); break;
     case 'h': usage(stdout); return -1;
     default: return gpd_cli_bad_option(CMD, opt, argv);
     }
@@ -215,7 +218,7 @@ static int run(const deblur_args *a, const deblur_inputs *in) {
   gpd_engine *e = NULL;
   gpd_solve_result res = {0};
   char path[4096], kpath[4096];
-  if (!(e = gpd_engine_create(a->device, a->precision))) goto done;
+  if (!(e = gpd_cli_engine_create(a->device, a->precision, a->threads))) goto done;
 
   /* the blur generator first: the linear boundary's image size needs K */
   if (alg != GPD_ALG_NAIVE) {

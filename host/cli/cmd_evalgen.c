@@ -50,13 +50,14 @@ static void usage(FILE *f) {
           "  --csv FILE             one row per item: item (0-based), recon_rel_l2,\n"
           "                         recon_psnr, range_rel_l2, range_psnr, range_ssim,\n"
           "                         range_mse, chosen (restart)\n"
-          "  -d, --device cpu|ref|cuda|auto (default auto)\n" GPD_CLI_PRECISION_HELP);
+          "  -d, --device cpu|ref|cuda|auto (default auto)\n" GPD_CLI_PRECISION_HELP GPD_CLI_THREADS_HELP);
   gpd_cli_solve_usage_schedule(f);
 }
 
 /* What the command line asks for. */
 typedef struct evalgen_args {
   const char *weights, *data, *device, *csv;
+  int threads; /* --threads (0: OMP_NUM_THREADS / OPENBLAS_NUM_THREADS) */
   long first, last, klen_min, klen_max;
   uint64_t ka, kb; /* kernel seeds ka .. kb-1 */
   int celeba, have_kseeds, have_klens, have_range;
@@ -64,7 +65,7 @@ typedef struct evalgen_args {
   gpd_gen_eval_options o; /* o.range: the range projection's solver options */
 } evalgen_args;
 
-enum { O_WEIGHTS = 256, O_KSEEDS, O_KLENS, O_DATA, O_RANGE, O_LR, O_BATCH, O_CELEBA, O_CSV, O_PRECISION, O_HELP };
+enum { O_WEIGHTS = 256, O_KSEEDS, O_KLENS, O_DATA, O_RANGE, O_LR, O_BATCH, O_CELEBA, O_CSV, O_PRECISION, O_THREADS, O_HELP };
 
 /* argv -> a: 0, -1 after --help, or the exit status of a usage error (its
  * line printed). */
@@ -75,7 +76,8 @@ static int parse_args(int argc, char **argv, evalgen_args *a) {
       {"range", required_argument, 0, O_RANGE},        {"celeba-range", required_argument, 0, O_CELEBA},
       {"lr", required_argument, 0, O_LR},              {"batch", required_argument, 0, O_BATCH},
       {"csv", required_argument, 0, O_CSV},            {"device", required_argument, 0, 'd'},
-      {"precision", required_argument, 0, O_PRECISION}, {"help", no_argument, 0, O_HELP}};
+      {"precision", required_argument, 0, O_PRECISION}, {"threads", required_argument, 0, O_THREADS},
+      {"help", no_argument, 0, O_HELP}};
   struct option opts[sizeof own / sizeof own[0] + GPD_CLI_SOLVE_MAX_OPTS + 1];
   gpd_cli_range_option_table(opts, own, (int)(sizeof own / sizeof own[0]));
 
@@ -122,6 +124,7 @@ static int parse_args(int argc, char **argv, evalgen_args *a) {
     case O_CSV: a->csv = optarg; break;
     case 'd': a->device = optarg; break;
     case O_PRECISION: bad = gpd_cli_parse_precision(optarg, &a->precision); break;
+    case O_THREADS: bad = gpd_cli_parse_threads(optarg, &a->threads); break;
     case O_HELP: usage(stdout); return -1;
     default: return gpd_cli_bad_option(CMD, c, argv);
     }
@@ -197,7 +200,7 @@ static int run(const evalgen_args *a, const gpd_arch *arch, int kernels) {
     o.item = on_item;
     o.item_ctx = rows;
   }
-  if (!(e = gpd_engine_create(a->device, a->precision))) goto done;
+  if (!(e = gpd_cli_engine_create(a->device, a->precision, a->threads))) goto done;
   if (gpd_weights_load_net(&dec, e, a->weights, vae ? "decoder" : "generator") != 0 ||
       (vae && gpd_weights_load_net(&enc, e, a->weights, "encoder") != 0))
     goto done;

@@ -92,6 +92,7 @@ static void usage(FILE *f) {
           "  --device ref|cpu|cuda|auto (default auto: cuda, else cpu)\n"
           "  --precision fp32|bf16 (default fp32; bf16: the generator and discriminator\n"
           "                         convolutions in bf16, fp32 accumulation; cpu and cuda)\n"
+          GPD_CLI_THREADS_HELP
           "SIGINT / SIGTERM stop after the current step with a checkpoint and OUT written.\n");
 }
 
@@ -142,13 +143,14 @@ static void on_progress(void *ctx, const gpd_train_status *s) {
 enum {
   OPT_ARCH = 256, OPT_DATA, OPT_CELEBA, OPT_RANGE, OPT_KSEEDS, OPT_KLENS, OPT_LATENT, OPT_WIDTH, OPT_DWIDTH, OPT_EPOCHS,
   OPT_STEPS, OPT_BATCH, OPT_LR, OPT_BETA1, OPT_SEED, OPT_RECON, OPT_KL, OPT_CKDIR, OPT_CKEVERY, OPT_RESUME, OPT_EXPORT,
-  OPT_LOGEVERY, OPT_GRID, OPT_DEVICE, OPT_SCALE, OPT_LEAK, OPT_AUGMENT, OPT_EMA, OPT_PRECISION, OPT_SNAPSHOT, OPT_HELP
+  OPT_LOGEVERY, OPT_GRID, OPT_DEVICE, OPT_SCALE, OPT_LEAK, OPT_AUGMENT, OPT_EMA, OPT_PRECISION, OPT_SNAPSHOT, OPT_THREADS, OPT_HELP
 };
 
 /* What the command line asks for. */
 typedef struct train_args {
   gpd_train_config cfg;
   gpd_precision precision;
+  int threads; /* --threads (0: OMP_NUM_THREADS / OPENBLAS_NUM_THREADS) */
   const char *data, *out, *device;
   long first, last, klen_min, klen_max;
   uint64_t kseed_a, kseed_b;
@@ -173,6 +175,7 @@ static int parse_args(int argc, char **argv, train_args *a) {
       {"grid", required_argument, 0, OPT_GRID}, {"data-scale", required_argument, 0, OPT_SCALE},
       {"relu-leak", required_argument, 0, OPT_LEAK}, {"device", required_argument, 0, OPT_DEVICE},
       {"precision", required_argument, 0, OPT_PRECISION}, {"snapshot-every", required_argument, 0, OPT_SNAPSHOT},
+      {"threads", required_argument, 0, OPT_THREADS},
       {"augment", required_argument, 0, OPT_AUGMENT}, {"ema", required_argument, 0, OPT_EMA},
       {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0}};
   memset(a, 0, sizeof *a);
@@ -240,6 +243,7 @@ static int parse_args(int argc, char **argv, train_args *a) {
     case OPT_GRID: bad = gpd_parse_int("grid", optarg, 0, 1024, &v); cfg->grid = (int)v; break;
     case OPT_DEVICE: a->device = optarg; break;
     case OPT_PRECISION: bad = gpd_cli_parse_precision(optarg, &a->precision); break;
+    case OPT_THREADS: bad = gpd_cli_parse_threads(optarg, &a->threads); break;
     case OPT_LEAK: bad = gpd_parse_float("relu-leak", optarg, 0, 1, &f); cfg->relu_leak = (float)f; break;
     case OPT_SCALE: bad = gpd_parse_float("data-scale", optarg, 1e-6, 1e6, &f); cfg->data_scale = (float)f; break;
     case OPT_AUGMENT: bad = gpd_parse_augment(optarg, &cfg->augment); a->have_gan_opt = 1; break;
@@ -339,7 +343,7 @@ static int train(gpd_trainer *t, const train_args *a, gpd_engine *e) {
 }
 
 static int run(const train_args *a) {
-  gpd_engine *e = gpd_engine_create(a->device, a->precision);
+  gpd_engine *e = gpd_cli_engine_create(a->device, a->precision, a->threads);
   if (!e) return -1;
   gpd_trainer t;
   if (gpd_trainer_init(&t, &a->cfg, e) != 0) {
