@@ -167,7 +167,7 @@ int main(int argc, char **argv) {
   int status = 0;
   gpd_engine *e = bench_start(PROG, USAGE, parse(argc, argv, &o), &o.c, &status);
   if (!e) return status;
-  const int threads = strcmp(o.c.device, "cuda") ? bench_cpu_threads(&o.c) : 0;
+  const int threads = bench_cpu_threads(&o.c);
   gpd_net gi, gk;
   gpd_image y;
   if (bench_make_problem(e, &gi, &gk, &y) != 0) {

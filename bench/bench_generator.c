@@ -101,7 +101,7 @@ int main(int argc, char **argv) {
     return bench_fail(PROG);
   }
   const double macs = gpd_net_forward_flops(&g);
-  const int threads = strcmp(o.c.device, "cuda") ? bench_cpu_threads(&o.c) : 0;
+  const int threads = bench_cpu_threads(&o.c);
   double *t = malloc(sizeof(double) * (size_t)o.reps);
   int header_done = 0;
   for (int b = 0; b < o.n_batch && t; b++) {

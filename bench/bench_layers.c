@@ -133,7 +133,7 @@ int main(int argc, char **argv) {
   int status = 0;
   gpd_engine *e = bench_start(PROG, USAGE, parse(argc, argv, &o), &o.c, &status);
   if (!e) return status;
-  const int threads = strcmp(o.c.device, "cuda") ? bench_cpu_threads(&o.c) : 0;
+  const int threads = bench_cpu_threads(&o.c);
   int header_done = 0;
   for (int bi = 0; bi < o.n_batch && status == 0; bi++)
     for (size_t li = 0; li < sizeof LAYERS / sizeof LAYERS[0] && status == 0; li++) {

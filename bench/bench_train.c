@@ -109,7 +109,7 @@ int main(int argc, char **argv) {
   int status = 0;
   gpd_engine *e = bench_start(PROG, USAGE, parse(argc, argv, &o), &o.c, &status);
   if (!e) return status;
-  const int threads = strcmp(o.c.device, "cuda") ? bench_cpu_threads(&o.c) : 0;
+  const int threads = bench_cpu_threads(&o.c);
   const size_t item = 3 * 64 * 64;
   float *batch = gpd_malloc(sizeof(float) * item * (size_t)o.batch, "a training batch");
   double *dt = gpd_malloc(sizeof(double) * (size_t)o.reps, "step times");

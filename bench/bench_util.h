@@ -346,8 +346,9 @@ static inline gpd_engine *bench_start(const char *prog, const char *usage, int p
 
 /* Threads a CPU engine computes with: cpu, oneDNN's OpenMP pool
  * (OMP_NUM_THREADS); ref, OpenBLAS's (OPENBLAS_NUM_THREADS; its im2col /
- * col2im follow it). */
+ * col2im follow it); 0 for cuda. */
 static inline int bench_cpu_threads(const bench_common *c) {
+  if (!strcmp(c->device, "cuda")) return 0;
   return strcmp(c->device, "cpu") ? openblas_get_num_threads() : omp_get_max_threads();
 }
 

@@ -67,11 +67,11 @@ def blur_vae_decoder(latent=50, width=20, channels=1):
         nn.ConvTranspose2d(f, channels, 2), nn.ReLU())
 
 
-def randomise(model, seed):
+def init_dcgan(model, gen):
     """Random weights with the distributions of gpd_net_init's DCGAN init
-    (the values differ: another generator; the timing does not depend on
-    them), running statistics 0 / 1, eval mode, no weight gradients."""
-    gen = torch.Generator().manual_seed(seed)
+    (conv / linear N(0, 0.02), bias 0, batch norm gamma N(1, 0.02), beta 0;
+    the values differ: another generator; the timing does not depend on
+    them), running statistics 0 / 1."""
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, (nn.Linear, nn.ConvTranspose2d, nn.Conv2d)):
@@ -83,6 +83,13 @@ def randomise(model, seed):
                 m.bias.zero_()
                 m.running_mean.zero_()
                 m.running_var.fill_(1.0)
+    return model
+
+
+def randomise(model, seed):
+    """init_dcgan from seed, eval mode, no weight gradients (a trained
+    generator as a solver uses it)."""
+    init_dcgan(model, torch.Generator().manual_seed(seed))
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)

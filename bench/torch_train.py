@@ -45,7 +45,7 @@ from torch import nn
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_generator import dcgan_tf, forward_macs, impl_name, loadavg, setup_threads  # noqa: E402
+from torch_generator import dcgan_tf, forward_macs, impl_name, init_dcgan, loadavg, setup_threads  # noqa: E402
 
 
 def dcgan_disc(width=64, channels=3, size=64):
@@ -67,20 +67,6 @@ def dcgan_disc(width=64, channels=3, size=64):
         c = c_out
     layers += [nn.Conv2d(c, 1, 4, 1, 0, bias=False), nn.Flatten(0)]
     return nn.Sequential(*layers)
-
-
-def init_dcgan(model, gen):
-    """gpd_net_init's DCGAN initialisation (values from another generator)."""
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, (nn.Linear, nn.ConvTranspose2d, nn.Conv2d)):
-                m.weight.copy_(0.02 * torch.randn(m.weight.shape, generator=gen))
-                if m.bias is not None:
-                    m.bias.zero_()
-            elif isinstance(m, nn.BatchNorm2d):
-                m.weight.copy_(1 + 0.02 * torch.randn(m.weight.shape, generator=gen))
-                m.bias.zero_()
-    return model.train()
 
 
 # ---- DiffAugment (Zhao et al. 2020, DiffAugment_pytorch.py), for [-1, 1] images ----
@@ -144,8 +130,8 @@ class Step:
 
     def __init__(self, batch, augment, seed=1):
         gen = torch.Generator().manual_seed(seed)
-        self.g = init_dcgan(dcgan_tf(), gen)
-        self.d = init_dcgan(dcgan_disc(), gen)
+        self.g = init_dcgan(dcgan_tf(), gen).train()
+        self.d = init_dcgan(dcgan_disc(), gen).train()
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
         self.ema = [p.detach().clone() for p in self.g.parameters()]
