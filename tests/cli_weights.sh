@@ -60,6 +60,13 @@ check_psnr() { # WHAT EXPECTED evalgen-args...
     bad "$what: range PSNR $got dB, documented $want dB"
   echo "$what: range PSNR $got dB (documented $want dB)"
 }
+# The documented numbers are the same code and the same arithmetic in every
+# build; the sanitizer build (GPD_SANITIZED, 10-20x slower here) checks only
+# the evalgen = project identity above and leaves these to the normal build.
+if [ -n "${GPD_SANITIZED:-}" ]; then
+  echo "sanitized build: the documented range PSNRs are checked by the normal build"
+  exit $fail
+fi
 check_psnr "blur_vae, held-out kernels 1e9..1e9+49" 39.54 \
   --weights "$W/blur_vae.safetensors" --kernel-seeds 1000000000:1000000050 --steps 200 --restarts 1
 check_psnr "svhn_vae, rendered test images 1..10" 26.10 \
