@@ -16,11 +16,14 @@
  * One measurement is a whole call, setup included: gpd_eval_run (reading
  * and blurring the images, the memory plan, the solve, metrics, a row per
  * image appended and fsync'd) or gpd_solve. restart-iterations/s =
- * N x R x steps / its wall time. A warm-up call of each at 2 steps comes
- * first (FFT plans of each batch size are made once per process); then
- * --rounds rounds, each running the three one after another, so that all
- * meet the same load; the table is the median over rounds, and the ratio
- * eval / solve is taken within each round.
+ * N x R x steps / its wall time; the process's CPU time of each call
+ * beside it (with one thread, the work itself, which the machine's other
+ * programs barely change). A warm-up call of each at 2 steps comes first
+ * (FFT plans of each batch size are made once per process); then --rounds
+ * rounds, each running the three one after another, so that all meet the
+ * same load; the table is the median over rounds, and the ratios eval /
+ * solve (of restart-iterations per second, and per CPU second) are taken
+ * within each round.
  *
  *   bench_eval_batch [--device cpu|cuda] [--precision P] [--alg 1|2] [--images 10] [--restarts 10]
  *                    [--steps N (CPU 20, CUDA 200)] [--rounds 3] [--lr X] [--json] [--no-header]
@@ -117,10 +120,18 @@ typedef struct eval_setup {
   char csv[4200];
 } eval_setup;
 
+/* Wall and process CPU seconds of one call. */
+typedef struct timing {
+  double wall, cpu;
+} timing;
+
+static timing timing_start(void) { return (timing){gpd_seconds(), bench_cpu_seconds()}; }
+static timing timing_since(timing t0) { return (timing){gpd_seconds() - t0.wall, bench_cpu_seconds() - t0.cpu}; }
+
 /* One eval of the folder's images at batch_images per solve (0: automatic);
- * seconds of the whole call, the number of ok rows. */
+ * the time of the whole call, the number of ok rows. */
 static int run_eval(gpd_engine *e, gpd_net *gi, gpd_net *gk, eval_setup *s, const options *o, int steps,
-                    int batch_images, double *seconds, long *ok, int *batch_used) {
+                    int batch_images, timing *t, long *ok, int *batch_used) {
   gpd_eval_config c;
   memset(&c, 0, sizeof c);
   c.solve = solver_options(o, o->restarts, steps);
@@ -133,9 +144,9 @@ static int run_eval(gpd_engine *e, gpd_net *gi, gpd_net *gk, eval_setup *s, cons
   c.batch_images = batch_images;
   c.precision = e->precision;
   gpd_eval_outcome out;
-  const double t0 = gpd_seconds();
+  const timing t0 = timing_start();
   int rc = gpd_eval_run(e, gi, gk, &c, &s->list, NULL, &out);
-  *seconds = gpd_seconds() - t0;
+  *t = timing_since(t0);
   if (rc == 0) {
     gpd_eval_summary sum;
     gpd_eval_summarize(out.rows.rows, out.rows.n, &sum);
@@ -147,12 +158,12 @@ static int run_eval(gpd_engine *e, gpd_net *gi, gpd_net *gk, eval_setup *s, cons
 }
 
 static int run_solve(gpd_engine *e, gpd_net *gi, gpd_net *gk, const gpd_image *y, const options *o, int steps,
-                     double *seconds, int *diverged) {
+                     timing *t, int *diverged) {
   gpd_solve_options s = solver_options(o, o->images * o->restarts, steps);
   gpd_solve_result res;
-  const double t0 = gpd_seconds();
+  const timing t0 = timing_start();
   int rc = gpd_solve(e, y, gi, gk, &s, &res);
-  *seconds = gpd_seconds() - t0;
+  *t = timing_since(t0);
   if (rc == 0) {
     *diverged = res.diverged;
     gpd_solve_result_free(&res);
@@ -161,6 +172,13 @@ static int run_solve(gpd_engine *e, gpd_net *gi, gpd_net *gk, const gpd_image *y
 }
 
 static double median(double *x, int n) { return bench_summarise(x, n).median; }
+
+/* The median wall (cpu 0) or CPU (cpu 1) seconds of n timings. */
+static double median_of(const timing *t, int n, int cpu) {
+  double x[MAX_ROUNDS];
+  for (int i = 0; i < n; i++) x[i] = cpu ? t[i].cpu : t[i].wall;
+  return median(x, n);
+}
 
 int main(int argc, char **argv) {
   options o;
@@ -189,10 +207,10 @@ int main(int argc, char **argv) {
   snprintf(s.csv, sizeof s.csv, "%s/results.csv", dir);
 
   const long work = (long)o.images * o.restarts * o.steps;
-  double t_eval[MAX_ROUNDS], t_solve[MAX_ROUNDS], t_one[MAX_ROUNDS], ratio[MAX_ROUNDS];
+  timing t_eval[MAX_ROUNDS], t_solve[MAX_ROUNDS], t_one[MAX_ROUNDS], dummy;
+  double ratio[MAX_ROUNDS], ratio_cpu[MAX_ROUNDS];
   long ok = 0, ok_one = 0;
   int batch_used = 0, batch_one = 0, diverged = 0;
-  double dummy;
   /* warm-up: FFT plans and workspaces of every batch size come into being */
   if (!rc) rc = run_eval(e, &gi, &gk, &s, &o, 2, 0, &dummy, &ok, &batch_used);
   if (!rc) rc = run_eval(e, &gi, &gk, &s, &o, 2, 1, &dummy, &ok, &batch_one);
@@ -202,10 +220,12 @@ int main(int argc, char **argv) {
     if (!rc) rc = run_solve(e, &gi, &gk, &y, &o, o.steps, &t_solve[r], &diverged);
     if (!rc) rc = run_eval(e, &gi, &gk, &s, &o, o.steps, 1, &t_one[r], &ok_one, &batch_one);
     if (!rc) {
-      ratio[r] = t_solve[r] / t_eval[r];
-      fprintf(stderr, "%s: round %d: eval batched %.2f s, one %d-restart solve %.2f s, eval one image per solve %.2f s "
-                      "(load %.2f)\n",
-              PROG, r + 1, t_eval[r], o.images * o.restarts, t_solve[r], t_one[r], bench_loadavg());
+      ratio[r] = t_solve[r].wall / t_eval[r].wall;
+      ratio_cpu[r] = t_solve[r].cpu / t_eval[r].cpu;
+      fprintf(stderr, "%s: round %d: eval batched %.2f s (CPU %.2f s), one %d-restart solve %.2f s (%.2f), eval one "
+                      "image per solve %.2f s (%.2f) (load %.2f)\n",
+              PROG, r + 1, t_eval[r].wall, t_eval[r].cpu, o.images * o.restarts, t_solve[r].wall, t_solve[r].cpu,
+              t_one[r].wall, t_one[r].cpu, bench_loadavg());
     }
   }
   if (!rc) {
@@ -218,13 +238,19 @@ int main(int argc, char **argv) {
     bench_row_num(&row, "steps", "%d", o.steps);
     bench_row_num(&row, "rounds", "%d", o.rounds);
     bench_row_num(&row, "eval_batch_images", "%d", batch_used);
-    bench_row_num(&row, "eval_s", "%.3f", median(t_eval, o.rounds));
-    bench_row_num(&row, "solve_s", "%.3f", median(t_solve, o.rounds));
-    bench_row_num(&row, "eval_one_s", "%.3f", median(t_one, o.rounds));
-    bench_row_num(&row, "eval_restart_iters_per_s", "%.2f", work / median(t_eval, o.rounds));
-    bench_row_num(&row, "solve_restart_iters_per_s", "%.2f", work / median(t_solve, o.rounds));
-    bench_row_num(&row, "eval_one_restart_iters_per_s", "%.2f", work / median(t_one, o.rounds));
+    const double we = median_of(t_eval, o.rounds, 0), ws = median_of(t_solve, o.rounds, 0);
+    const double w1 = median_of(t_one, o.rounds, 0);
+    bench_row_num(&row, "eval_s", "%.3f", we);
+    bench_row_num(&row, "solve_s", "%.3f", ws);
+    bench_row_num(&row, "eval_one_s", "%.3f", w1);
+    bench_row_num(&row, "eval_restart_iters_per_s", "%.2f", work / we);
+    bench_row_num(&row, "solve_restart_iters_per_s", "%.2f", work / ws);
+    bench_row_num(&row, "eval_one_restart_iters_per_s", "%.2f", work / w1);
     bench_row_num(&row, "eval_over_solve", "%.4f", median(ratio, o.rounds));
+    bench_row_num(&row, "eval_cpu_s", "%.3f", median_of(t_eval, o.rounds, 1));
+    bench_row_num(&row, "solve_cpu_s", "%.3f", median_of(t_solve, o.rounds, 1));
+    bench_row_num(&row, "eval_one_cpu_s", "%.3f", median_of(t_one, o.rounds, 1));
+    bench_row_num(&row, "eval_over_solve_cpu", "%.4f", median(ratio_cpu, o.rounds));
     bench_row_num(&row, "ok_rows", "%ld", ok);
     bench_row_num(&row, "solve_diverged", "%d", diverged);
     bench_row_num(&row, "loadavg", "%.2f", bench_loadavg());

@@ -77,12 +77,6 @@ static int parse(int argc, char **argv, options *o) {
   return 0;
 }
 
-static double cpu_seconds(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
 /* One pass of layer l at geometry g on tensors x, w, b, y, dw (engine memory). */
 static int run_pass(gpd_engine *e, const layer *l, const gpd_conv_geom *g, int pass, float *x, float *w, float *b,
                     float *y, float *dw) {
@@ -112,9 +106,9 @@ static int time_layer(gpd_engine *e, const options *o, const layer *l, int n, do
   if (o->hold && gpd_engine_hold_constant(e, w, nw, 1) != 0) goto done;
   for (int pass = 0; pass < 3; pass++) {
     for (int r = -1; r < o->reps; r++) { /* one warm-up call plans the primitives */
-      const double w0 = gpd_seconds(), c0 = cpu_seconds();
+      const double w0 = gpd_seconds(), c0 = bench_cpu_seconds();
       if (run_pass(e, l, &g, pass, x, w, b, y, dw) != 0 || e->sync(e) != 0) goto done;
-      if (r >= 0) tw[r] = gpd_seconds() - w0, tc[r] = cpu_seconds() - c0;
+      if (r >= 0) tw[r] = gpd_seconds() - w0, tc[r] = bench_cpu_seconds() - c0;
     }
     wall[pass] = bench_summarise(tw, o->reps).median;
     cpu[pass] = bench_summarise(tc, o->reps).median;

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gpd/blur.h"
@@ -33,6 +34,14 @@
 #ifdef GPD_HAVE_CUDA
 #include <cuda_runtime.h>
 #endif
+
+/* The process's CPU time in seconds, all threads (with one thread the work
+ * itself, which other programs on the machine barely change). */
+static inline double bench_cpu_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return t.tv_sec + 1e-9 * t.tv_nsec;
+}
 
 /* ---- statistics ------------------------------------------------------------ */
 

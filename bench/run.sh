@@ -172,5 +172,5 @@ fi
 echo
 
 # ---- tables --------------------------------------------------------------------------------------
-"${BENCH_TABLE_PYTHON:-$PY}" "$ROOT/bench/tables.py" "$G" "$R" "$T" "$S"
+"${BENCH_TABLE_PYTHON:-$PY}" "$ROOT/bench/tables.py" "$G" "$R" "$T" "$S" "$EB"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

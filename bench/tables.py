@@ -90,8 +90,8 @@ def listing(title, rows, keys):
 
 
 def main():
-    paths = sys.argv[1:] + [None] * 4
-    gen, res, train, sol = (read(p) for p in paths[:4])
+    paths = sys.argv[1:] + [None] * 5
+    gen, res, train, sol, evb = (read(p) for p in paths[:5])
     side_by_side("generator forward + backward to z:", gen, ["batch"], "(ms per batch)")
     side_by_side("Algorithm 1, DCGAN-64 + blur VAE:", res, ["restarts"], "(ms per iteration of all restarts)")
     side_by_side("DCGAN-64 training step, batch 64:", train, ["batch", "augment"], "(ms per step)")
@@ -102,6 +102,12 @@ def main():
         listing("solver: ms per step of all restarts (alg3: restarts one after another at batch 1)", sol,
                 ["device", "precision", "threads", "algorithm", "phase", "restarts", "step_ms", "restart_iters_per_s",
                  "loadavg"])
+    if evb:
+        listing("eval: images x restarts in one solve against one solve of as many restarts (restart-iterations "
+                "per second of whole calls; eval_over_solve: within each round, median; _cpu: per CPU second)", evb,
+                ["device", "threads", "alg", "images", "restarts", "steps", "eval_batch_images",
+                 "eval_restart_iters_per_s", "solve_restart_iters_per_s", "eval_one_restart_iters_per_s",
+                 "eval_over_solve", "eval_over_solve_cpu", "loadavg"])
 
 
 if __name__ == "__main__":
