@@ -30,5 +30,5 @@ blurry=$("$BIN" metrics --json "$D/face_blurry.png" "$D/face_sharp.png")
 echo "blurry    vs sharp: $blurry"
 echo "deblurred vs sharp: $(cat "$OUT/result.json")"
 echo "note: weights/dcgan_celeba64.safetensors is an early CPU-trained snapshot (its range error on held-out"
-echo "  faces is 19.3 dB PSNR, weights/README.md), which bounds what Algorithms 1 and 2 reach on real faces."
+echo "  faces is 19.6 dB PSNR, weights/README.md), which bounds what Algorithms 1 and 2 reach on real faces."
 echo "wrote $OUT/side_by_side.png: blurry | deblurred (free image i) | range image G_I(z_i) | sharp | estimated kernel | true kernel"

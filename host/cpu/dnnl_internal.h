@@ -35,7 +35,7 @@
 
 int dnnl_report(dnnl_status_t status, const char *call, const char *op, const char *file, int line);
 
-enum { DNNL_PLAN_MAX_ARGS = 10, DNNL_PLAN_KEY_INTS = 12 };
+enum { DNNL_PLAN_MAX_ARGS = 4, /* src, weights, dst, bias (or their gradients) */ DNNL_PLAN_KEY_INTS = 12 };
 
 typedef enum dnnl_plan_kind {
   PLAN_CONV_FORWARD = 1,

@@ -320,7 +320,7 @@ struct gpd_engine {
 
 /* The reference engine: plain loops + OpenBLAS + FFTW, the oracle. */
 gpd_engine *gpd_engine_ref_create(void);
-/* The CPU engine: oneDNN for conv / dense / batch norm, FFTW, in fp32
+/* The CPU engine: oneDNN for conv / dense, FFTW, in fp32
  * (gpd_engine_cpu_create) or bf16; NULL with an error for tf32. */
 gpd_engine *gpd_engine_cpu_create(void);
 gpd_engine *gpd_engine_cpu_create_precision(gpd_precision precision);
