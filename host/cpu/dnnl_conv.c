@@ -78,11 +78,11 @@ static dnnl_plan *conv_plan(gpd_engine *e, const gpd_conv_geom *g, int transpose
   dnnl_plan *p = dnnl_plan_find(s, &key);
   if (p) return p;
 
-  /* Weight gradients stay fp32 in bf16 mode: oneDNN 2.6's bf16 backward-
-   * weights kernels run at a few GFLOP/s on these shapes (measured: 1.4 s
-   * for a 64->128 4x4 stride-2 layer at batch 64, against ~0.1 s in fp32),
-   * and fp32 weight gradients are the more accurate choice anyway. */
-  const int bf16 = dnnl_is_bf16(e) && pass != PASS_BACKWARD_WEIGHTS;
+  /* bf16 mode: weight gradients read bf16 sources and output gradients too
+   * (jit_bf16:avx512_core_bf16, fp32 accumulation and fp32 dw): 1.3-1.9x
+   * the fp32 kernels on DCGAN-64's layers at batch 64 (bench_layers, one
+   * thread: 256x8x8 -> 128x16x16 transposed, 85 -> 45 ms). */
+  const int bf16 = dnnl_is_bf16(e);
   conv_descs d;
   if (conv_descs_init(&d, g, transposed, bf16, op) != 0) return NULL;
   dnnl_memory_desc_t dst_f32;
@@ -181,17 +181,18 @@ static int conv_geometry_consistent(const gpd_conv_geom *g, int transposed, cons
  *    discriminator's one logit: oneDNN 9x faster), and not for a pass that
  *    only reads few channels (the first layer's forward: oneDNN as fast or
  *    faster);
- *  - the weight gradient of an output of at most 4x4 with 16 or more
- *    channels -- DCGAN-64's first transposed convolution (512 -> 256 from
- *    4x4) and the discriminator's last stride-2 one (256 -> 512 to 4x4):
- *    2.1-2.3x slower (188 ms against 83 ms). */
-static int gemm_is_faster(const gpd_conv_geom *g, int transposed, conv_pass pass) {
+ *  - in fp32, the weight gradient of an output of at most 4x4 with 16 or
+ *    more channels -- DCGAN-64's first transposed convolution (512 -> 256
+ *    from 4x4) and the discriminator's last stride-2 one (256 -> 512 to
+ *    4x4): 2.1-2.3x slower (188 ms against 83 ms). In bf16 oneDNN's kernels
+ *    win there (67 against 80 ms, 41 against 55 ms). */
+static int gemm_is_faster(const gpd_conv_geom *g, int transposed, conv_pass pass, int bf16) {
   const gpd_conv_geom s = transposed ? cpu_conv_geom_swap(g) : *g;
   const int adjoint = transposed ? pass == PASS_FORWARD : pass == PASS_BACKWARD_DATA;
   const int out_pixels = s.h_out * s.w_out;
   if (adjoint) return s.c_in % 16 != 0;
   if (s.c_out % 16 != 0) return out_pixels > 1;
-  return pass == PASS_BACKWARD_WEIGHTS && out_pixels <= 16;
+  return pass == PASS_BACKWARD_WEIGHTS && out_pixels <= 16 && !bf16;
 }
 
 static int conv_run(gpd_engine *e, const gpd_conv_geom *g, int transposed, conv_pass pass, const float *a,
@@ -200,7 +201,7 @@ static int conv_run(gpd_engine *e, const gpd_conv_geom *g, int transposed, conv_
   GPD_TRY(conv_geometry_consistent(g, transposed, op));
   if (g->n == 0) return 0;
   if (!a || !b || !c) return gpd_error("%s: NULL tensor", op);
-  if (gemm_is_faster(g, transposed, pass))
+  if (gemm_is_faster(g, transposed, pass, dnnl_is_bf16(e)))
     return cpu_conv_gemm_pass(&dnnl_gemm_backend, g, transposed, pass, a, b, c, bias, op);
   /* bf16: the forward of a strided transposed convolution by phases on
    * oneDNN's forward kernels (dnnl_deconv_phases.c): 1.1-2.9x faster than

@@ -14,10 +14,10 @@
  * solver's generator weights), whose reordered form is kept from one call
  * to the next.
  *
- * bf16: sources and weights of conv / transposed conv / dense layers are
- * bf16, accumulation and every output (dst, diff_src, diff_weights, biases)
- * fp32; weight gradients, batch norm, latents, the data term and optimisers
- * stay fp32. */
+ * bf16: sources, weights and output gradients of conv / transposed conv /
+ * dense layers are bf16, accumulation and every output (dst, diff_src,
+ * diff_weights, biases) fp32; dense layers' weight gradients, batch norm,
+ * latents, the data term and optimisers stay fp32. */
 #ifndef GPD_DNNL_INTERNAL_H
 #define GPD_DNNL_INTERNAL_H
 
