@@ -28,9 +28,18 @@
 #   BENCH_OUT=DIR     where the CSV files go (default BUILD_DIR/bench-results)
 #   BENCH_PYTHON=...  a python with torch (default /usr/bin/python3, Debian's
 #                     torch 1.13; then python3)
-# OMP_WAIT_POLICY=PASSIVE is set for every program: the machine is shared,
-# and OpenMP threads that spin while they wait (libgomp's default) collapse
-# as soon as other work runs on the cores -- oneDNN's and PyTorch's alike.
+#   BENCH_WAIT_POLICY OMP_WAIT_POLICY for our programs (default: unset,
+#                     libgomp's default: spin a while, then sleep). Set
+#                     PASSIVE on a shared machine: OpenMP threads that spin
+#                     while they wait collapse as soon as other work runs on
+#                     the cores. On a quiet machine PASSIVE costs the cpu
+#                     engine 20-30% at 10 restarts (every primitive wakes its
+#                     threads from sleep): 23.9 against 29.6-31.7 ms, bf16.
+#   BENCH_TORCH_WAIT_POLICY  the same for PyTorch (default: PASSIVE, its
+#                     faster setting here: Debian's torch 1.13 takes 282 ms
+#                     per Algorithm 1 iteration at 10 restarts with the
+#                     default policy against 96 ms with PASSIVE, quiet
+#                     machine, 2 threads). Each side runs at its faster one.
 # CUDA rows run when the build has the CUDA engine and a GPU answers
 # (bench_* exit 77 otherwise) and when the python's torch sees the GPU.
 set -u
@@ -63,7 +72,10 @@ PIN=()
 if command -v taskset >/dev/null && [ "$(nproc)" -ge "$THREADS" ]; then
   PIN=(taskset -c "0-$((THREADS - 1))")
 fi
-export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS OMP_WAIT_POLICY=PASSIVE
+export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS
+WAIT=${BENCH_WAIT_POLICY:-}
+TORCH_WAIT=${BENCH_TORCH_WAIT_POLICY-PASSIVE}
+if [ -n "$WAIT" ]; then export OMP_WAIT_POLICY=$WAIT; else unset OMP_WAIT_POLICY; fi
 
 # ours FILE BENCH ARGS...: the bench on each engine of a round, in order: ref
 # (fp32: it has no other precision), cpu fp32, cpu bf16, rows appended to FILE
@@ -78,14 +90,14 @@ ours() {
 torchpy() {
   local s=$1
   shift
-  [ "$HAVE_TORCH" = 1 ] && "${PIN[@]}" "$PY" "$ROOT/bench/$s" --threads "$THREADS" "$@"
+  [ "$HAVE_TORCH" = 1 ] && env ${TORCH_WAIT:+OMP_WAIT_POLICY=$TORCH_WAIT} "${PIN[@]}" "$PY" "$ROOT/bench/$s" --threads "$THREADS" "$@"
 }
 # run KEY: whether section KEY is in BENCH_ONLY
 run() { case "$ONLY" in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
 echo "== gpdeblur benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores; threads used: $THREADS (${PIN[*]:-no pinning})"
-echo "environment: OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS OMP_WAIT_POLICY=PASSIVE (every program)"
+echo "environment: OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS; OMP_WAIT_POLICY ours ${WAIT:-unset}, PyTorch ${TORCH_WAIT:-unset}"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on these cores slows every program)"
 [ "$HAVE_TORCH" = 1 ] && echo "torch: $("$PY" -c 'import torch; print(torch.__version__)') at $PY"
 echo "results: $OUT"
