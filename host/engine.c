@@ -4,6 +4,10 @@
 #include "gpd/common.h"
 #include "gpd/engine.h"
 
+const char *gpd_precision_name(gpd_precision p) {
+  return p == GPD_PRECISION_TF32 ? "tf32" : p == GPD_PRECISION_BF16 ? "bf16" : "fp32";
+}
+
 gpd_engine *gpd_engine_create(const char *name, gpd_precision precision) {
   if (!name || !strcmp(name, "auto"))
     return gpd_cuda_available() ? gpd_engine_cuda_create(0, precision) : gpd_engine_cpu_create_precision(precision);

@@ -36,7 +36,7 @@ for s in 2 4; do
 done
 [ "$(ls "$T/run" | grep -c '^snapshot_')" -eq 2 ] || bad "snapshots: $(ls "$T/run")"
 final=$("$BIN" info --json "$T/run/dcgan_celeba64.safetensors" 2>/dev/null)
-for want in '"train_steps":"4"' '"train_ema":"0.999"' '"width":"4"'; do
+for want in '"train_steps":"4"' '"train_ema":"0.999"' '"width":"4"' '"train_precision":"bf16"'; do
   case "$final" in *"$want"*) ;; *) bad "final file lacks $want: $final" ;; esac
 done
 

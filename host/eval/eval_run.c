@@ -124,9 +124,7 @@ int gpd_eval_manifest_of(const gpd_eval_config *c, const gpd_eval_list *full, gp
                                  k->len_min, k->len_max);
     rc = rc ? rc : gpd_eval_manifest_set(m, "kernel_size", "%d", k->ksize);
   }
-  rc = rc ? rc : gpd_eval_manifest_set(m, "precision", "%s", c->precision == GPD_PRECISION_TF32   ? "tf32"
-                                                            : c->precision == GPD_PRECISION_BF16 ? "bf16"
-                                                                                                 : "fp32");
+  rc = rc ? rc : gpd_eval_manifest_set(m, "precision", "%s", gpd_precision_name(c->precision));
   rc = rc ? rc : hash_setting(m, "image_gen", c->image_gen);
   rc = rc ? rc : hash_setting(m, "blur_gen", c->blur_gen);
   rc = rc ? rc : gpd_eval_manifest_info(m, "dataset", "%s", c->dataset ? c->dataset : "images");

@@ -83,7 +83,8 @@ int gpd_train_save_output(gpd_trainer *t, const char *path, const char *data_des
       meta(w, "train_epochs", "%.3f", epochs) != 0 || meta(w, "train_steps", "%.0f", (double)t->step) != 0 ||
       meta(w, "train_seconds", "%.0f", t->seconds) != 0 || meta(w, "train_batch", "%.0f", c->batch) != 0 ||
       meta(w, "train_lr", "%.6g", c->lr) != 0 || meta(w, "train_beta1", "%.3g", c->beta1) != 0 ||
-      gpd_st_writer_meta(w, "train_seed", seed) != 0 || gpd_st_writer_meta(w, "train_engine", t->e->name) != 0)
+      gpd_st_writer_meta(w, "train_seed", seed) != 0 || gpd_st_writer_meta(w, "train_engine", t->e->name) != 0 ||
+      gpd_st_writer_meta(w, "train_precision", gpd_precision_name(t->e->precision)) != 0)
     goto done;
   if (t->kind == GPD_TRAIN_VAE &&
       (meta(w, "train_recon_weight", "%.6g", c->recon_weight) != 0 || meta(w, "train_kl_weight", "%.6g", c->kl_weight) != 0 ||

@@ -63,6 +63,9 @@ typedef enum gpd_precision {
   GPD_PRECISION_BF16
 } gpd_precision;
 
+/* "fp32", "tf32" or "bf16": the word --precision takes (manifests, metadata). */
+const char *gpd_precision_name(gpd_precision p);
+
 /* The per-item parameters of diffaugment_forward / _backward, in order. */
 typedef enum gpd_augment_param {
   GPD_AUG_FLIP = 0,      /* 0 or 1 */
