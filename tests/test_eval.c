@@ -443,6 +443,11 @@ static void check_row_by_hand(const char *csv, const char *gen, const char *blur
           "row 1: %s %s %s", r->file, r->kernel, r->status);
     CHECK(fabs(r->psnr - psnr) < 1e-6 * fabs(psnr), "PSNR in the CSV %.9g, by hand %.9g", r->psnr, psnr);
     CHECK(fabs(r->ssim - ssim) < 1e-7, "SSIM in the CSV %.9g, by hand %.9g", r->ssim, ssim);
+    /* the blurry input y against the same sharp image */
+    const double bpsnr = gpd_psnr(y.data, sharp.data, 3, 32, 32), bssim = gpd_ssim(y.data, sharp.data, 3, 32, 32);
+    CHECK(fabs(r->blurry_psnr - bpsnr) < 1e-6 * fabs(bpsnr) && fabs(r->blurry_ssim - bssim) < 1e-7,
+          "blurry PSNR / SSIM in the CSV %.9g / %.9g, by hand %.9g / %.9g", r->blurry_psnr, r->blurry_ssim, bpsnr,
+          bssim);
     CHECK(fabs(r->kernel_error - kerr) < 1e-6 * kerr, "kernel error in the CSV %.9g, by hand %.9g", r->kernel_error,
           kerr);
     CHECK(r->chosen == res.chosen && fabs(r->measurement - res.measurement) <= 1e-6 * fabs(res.measurement),
@@ -493,6 +498,13 @@ static void test_end_to_end(void) {
           "report with the method row and '%s'", mean);
     CHECK(file_contains(check_tmp_path("full.md"), "| î1 (Algorithm 1) | faces | 6 | 1 | 0 |"),
           "report details counts");
+    snprintf(mean, sizeof mean, "| blurry input | %.2f | %.3f |", s.blurry_psnr.mean, s.blurry_ssim.mean);
+    CHECK(s.blurry_psnr.n == 6 && file_contains(check_tmp_path("full.md"), mean), "report's blurry row '%s'", mean);
+    double lift = 0;
+    for (long i = 0; i < rows.n; i++)
+      if (!strcmp(rows.rows[i].status, "ok")) lift += (rows.rows[i].psnr - rows.rows[i].blurry_psnr) / 6;
+    CHECK(fabs(s.lift.mean - lift) < 1e-9 && fabs(s.lift.mean - (s.psnr.mean - s.blurry_psnr.mean)) < 1e-9,
+          "lift %.9g, by hand %.9g", s.lift.mean, lift);
     gpd_eval_rows_free(&rows);
   } else CHECK(0, "reading %s: %s", full, gpd_last_error());
   check_row_by_hand(full, gen, blur);
@@ -577,6 +589,18 @@ static void test_end_to_end(void) {
     CHECK(run(gpd_cmd_eval, "eval", faces, "-o", legacy, GEN_OPTS, "--resume", NULL) != 0 &&
               strstr(gpd_last_error(), "restart_iterations"),
           "resuming a legacy CSV is refused: %s", gpd_last_error());
+    /* the layout before blurry_psnr / blurry_ssim (V2) */
+    write_text(legacy, GPD_EVAL_CSV_HEADER_V2 "\n000001.png,0,1000000000,0.01,1,test,ok,20.5,0.5,0.3,1,0.1,0.2,nan,"
+                                              "1.5,6,\n");
+    if (gpd_eval_csv_read(legacy, 0, &rows, NULL) == 0) {
+      CHECK(rows.legacy == 2 && rows.n == 1 && rows.rows[0].restart_iterations == 6 &&
+                isnan(rows.rows[0].blurry_psnr) && isnan(rows.rows[0].blurry_ssim),
+            "V2 row read");
+      gpd_eval_rows_free(&rows);
+    } else CHECK(0, "V2 CSV: %s", gpd_last_error());
+    CHECK(run(gpd_cmd_eval, "eval", faces, "-o", legacy, GEN_OPTS, "--resume", NULL) != 0 &&
+              strstr(gpd_last_error(), "blurry_psnr"),
+          "resuming a V2 CSV is refused: %s", gpd_last_error());
   }
 
   /* two shards merged == the unsharded run */
@@ -662,7 +686,7 @@ static void test_end_to_end(void) {
             "--image-gen", gen, "--blur-gen", blur, "--device", "cpu", "--crop-resize", "30:32", "-r", "4", "--lr",
             "1e-5", "--limit", "2", "--schedule", "halving", "--halving-at", "0.25,0.5", NULL) == 0,
         "steps sweep: %s", gpd_last_error());
-  CHECK(file_contains(check_tmp_path("budget/sweep.csv"), ",restart_iterations_mean,results\n") &&
+  CHECK(file_contains(check_tmp_path("budget/sweep.csv"), ",restart_iterations_mean,blurry_psnr_mean,") &&
             file_contains(check_tmp_path("budget/sweep.csv"), ",16,"),
         "sweep.csv has restart_iterations_mean 16");
   CHECK(file_contains(check_tmp_path("budget/steps_8.csv.json"), "halving:0.25,0.5"),

@@ -494,6 +494,9 @@ void gpd_cli_eval_print_summary(FILE *f, const char *title, const gpd_eval_summa
   fprintf(f, "%s: %ld images (%ld ok, %ld skipped, %ld diverged)\n", title, s->rows, s->ok, s->skipped, s->diverged);
   stat_line(f, "PSNR", &s->psnr, " dB", 2);
   stat_line(f, "SSIM", &s->ssim, "", 4);
+  stat_line(f, "blurry PSNR", &s->blurry_psnr, " dB", 2);
+  stat_line(f, "blurry SSIM", &s->blurry_ssim, "", 4);
+  stat_line(f, "lift", &s->lift, " dB", 2);
   stat_line(f, "kernel error", &s->kernel_error, "", 4);
   stat_line(f, "range PSNR", &s->range_psnr, " dB", 2);
   stat_line(f, "seconds", &s->seconds, " s", 1);

@@ -30,7 +30,8 @@ static void usage(FILE *f) {
           "outputs:\n"
           "  -o, --output FILE      results CSV: file,index,kernel,sigma,alg,target,status,psnr,ssim,\n"
           "                         kernel_error,chosen,measurement,total,range_psnr,seconds,\n"
-          "                         restart_iterations,note\n"
+          "                         restart_iterations,blurry_psnr,blurry_ssim,note (blurry_*: the\n"
+          "                         blurry input against the same target, as the result is measured)\n"
           "      --resume           continue FILE, skipping its images (a partial last line is cut)\n"
           "      --overwrite        start FILE again\n"
           "      --report R.md      Markdown summary in the layout of the paper's Table V\n"
@@ -63,6 +64,7 @@ static int summarize(const gpd_cli_eval_args *a) {
     entries[i].method = labels[i][0];
     entries[i].dataset = labels[i][1];
     entries[i].source = a->inputs[i];
+    entries[i].target = target;
     gpd_eval_summarize(rows.rows, rows.n, &entries[i].summary);
     gpd_eval_rows_free(&rows);
     char title[512];
@@ -87,7 +89,9 @@ static int summarize(const gpd_cli_eval_args *a) {
 static int write_report(const gpd_cli_eval_args *a, gpd_cli_eval_session *s, const gpd_eval_summary *sum) {
   char method[128];
   gpd_eval_method_label(gpd_eval_alg_name(s->cfg.solve.alg), s->cfg.range ? "range" : "test", method, sizeof method);
-  gpd_eval_report_entry entry = {.method = method, .dataset = s->dataset, .source = a->output, .summary = *sum};
+  gpd_eval_report_entry entry = {
+      .method = method, .dataset = s->dataset, .source = a->output, .target = s->cfg.range ? "range" : "test",
+      .summary = *sum};
   gpd_eval_manifest m;
   GPD_TRY(gpd_eval_manifest_of(&s->cfg, &s->full, &m));
   FILE *f = fopen(a->report, "w");

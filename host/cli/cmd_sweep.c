@@ -42,7 +42,8 @@ static void usage(FILE *f) {
           "Each value's results go to OUT/<param>_<value>.csv, resumed when the sweep is run again\n"
           "(--overwrite starts them again); OUT/sweep.csv holds one summary row per value:\n"
           "  param,value,x,method,dataset,images,ok,skipped,diverged,psnr_mean,psnr_std,psnr_ci95,\n"
-          "  ssim_mean,ssim_std,ssim_ci95,kernel_error_mean,seconds_mean,restart_iterations_mean,results\n"
+          "  ssim_mean,ssim_std,ssim_ci95,kernel_error_mean,seconds_mean,restart_iterations_mean,\n"
+          "  blurry_psnr_mean,blurry_ssim_mean,lift_mean,lift_ci95 (lift: PSNR - blurry PSNR),results\n"
           "Plot it with: /usr/bin/python3 scripts/plot_sweep.py OUT/sweep.csv [more.csv] -o plot.png\n\n"
           "  --param P, --values LIST, --out-dir OUT   as above\n"
           "  --report R.md          Markdown table of the values\n"
@@ -135,7 +136,8 @@ static int write_table(const char *dir, const char *param, const char *method, c
   FILE *f = fopen(tmp, "w");
   if (!f) return gpd_error("cannot write %s: %s", tmp, strerror(errno));
   fprintf(f, "param,value,x,method,dataset,images,ok,skipped,diverged,psnr_mean,psnr_std,psnr_ci95,ssim_mean,"
-             "ssim_std,ssim_ci95,kernel_error_mean,seconds_mean,restart_iterations_mean,results\n");
+             "ssim_std,ssim_ci95,kernel_error_mean,seconds_mean,restart_iterations_mean,blurry_psnr_mean,"
+             "blurry_ssim_mean,lift_mean,lift_ci95,results\n");
   for (int i = 0; i < n; i++) {
     const gpd_eval_summary *s = &e[i].summary;
     fprintf(f, "%s,%s,%.9g,%s,%s,%ld,%ld,%ld,%ld", param, vals[i].text, vals[i].x, method, e[i].dataset, s->rows, s->ok,
@@ -149,6 +151,10 @@ static int write_table(const char *dir, const char *param, const char *method, c
     num(f, s->kernel_error.mean);
     num(f, s->seconds.mean);
     num(f, s->restart_iterations.mean);
+    num(f, s->blurry_psnr.mean);
+    num(f, s->blurry_ssim.mean);
+    num(f, s->lift.mean);
+    num(f, s->lift.ci95);
     fprintf(f, ",%s\n", e[i].source);
   }
   int rc = 0;
@@ -219,7 +225,8 @@ int gpd_cmd_sweep(int argc, char **argv) {
       break;
     }
     snprintf(methods[i], sizeof methods[i], "%s; %s %s", base, a.param, v->text);
-    entries[i] = (gpd_eval_report_entry){.method = methods[i], .dataset = s.dataset, .source = paths[i]};
+    entries[i] = (gpd_eval_report_entry){
+        .method = methods[i], .dataset = s.dataset, .source = paths[i], .target = s.cfg.range ? "range" : "test"};
     gpd_eval_summarize(out.rows.rows, out.rows.n, &entries[i].summary);
     gpd_cli_eval_print_summary(stdout, methods[i], &entries[i].summary);
     done = i + 1;

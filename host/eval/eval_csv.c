@@ -12,12 +12,13 @@
 #include "gpd/common.h"
 #include "gpd/eval.h"
 
-#define N_FIELDS 17 /* 16 in the layout before restart_iterations */
+#define N_FIELDS 19 /* V2: 17 (no blurry_psnr, blurry_ssim); V1: 16 (no restart_iterations either) */
 
 void gpd_eval_row_init(gpd_eval_row *r) {
   memset(r, 0, sizeof *r);
   r->sigma = r->psnr = r->ssim = r->kernel_error = NAN;
   r->measurement = r->total = r->range_psnr = r->seconds = r->restart_iterations = NAN;
+  r->blurry_psnr = r->blurry_ssim = NAN;
   r->chosen = -1;
   snprintf(r->status, sizeof r->status, "ok");
 }
@@ -80,6 +81,8 @@ int gpd_eval_row_format(const gpd_eval_row *r, char *buf, size_t size) {
   put_num(&b, r->range_psnr, "%.9g");
   put_num(&b, r->seconds, "%.3f");
   put_num(&b, r->restart_iterations, "%.0f");
+  put_num(&b, r->blurry_psnr, "%.9g");
+  put_num(&b, r->blurry_ssim, "%.9g");
   put_text(&b, r->note, 1);
   put(&b, "\n");
   if (b.overflow) return gpd_error("results row for %s does not fit %zu bytes", r->file, size);
@@ -131,7 +134,8 @@ static int split_fields(const char *line, char *store, size_t store_size, char *
 static const char *const FIELD_NAMES[N_FIELDS] = {"file",    "index",       "kernel",      "sigma", "alg",
                                                   "target",  "status",      "psnr",        "ssim",  "kernel_error",
                                                   "chosen",  "measurement", "total",       "range_psnr",
-                                                  "seconds", "restart_iterations", "note"};
+                                                  "seconds", "restart_iterations", "blurry_psnr", "blurry_ssim",
+                                                  "note"};
 
 static int parse_double(const char *s, int field, double *v) {
   char *end;
@@ -155,12 +159,12 @@ static int copy_text(char *dst, size_t size, const char *s, int field) {
   return 0;
 }
 
-/* legacy: the layout before restart_iterations (16 fields, NaN for it) */
+/* legacy: an older layout (gpd_eval_rows.legacy), its missing columns NaN */
 static int parse_row(const char *line, gpd_eval_row *r, int legacy) {
   char store[2048];
   char *f[N_FIELDS + 1];
   gpd_eval_row_init(r);
-  const int want = legacy ? N_FIELDS - 1 : N_FIELDS;
+  const int want = legacy == 1 ? N_FIELDS - 3 : legacy == 2 ? N_FIELDS - 2 : N_FIELDS;
   int n = split_fields(line, store, sizeof store, f, N_FIELDS + 1);
   if (n != want) {
     if (n < 0) return gpd_error("malformed row (bad quoting or too long)");
@@ -187,7 +191,11 @@ static int parse_row(const char *line, gpd_eval_row *r, int legacy) {
   GPD_TRY(parse_double(f[12], 12, &r->total));
   GPD_TRY(parse_double(f[13], 13, &r->range_psnr));
   GPD_TRY(parse_double(f[14], 14, &r->seconds));
-  if (!legacy) GPD_TRY(parse_double(f[15], 15, &r->restart_iterations));
+  if (legacy != 1) GPD_TRY(parse_double(f[15], 15, &r->restart_iterations));
+  if (!legacy) {
+    GPD_TRY(parse_double(f[16], 16, &r->blurry_psnr));
+    GPD_TRY(parse_double(f[17], 17, &r->blurry_ssim));
+  }
   GPD_TRY(copy_text(r->note, sizeof r->note, f[want - 1], N_FIELDS - 1));
   return 0;
 }
@@ -294,6 +302,7 @@ int gpd_eval_csv_parse(const char *name, const char *bytes, size_t len, gpd_eval
     lineno++;
     if (lineno == 1) {
       if (!strcmp(line, GPD_EVAL_CSV_HEADER_V1)) out->legacy = 1;
+      else if (!strcmp(line, GPD_EVAL_CSV_HEADER_V2)) out->legacy = 2;
       else if (strcmp(line, GPD_EVAL_CSV_HEADER))
         rc = gpd_error("%s is not a gpdeblur results CSV (its first line is '%.80s')", name, line);
     } else if (line[0]) {

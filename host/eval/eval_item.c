@@ -141,6 +141,8 @@ static int finish_synthetic(eval_state *s, eval_slot *slot) {
   const gpd_solve_result *res = &slot->res;
   const gpd_image *target = slot->target.data ? &slot->target : &slot->sharp;
   GPD_TRY(compare(&res->image, target, slot->y.h, slot->y.w, &row->psnr, &row->ssim));
+  /* the blurry input in the same window: where deblurring started from */
+  GPD_TRY(compare(&slot->y, target, slot->y.h, slot->y.w, &row->blurry_psnr, &row->blurry_ssim));
   if (res->kernel && res->ksize == K) row->kernel_error = gpd_kernel_error(res->kernel, slot->k, K, GPD_EVAL_KERNEL_SHIFT);
   return keep_example(s, target, &slot->y, &res->image, slot->k, K, res->kernel, res->ksize);
 }
@@ -162,6 +164,8 @@ static int finish_levin(eval_state *s, eval_slot *slot) {
   const int shift = slot->ks / 2;
   row->psnr = gpd_psnr_shift_tolerant(out->data, slot->sharp.data, y->c, y->h, y->w, shift, shift);
   row->ssim = gpd_ssim_shift_tolerant(out->data, slot->sharp.data, y->c, y->h, y->w, shift, shift);
+  row->blurry_psnr = gpd_psnr_shift_tolerant(y->data, slot->sharp.data, y->c, y->h, y->w, shift, shift);
+  row->blurry_ssim = gpd_ssim_shift_tolerant(y->data, slot->sharp.data, y->c, y->h, y->w, shift, shift);
   if (res->kernel && slot->ks <= res->ksize) {
     if (!(emb = gpd_malloc(sizeof(float) * (size_t)res->ksize * res->ksize, "kernel canvas"))) rc = -1;
     else {

@@ -159,9 +159,9 @@ static FILE *open_results(const gpd_eval_config *c, const gpd_eval_manifest *m, 
     if (rc) return NULL;
     if (gpd_eval_csv_read(c->csv, 1, &out->rows, &out->dropped) != 0) return NULL;
     if (out->rows.legacy) {
-      gpd_error("%s has the results layout before the restart_iterations column; --resume would append rows of "
-                "another layout to it (eval --summarize and eval-merge still read it; --overwrite starts it again)",
-                c->csv);
+      gpd_error("%s has an older results layout (before the %s column); --resume would append rows of another "
+                "layout to it (eval --summarize and eval-merge still read it; --overwrite starts it again)",
+                c->csv, out->rows.legacy == 1 ? "restart_iterations" : "blurry_psnr");
       return NULL;
     }
     out->resumed = out->rows.n;

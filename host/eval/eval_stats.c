@@ -53,11 +53,13 @@ void gpd_eval_stat_of(const double *x, long n, gpd_eval_stat *s) {
 void gpd_eval_summarize(const gpd_eval_row *rows, long n, gpd_eval_summary *s) {
   memset(s, 0, sizeof *s);
   s->rows = n;
-  double *v = malloc(sizeof(double) * (size_t)(n ? n : 1) * 6);
+  enum { COLUMNS = 9 };
+  double *v = malloc(sizeof(double) * (size_t)(n ? n : 1) * COLUMNS);
   if (!v) {
     /* too little memory for the columns: counts only, statistics NaN */
     gpd_eval_stat none = {0, NAN, NAN, NAN};
     s->psnr = s->ssim = s->kernel_error = s->range_psnr = s->seconds = s->restart_iterations = none;
+    s->blurry_psnr = s->blurry_ssim = s->lift = none;
   }
   long k = 0;
   for (long i = 0; i < n; i++) {
@@ -73,6 +75,9 @@ void gpd_eval_summarize(const gpd_eval_row *rows, long n, gpd_eval_summary *s) {
         v[3 * n + k] = r->range_psnr;
         v[4 * n + k] = r->seconds;
         v[5 * n + k] = r->restart_iterations;
+        v[6 * n + k] = r->blurry_psnr;
+        v[7 * n + k] = r->blurry_ssim;
+        v[8 * n + k] = r->psnr - r->blurry_psnr; /* NaN where either is */
         k++;
       }
     }
@@ -84,6 +89,9 @@ void gpd_eval_summarize(const gpd_eval_row *rows, long n, gpd_eval_summary *s) {
   gpd_eval_stat_of(v + 3 * n, k, &s->range_psnr);
   gpd_eval_stat_of(v + 4 * n, k, &s->seconds);
   gpd_eval_stat_of(v + 5 * n, k, &s->restart_iterations);
+  gpd_eval_stat_of(v + 6 * n, k, &s->blurry_psnr);
+  gpd_eval_stat_of(v + 7 * n, k, &s->blurry_ssim);
+  gpd_eval_stat_of(v + 8 * n, k, &s->lift);
   free(v);
 }
 
@@ -99,6 +107,11 @@ void gpd_eval_method_label(const char *alg, const char *target, char *buf, size_
 static void cell(FILE *f, double v, const char *fmt) {
   if (isfinite(v)) fprintf(f, fmt, v);
   else fputs("–", f);
+}
+
+/* An entry whose blurry inputs are the test images' (not the range images'). */
+static int blurry_entry(const gpd_eval_report_entry *e) {
+  return e->summary.blurry_psnr.n > 0 && (!e->target || strcmp(e->target, "range"));
 }
 
 static void mean_ci(FILE *f, const gpd_eval_stat *s, const char *fmt) {
@@ -149,13 +162,31 @@ int gpd_eval_report_markdown(FILE *f, const gpd_eval_report_entry *e, int n, con
     }
     fputc('\n', f);
   }
+  /* the blurry inputs of each dataset's first test-target entry that has them */
+  int any_blurry = 0;
+  for (int i = 0; i < n; i++) any_blurry |= blurry_entry(&e[i]);
+  if (any_blurry) {
+    fprintf(f, "| blurry input |");
+    for (int d = 0; d < nd; d++) {
+      const gpd_eval_report_entry *hit = NULL;
+      for (int i = 0; i < n && !hit; i++)
+        if (blurry_entry(&e[i]) && !strcmp(e[i].dataset, datasets[d])) hit = &e[i];
+      fputc(' ', f);
+      cell(f, hit ? hit->summary.blurry_psnr.mean : NAN, "%.2f");
+      fputs(" | ", f);
+      cell(f, hit ? hit->summary.blurry_ssim.mean : NAN, "%.3f");
+      fputs(" |", f);
+    }
+    fputc('\n', f);
+  }
 
   fprintf(f, "\n## Details\n\n");
   fprintf(f, "Images: evaluated (ok) / skipped (unreadable or unusable) / diverged (every restart); intervals are "
-             "95%% confidence intervals of the mean (Student's t).\n\n");
-  fprintf(f, "| Method | Dataset | ok | skipped | diverged | PSNR | PSNR std | SSIM | SSIM std | kernel error | "
-             "s / image | results |\n");
-  fprintf(f, "|:--|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|:--|\n");
+             "95%% confidence intervals of the mean (Student's t); blurry: the blurry inputs (of the range images "
+             "for îrange) against the same targets; lift: the mean of PSNR - blurry PSNR per image.\n\n");
+  fprintf(f, "| Method | Dataset | ok | skipped | diverged | PSNR | PSNR std | SSIM | SSIM std | blurry PSNR | "
+             "blurry SSIM | lift (dB) | kernel error | s / image | results |\n");
+  fprintf(f, "|:--|:--|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|:--|\n");
   for (int i = 0; i < n; i++) {
     const gpd_eval_summary *s = &e[i].summary;
     fprintf(f, "| %s | %s | %ld | %ld | %ld | ", e[i].method, e[i].dataset, s->ok, s->skipped, s->diverged);
@@ -166,6 +197,12 @@ int gpd_eval_report_markdown(FILE *f, const gpd_eval_report_entry *e, int n, con
     mean_ci(f, &s->ssim, "%.3f");
     fputs(" | ", f);
     cell(f, s->ssim.std, "%.3f");
+    fputs(" | ", f);
+    cell(f, s->blurry_psnr.mean, "%.2f");
+    fputs(" | ", f);
+    cell(f, s->blurry_ssim.mean, "%.3f");
+    fputs(" | ", f);
+    mean_ci(f, &s->lift, "%+.2f");
     fputs(" | ", f);
     cell(f, s->kernel_error.mean, "%.3f");
     fputs(" | ", f);

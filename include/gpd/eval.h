@@ -104,9 +104,13 @@ int gpd_eval_kernel_embed(const float *src, int k, float *dst, int K);
 
 #define GPD_EVAL_CSV_HEADER                                                                                      \
   "file,index,kernel,sigma,alg,target,status,psnr,ssim,kernel_error,chosen,measurement,total,range_psnr,seconds," \
+  "restart_iterations,blurry_psnr,blurry_ssim,note"
+/* Older layouts: still read (their missing columns are NaN), never
+ * appended to (--resume refuses them). V2: before blurry_psnr / _ssim; V1:
+ * before restart_iterations too. */
+#define GPD_EVAL_CSV_HEADER_V2                                                                                   \
+  "file,index,kernel,sigma,alg,target,status,psnr,ssim,kernel_error,chosen,measurement,total,range_psnr,seconds," \
   "restart_iterations,note"
-/* The layout before restart_iterations: still read (the column is NaN),
- * never appended to (--resume refuses it). */
 #define GPD_EVAL_CSV_HEADER_V1                                                                                   \
   "file,index,kernel,sigma,alg,target,status,psnr,ssim,kernel_error,chosen,measurement,total,range_psnr,seconds," \
   "note"
@@ -127,6 +131,10 @@ typedef struct gpd_eval_row {
   double seconds;     /* wall time of the item: its share of its batch's (the batch's / its images) */
   double restart_iterations; /* solver iterations summed over the restarts (deblurring only;
                               * NaN: not solved, or a CSV of the layout before it) */
+  double blurry_psnr, blurry_ssim; /* the blurry input y against the target, measured as the
+                                    * deblurred image is (the same window; shift-tolerant for
+                                    * Levin's captures): what deblurring starts from (NaN unless
+                                    * ok, or a CSV of a layout before them) */
   char note[256];     /* why it was skipped / diverged */
 } gpd_eval_row;
 
@@ -141,13 +149,13 @@ int gpd_eval_row_parse(const char *line, gpd_eval_row *r);
 typedef struct gpd_eval_rows {
   long n, cap;
   gpd_eval_row *rows;
-  int legacy;         /* read from a CSV of the layout before restart_iterations */
+  int legacy;         /* read from a CSV of an older layout: 1 (V1) or 2 (V2); 0: today's */
 } gpd_eval_rows;
 int gpd_eval_rows_push(gpd_eval_rows *rs, const gpd_eval_row *r);
 void gpd_eval_rows_free(gpd_eval_rows *rs);
 
-/* Reads a results CSV (header checked; the layout before
- * restart_iterations is read too, with out->legacy set). A last line
+/* Reads a results CSV (header checked; older layouts are read too, with
+ * out->legacy set). A last line
  * without '\n' (a write cut short by a kill) is ignored, and with
  * truncate_partial cut off the file so appending continues cleanly;
  * *dropped gets its length. Any other malformed line, a NUL byte, or an
@@ -218,6 +226,8 @@ typedef struct gpd_eval_stat {
 typedef struct gpd_eval_summary {
   long rows, ok, skipped, diverged;
   gpd_eval_stat psnr, ssim, kernel_error, range_psnr, seconds, restart_iterations;
+  gpd_eval_stat blurry_psnr, blurry_ssim; /* the blurry inputs' */
+  gpd_eval_stat lift;                     /* psnr - blurry_psnr, per image */
 } gpd_eval_summary;
 
 /* Student's t quantile t(0.975, df), df >= 1 (NaN otherwise). */
@@ -230,6 +240,7 @@ typedef struct gpd_eval_report_entry {
   const char *method;  /* "î1 (Algorithm 1)", ... (gpd_eval_method_label) */
   const char *dataset; /* column group: "celeba", "levin", ... */
   const char *source;  /* the CSV it came from */
+  const char *target;  /* "test" or "range" (NULL: test): which blurry inputs it started from */
   gpd_eval_summary summary;
 } gpd_eval_report_entry;
 
@@ -239,9 +250,10 @@ const char *gpd_eval_alg_name(gpd_algorithm a);
  * "î3 (Algorithm 3)", "naive (eq. 4)", and for the range target
  * "îrange (Algorithm 1 on i_range)". */
 void gpd_eval_method_label(const char *alg, const char *target, char *buf, size_t size);
-/* Markdown: the Table V layout (methods as rows; per dataset a PSNR and an
- * SSIM column of means), then the details (counts, std, 95% CI, kernel
- * error, seconds) and the settings of the first entry's manifest when
+/* Markdown: the Table V layout (methods as rows, then a "blurry input" row
+ * from the test-target entries' blurry inputs; per dataset a PSNR and an
+ * SSIM column of means), then the details (counts, std, 95% CI, the blurry
+ * input's PSNR and the mean lift over it, kernel error, seconds) and the settings of the first entry's manifest when
  * given. */
 int gpd_eval_report_markdown(FILE *f, const gpd_eval_report_entry *entries, int n, const gpd_eval_manifest *m);
 
