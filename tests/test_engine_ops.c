@@ -1109,6 +1109,21 @@ static void test_precision(void) {
   dut = full;
 }
 
+/* The suite runs on one OpenMP thread (OMP_NUM_THREADS=1): the ops the
+ * cpu engine splits over its pool (GPD_CPU_OMP_OPS: batch norm by channel,
+ * activations and Adam by element, FFTs by batch item) again on 3 threads,
+ * so that uneven parts and remainders are checked against ref too. */
+static void test_threads(void) {
+  gpd_cpu_set_threads(3);
+  fprintf(stderr, "%s engine on 3 OpenMP threads:\n", dut->name);
+  test_activation();
+  test_batchnorm();
+  test_fft();
+  test_optim();
+  test_conv(5e-4, 2e-4);
+  gpd_cpu_set_threads(1);
+}
+
 int main(int argc, char **argv) {
   const char *name = argc > 1 ? argv[1] : getenv("GPD_TEST_ENGINE");
   if (!name || !*name) name = "cpu";
@@ -1145,6 +1160,7 @@ int main(int argc, char **argv) {
   test_fork();
   test_coverage();
   test_precision();
+  if (!dut_is_cuda) test_threads();
 
   gpd_engine_destroy(dut);
   gpd_engine_destroy(ref);

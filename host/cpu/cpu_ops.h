@@ -20,16 +20,18 @@ GPD_ENGINE_OPS(GPD_CPU_OP_DECLARE)
 
 /* Ops whose loops the cpu engine splits over its OpenMP pool (cpu_NAME_omp;
  * the cpu_NAME above run on the calling thread): batch norms by channel,
- * activations and Adam by element. */
+ * activations and Adam by element, FFTs by batch item (cpu_fft.c). */
 #define GPD_CPU_OMP_OPS(X)                                                                                    \
   X(batchnorm_forward_train) X(batchnorm_backward_train) X(batchnorm_forward_infer) X(batchnorm_backward_infer) \
-  X(activation_forward) X(activation_backward) X(adam_step)
+  X(activation_forward) X(activation_backward) X(adam_step) X(fft_r2c) X(fft_c2r)
 int cpu_batchnorm_forward_train_omp(gpd_engine *e, int n, int c, int hw, float eps, float momentum, const float *x, const float *gamma, const float *beta, float *y, float *save_mean, float *save_invstd, float *running_mean, float *running_var);
 int cpu_batchnorm_backward_train_omp(gpd_engine *e, int n, int c, int hw, const float *x, const float *dy, const float *gamma, const float *save_mean, const float *save_invstd, float *dx, float *dgamma, float *dbeta);
 int cpu_batchnorm_forward_infer_omp(gpd_engine *e, int n, int c, int hw, float eps, const float *x, const float *gamma, const float *beta, const float *running_mean, const float *running_var, float *y);
 int cpu_activation_forward_omp(gpd_engine *e, gpd_activation act, float slope, size_t count, const float *x, float *y);
 int cpu_activation_backward_omp(gpd_engine *e, gpd_activation act, float slope, size_t count, const float *x, const float *y, const float *dy, float *dx);
 int cpu_adam_step_omp(gpd_engine *e, size_t count, float lr, float beta1, float beta2, float eps, int t, const float *g, float *m, float *v, float *p);
+int cpu_fft_r2c_omp(gpd_engine *e, int b, int h, int w, const float *x, float *X);
+int cpu_fft_c2r_omp(gpd_engine *e, int b, int h, int w, const float *X, float *x);
 int cpu_batchnorm_backward_infer_omp(gpd_engine *e, int n, int c, int hw, float eps, const float *x, const float *dy, const float *gamma, const float *running_mean, const float *running_var, float *dx, float *dgamma, float *dbeta);
 
 /* im2col for conv2d geometry g, one image: x (C_in, H_in, W_in) ->
