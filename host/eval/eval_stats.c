@@ -202,7 +202,11 @@ int gpd_eval_report_markdown(FILE *f, const gpd_eval_report_entry *e, int n, con
     fputs(" | ", f);
     cell(f, s->blurry_ssim.mean, "%.3f");
     fputs(" | ", f);
-    mean_ci(f, &s->lift, "%+.2f");
+    cell(f, s->lift.mean, "%+.2f"); /* signed; its interval not */
+    if (isfinite(s->lift.ci95)) {
+      fputs(" ± ", f);
+      cell(f, s->lift.ci95, "%.2f");
+    }
     fputs(" | ", f);
     cell(f, s->kernel_error.mean, "%.3f");
     fputs(" | ", f);
