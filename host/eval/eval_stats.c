@@ -109,6 +109,16 @@ static void cell(FILE *f, double v, const char *fmt) {
   else fputs("–", f);
 }
 
+/* One dataset's PSNR | SSIM cells of a Table V row: the means, or dashes
+ * (NULL: nothing evaluated there). */
+static void table_cells(FILE *f, const gpd_eval_stat *psnr, const gpd_eval_stat *ssim) {
+  fputc(' ', f);
+  cell(f, psnr ? psnr->mean : NAN, "%.2f");
+  fputs(" | ", f);
+  cell(f, ssim ? ssim->mean : NAN, "%.3f");
+  fputs(" |", f);
+}
+
 /* An entry whose blurry inputs are the test images' (not the range images'). */
 static int blurry_entry(const gpd_eval_report_entry *e) {
   return e->summary.blurry_psnr.n > 0 && (!e->target || strcmp(e->target, "range"));
@@ -154,11 +164,7 @@ int gpd_eval_report_markdown(FILE *f, const gpd_eval_report_entry *e, int n, con
       const gpd_eval_report_entry *hit = NULL;
       for (int i = 0; i < n && !hit; i++)
         if (!strcmp(e[i].method, methods[mi]) && !strcmp(e[i].dataset, datasets[d])) hit = &e[i];
-      fputc(' ', f);
-      cell(f, hit ? hit->summary.psnr.mean : NAN, "%.2f");
-      fputs(" | ", f);
-      cell(f, hit ? hit->summary.ssim.mean : NAN, "%.3f");
-      fputs(" |", f);
+      table_cells(f, hit ? &hit->summary.psnr : NULL, hit ? &hit->summary.ssim : NULL);
     }
     fputc('\n', f);
   }
@@ -171,11 +177,7 @@ int gpd_eval_report_markdown(FILE *f, const gpd_eval_report_entry *e, int n, con
       const gpd_eval_report_entry *hit = NULL;
       for (int i = 0; i < n && !hit; i++)
         if (blurry_entry(&e[i]) && !strcmp(e[i].dataset, datasets[d])) hit = &e[i];
-      fputc(' ', f);
-      cell(f, hit ? hit->summary.blurry_psnr.mean : NAN, "%.2f");
-      fputs(" | ", f);
-      cell(f, hit ? hit->summary.blurry_ssim.mean : NAN, "%.3f");
-      fputs(" |", f);
+      table_cells(f, hit ? &hit->summary.blurry_psnr : NULL, hit ? &hit->summary.blurry_ssim : NULL);
     }
     fputc('\n', f);
   }
