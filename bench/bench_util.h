@@ -263,15 +263,8 @@ static inline int bench_gpu_query(bench_gpu_info *g) {
 
 /* "fp32", "tf32" or "bf16" -> *p; 0 or -1 (with an error). */
 static inline int bench_parse_precision(const char *s, gpd_precision *p) {
-  if (!strcmp(s, "fp32")) *p = GPD_PRECISION_FP32;
-  else if (!strcmp(s, "tf32")) *p = GPD_PRECISION_TF32;
-  else if (!strcmp(s, "bf16")) *p = GPD_PRECISION_BF16;
-  else return gpd_error("unknown precision '%s' (expected fp32, tf32 or bf16)", s);
+  if (gpd_precision_parse(s, p) != 0) return gpd_error("unknown precision '%s' (expected fp32, tf32 or bf16)", s);
   return 0;
-}
-
-static inline const char *bench_precision_name(gpd_precision p) {
-  return p == GPD_PRECISION_TF32 ? "tf32" : p == GPD_PRECISION_BF16 ? "bf16" : "fp32";
 }
 
 /* ---- the options every bench takes, and its engine --------------------------- */
@@ -529,7 +522,7 @@ static inline void bench_row_start(bench_row *r, const char *bench, const bench_
   bench_row_str(r, "bench", bench);
   bench_row_str(r, "impl", "gpdeblur");
   bench_row_str(r, "device", c->device);
-  bench_row_str(r, "precision", bench_precision_name(e->precision));
+  bench_row_str(r, "precision", gpd_precision_name(e->precision));
   bench_row_num(r, "threads", "%d", threads);
 }
 

@@ -8,6 +8,16 @@ const char *gpd_precision_name(gpd_precision p) {
   return p == GPD_PRECISION_TF32 ? "tf32" : p == GPD_PRECISION_BF16 ? "bf16" : "fp32";
 }
 
+int gpd_precision_parse(const char *text, gpd_precision *out) {
+  const gpd_precision all[] = {GPD_PRECISION_FP32, GPD_PRECISION_TF32, GPD_PRECISION_BF16};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+    if (!strcmp(text, gpd_precision_name(all[i]))) {
+      *out = all[i];
+      return 0;
+    }
+  return -1;
+}
+
 gpd_engine *gpd_engine_create(const char *name, gpd_precision precision) {
   if (!name || !strcmp(name, "auto"))
     return gpd_cuda_available() ? gpd_engine_cuda_create(0, precision) : gpd_engine_cpu_create_precision(precision);

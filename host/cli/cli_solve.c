@@ -137,10 +137,7 @@ void gpd_cli_monitor_attach(gpd_cli_monitor *m, gpd_solve_options *o, const char
 void gpd_cli_monitor_finish(gpd_cli_monitor *m) { gpd_progress_finish(&m->bar); }
 
 int gpd_cli_parse_precision(const char *text, gpd_precision *out) {
-  if (!strcmp(text, "fp32")) *out = GPD_PRECISION_FP32;
-  else if (!strcmp(text, "tf32")) *out = GPD_PRECISION_TF32;
-  else if (!strcmp(text, "bf16")) *out = GPD_PRECISION_BF16;
-  else return gpd_error("--precision: '%s' is not fp32, tf32 or bf16", text);
+  if (gpd_precision_parse(text, out) != 0) return gpd_error("--precision: '%s' is not fp32, tf32 or bf16", text);
   return 0;
 }
 

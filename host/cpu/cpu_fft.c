@@ -155,52 +155,45 @@ static int fft_part_plans(int b, int h, int w, int n, fft_plan_entry **small, ff
   return *small && *large ? 0 : -1;
 }
 
-int cpu_fft_r2c_omp(gpd_engine *e, int b, int h, int w, const float *x, float *X) {
-  GPD_TRY(fft_check("fft_r2c", b, h, w));
+/* Both directions: r2c reads real in and writes the spectrum out; c2r
+ * copies each part's slice of the spectrum into the scratch (FFTW's c2r
+ * destroys its input) and inverts it into out. */
+static int fft_omp(gpd_engine *e, int inverse, int b, int h, int w, const float *in, float *out) {
+  GPD_TRY(fft_check(inverse ? "fft_c2r" : "fft_r2c", b, h, w));
   const int n = fft_parts(b);
-  if (n <= 1) return cpu_fft_r2c(e, b, h, w, x, X);
+  if (n <= 1) return inverse ? cpu_fft_c2r(e, b, h, w, in, out) : cpu_fft_r2c(e, b, h, w, in, out);
   const size_t real_item = (size_t)h * w, cplx_item = (size_t)h * (w / 2 + 1);
   fft_plan_entry *small, *large;
   pthread_mutex_lock(&fft_lock);
   int rc = fft_part_plans(b, h, w, n, &small, &large);
+  fftwf_complex *scratch = !rc && inverse ? fft_scratch_get((size_t)b * cplx_item) : NULL;
+  if (inverse && !scratch) rc = -1;
   if (!rc) {
 #pragma omp parallel for num_threads(n) schedule(static, 1)
     for (int i = 0; i < n; i++) {
       int first, count;
       fft_part(b, n, i, &first, &count);
-      fftwf_execute_dft_r2c(count == b / n ? small->r2c : large->r2c, (float *)x + first * real_item,
-                            (fftwf_complex *)X + first * cplx_item);
+      const fft_plan_entry *p = count == b / n ? small : large;
+      if (!inverse) {
+        fftwf_execute_dft_r2c(p->r2c, (float *)in + first * real_item, (fftwf_complex *)out + first * cplx_item);
+        continue;
+      }
+      const float *src = in + 2 * first * cplx_item;
+      float *dst = (float *)(scratch + first * cplx_item);
+      for (size_t j = 0; j < 2 * (size_t)count * cplx_item; j++) dst[j] = src[j];
+      fftwf_execute_dft_c2r(p->c2r, scratch + first * cplx_item, out + first * real_item);
     }
   }
   pthread_mutex_unlock(&fft_lock);
   return rc;
 }
 
+int cpu_fft_r2c_omp(gpd_engine *e, int b, int h, int w, const float *x, float *X) {
+  return fft_omp(e, 0, b, h, w, x, X);
+}
+
 int cpu_fft_c2r_omp(gpd_engine *e, int b, int h, int w, const float *X, float *x) {
-  GPD_TRY(fft_check("fft_c2r", b, h, w));
-  const int n = fft_parts(b);
-  if (n <= 1) return cpu_fft_c2r(e, b, h, w, X, x);
-  const size_t real_item = (size_t)h * w, cplx_item = (size_t)h * (w / 2 + 1);
-  fft_plan_entry *small, *large;
-  pthread_mutex_lock(&fft_lock);
-  int rc = fft_part_plans(b, h, w, n, &small, &large);
-  fftwf_complex *scratch = rc ? NULL : fft_scratch_get((size_t)b * cplx_item);
-  if (!scratch) rc = -1;
-  if (!rc) {
-    /* each part copies its own slice of the input into the scratch */
-#pragma omp parallel for num_threads(n) schedule(static, 1)
-    for (int i = 0; i < n; i++) {
-      int first, count;
-      fft_part(b, n, i, &first, &count);
-      const float *src = X + 2 * first * cplx_item;
-      float *dst = (float *)(scratch + first * cplx_item);
-      for (size_t j = 0; j < 2 * (size_t)count * cplx_item; j++) dst[j] = src[j];
-      fftwf_execute_dft_c2r(count == b / n ? small->c2r : large->c2r, scratch + first * cplx_item,
-                            x + first * real_item);
-    }
-  }
-  pthread_mutex_unlock(&fft_lock);
-  return rc;
+  return fft_omp(e, 1, b, h, w, X, x);
 }
 
 /* The engine table's fft_scratch_bytes: the c2r input copy, and the

@@ -65,6 +65,9 @@ typedef enum gpd_precision {
 
 /* "fp32", "tf32" or "bf16": the word --precision takes (manifests, metadata). */
 const char *gpd_precision_name(gpd_precision p);
+/* The inverse: 0, or -1 (nothing recorded: callers name the option) when
+ * text is none of the three. */
+int gpd_precision_parse(const char *text, gpd_precision *out);
 
 /* The per-item parameters of diffaugment_forward / _backward, in order. */
 typedef enum gpd_augment_param {
