@@ -21,10 +21,11 @@
  *     i.e. 4 x (MACs(G_I) + MACs(G_K)) x R per iteration; the data term's
  *     14 FFTs of 64x64 per restart (~1.7 MFLOP, 0.3%) and the elementwise
  *     ops are not counted;
- *   the fraction of the device's peak: CPU, the sgemm rate OpenBLAS
- *     reaches here at the same thread count (measured at start-up, best of
- *     20 1024^3 sgemm calls, so that one quiet moment of a shared machine
- *     is enough); CUDA, the FP32 (or TF32 with --precision
+ *   the fraction of the device's peak: CPU, the gemm rate the engine's
+ *     library reaches here at the same thread count (measured at start-up,
+ *     best of 20 1024^3 calls, so that one quiet moment of a shared machine
+ *     is enough): OpenBLAS's sgemm for ref, oneDNN's matmul in the
+ *     engine's precision (fp32, or bf16 in / fp32 out) for cpu; CUDA, the FP32 (or TF32 with --precision
  *     tf32) peak from the GPU's properties (bench_util.h);
  *   memory: engine_mb, the peak of engine memory handed out through the
  *     engine table during the solve (the networks' weights, workspaces,
@@ -208,11 +209,22 @@ int main(int argc, char **argv) {
     }
   } else {
     threads = bench_cpu_threads(&o.c);
-    peak = bench_cpu_peak_at(threads);
+    const double sgemm = bench_cpu_peak_at(threads);
+    peak = sgemm;
     peak_kind = "sgemm-measured";
     char model[256];
     bench_cpu_model(model, sizeof model);
-    fprintf(stderr, "%s: %s, %d threads, sgemm 1024^3 best %.1f GFLOP/s\n", PROG, model, threads, peak);
+    fprintf(stderr, "%s: %s, %d threads, sgemm 1024^3 best %.1f GFLOP/s\n", PROG, model, threads, sgemm);
+    if (!strcmp(o.c.device, "cpu")) {
+      /* the cpu engine runs on oneDNN: its gemm in the engine's precision */
+      const int bf16 = e->precision == GPD_PRECISION_BF16;
+      const double onednn = bench_cpu_onednn_gemm_peak_gflops(1024, 20, bf16);
+      fprintf(stderr, "%s: oneDNN %s gemm 1024^3 best %.1f GFLOP/s\n", PROG, bf16 ? "bf16" : "fp32", onednn);
+      if (onednn > 0 && (bf16 || onednn > sgemm)) { /* fp32: whichever library is faster here */
+        peak = onednn;
+        peak_kind = bf16 ? "onednn-bf16-measured" : "onednn-fp32-measured";
+      }
+    }
   }
 
   gpd_net gi, gk;

@@ -2,8 +2,8 @@
  * executable; this header is included by them, not compiled on its own):
  * the options every bench takes and its engine, statistics of repeated
  * timings, an engine-memory tracker, the process's resident memory, the
- * machine's load, the CPU's measured sgemm peak and a GPU's FP32 / TF32
- * peak, building generators with random weights and a measurement, and
+ * machine's load, the CPU's measured sgemm and oneDNN gemm peaks and a
+ * GPU's FP32 / TF32 peak, building generators with random weights and a measurement, and
  * output rows printed as CSV or JSON from one list of fields.
  *
  * Timing: every repetition ends with e->sync(), so wall-clock time around a
@@ -15,7 +15,9 @@
 
 #define _GNU_SOURCE
 #include <cblas.h>
+#include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,6 +208,68 @@ static inline double bench_cpu_sgemm_peak_gflops(int n, int reps) {
     if (r > 0 && g > best) best = g;
   }
   free(a), free(b), free(c);
+  return best;
+}
+
+/* Measured peak of the cpu engine's own library: the best of a few oneDNN
+ * matmuls of n x n x n (2 n^3 FLOPs each) on its OpenMP threads, in fp32 or
+ * in bf16 (bf16 inputs, fp32 output: the conv layers' bf16 mode). oneDNN
+ * reaches more than OpenBLAS in fp32 on some CPUs, and bf16 has its own
+ * (about twice as high) peak on CPUs with AVX512-BF16, so the cpu engine's
+ * FLOP rate is reported as a fraction of this. 0 when oneDNN refuses. */
+static inline double bench_cpu_onednn_gemm_peak_gflops(int n, int reps, int bf16) {
+  double best = 0.0;
+  dnnl_engine_t eng = NULL;
+  dnnl_stream_t stream = NULL;
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_primitive_t prim = NULL;
+  dnnl_memory_t mem[3] = {NULL, NULL, NULL};
+  const dnnl_data_type_t in_type = bf16 ? dnnl_bf16 : dnnl_f32;
+  dnnl_dims_t dims = {n, n};
+  dnnl_memory_desc_t md_in, md_out;
+  dnnl_matmul_desc_t desc;
+  if (dnnl_engine_create(&eng, dnnl_cpu, 0) != dnnl_success ||
+      dnnl_stream_create(&stream, eng, dnnl_stream_default_flags) != dnnl_success ||
+      dnnl_memory_desc_init_by_tag(&md_in, 2, dims, in_type, dnnl_ab) != dnnl_success ||
+      dnnl_memory_desc_init_by_tag(&md_out, 2, dims, dnnl_f32, dnnl_ab) != dnnl_success ||
+      dnnl_matmul_desc_init(&desc, &md_in, &md_in, NULL, &md_out) != dnnl_success ||
+      dnnl_primitive_desc_create(&pd, &desc, NULL, eng, NULL) != dnnl_success ||
+      dnnl_primitive_create(&prim, pd) != dnnl_success)
+    goto done;
+  for (int i = 0; i < 3; i++) {
+    const dnnl_memory_desc_t *md = i < 2 ? &md_in : &md_out;
+    if (dnnl_memory_create(&mem[i], md, eng, DNNL_MEMORY_ALLOCATE) != dnnl_success) goto done;
+    void *h = NULL;
+    if (dnnl_memory_get_data_handle(mem[i], &h) != dnnl_success) goto done;
+    /* values in [-1, 1], no denormals: the top half of an fp32 is its bf16 */
+    for (size_t k = 0; k < (size_t)n * n; k++) {
+      float v = (float)(((k + 7 * (size_t)i) * 7919) % 2001) / 1000.0f - 1.0f;
+      if (bf16 && i < 2) {
+        uint32_t bits;
+        memcpy(&bits, &v, sizeof bits);
+        ((uint16_t *)h)[k] = (uint16_t)(bits >> 16);
+      } else {
+        ((float *)h)[k] = v;
+      }
+    }
+  }
+  dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, mem[0]}, {DNNL_ARG_WEIGHTS, mem[1]}, {DNNL_ARG_DST, mem[2]}};
+  for (int r = 0; r < reps + 1; r++) { /* the first call warms up */
+    double t0 = gpd_seconds();
+    if (dnnl_primitive_execute(prim, stream, 3, args) != dnnl_success || dnnl_stream_wait(stream) != dnnl_success) {
+      best = 0.0;
+      break;
+    }
+    double g = 2.0 * n * (double)n * n / (gpd_seconds() - t0) * 1e-9;
+    if (r > 0 && g > best) best = g;
+  }
+done:
+  for (int i = 0; i < 3; i++)
+    if (mem[i]) dnnl_memory_destroy(mem[i]);
+  if (prim) dnnl_primitive_destroy(prim);
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  if (stream) dnnl_stream_destroy(stream);
+  if (eng) dnnl_engine_destroy(eng);
   return best;
 }
 

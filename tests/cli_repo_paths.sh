@@ -69,6 +69,13 @@ if "$BIN" train --arch dcgan --data "$root/tests/fixtures/housenum_test" --steps
        --device cpu -r 1 -n 2 >/dev/null 2>"$T/err"; then
     dir=$(sed -n 's/^ *"dir": "\([^"]*\)".*/\1/p' "$T/r.csv.json")
     [ "$dir" = tests/fixtures ] || bad "eval of $root/tests/fixtures recorded dir '$dir' in its manifest"
+    # a report names its results CSVs as given, made relative to the repository
+    if "$BIN" eval --summarize "$T/r.csv" --report "$T/r.md" >/dev/null 2>"$T/err"; then
+      grep -q "r\.csv" "$T/r.md" || bad "the report does not name its results file"
+      if grep -Eq "[ (]$T/" "$T/r.md"; then bad "the report names the absolute path $T/r.csv"; fi
+    else
+      bad "eval --summarize failed: $(tail -1 "$T/err")"
+    fi
   else
     bad "eval failed: $(tail -1 "$T/err")"
   fi

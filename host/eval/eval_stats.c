@@ -213,7 +213,9 @@ int gpd_eval_report_markdown(FILE *f, const gpd_eval_report_entry *e, int n, con
     cell(f, s->kernel_error.mean, "%.3f");
     fputs(" | ", f);
     cell(f, s->seconds.mean, "%.1f");
-    fprintf(f, " | %s |\n", e[i].source ? e[i].source : "");
+    char source[4096]; /* the results path as given: relative to the repository in the report */
+    gpd_repo_relative_text(e[i].source ? e[i].source : "", source, sizeof source);
+    fprintf(f, " | %s |\n", source);
   }
   for (int i = 0; i < n; i++)
     if (e[i].summary.range_psnr.n > 0) {
@@ -222,7 +224,9 @@ int gpd_eval_report_markdown(FILE *f, const gpd_eval_report_entry *e, int n, con
       fprintf(f, " dB from the test images (range error, eq. 13).\n");
     }
   if (m) {
-    fprintf(f, "\n## Settings (%s)\n\n", e[0].source ? e[0].source : "first entry");
+    char source[4096];
+    gpd_repo_relative_text(e[0].source ? e[0].source : "first entry", source, sizeof source);
+    fprintf(f, "\n## Settings (%s)\n\n", source);
     for (int i = 0; i < m->n_settings; i++) fprintf(f, "- %s: `%s`\n", m->settings[i].key, m->settings[i].value);
     for (int i = 0; i < m->n_info; i++) {
       char value[sizeof m->info[i].value]; /* reports are committed: paths relative to the repository */
