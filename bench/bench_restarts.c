@@ -25,8 +25,9 @@
  *     library reaches here at the same thread count (measured at start-up,
  *     best of 20 1024^3 calls, so that one quiet moment of a shared machine
  *     is enough): OpenBLAS's sgemm for ref, oneDNN's matmul in the
- *     engine's precision (fp32, or bf16 in / fp32 out) for cpu; CUDA, the FP32 (or TF32 with --precision
- *     tf32) peak from the GPU's properties (bench_util.h);
+ *     engine's precision for cpu (bf16: bf16 in, fp32 out; fp32: oneDNN's
+ *     or OpenBLAS's, whichever is faster here); CUDA, the FP32 (or TF32
+ *     with --precision tf32) peak from the GPU's properties (bench_util.h);
  *   memory: engine_mb, the peak of engine memory handed out through the
  *     engine table during the solve (the networks' weights, workspaces,
  *     latents, data-term buffers); rss_or_device_mb: CPU, the process's
@@ -209,21 +210,23 @@ int main(int argc, char **argv) {
     }
   } else {
     threads = bench_cpu_threads(&o.c);
-    const double sgemm = bench_cpu_peak_at(threads);
-    peak = sgemm;
-    peak_kind = "sgemm-measured";
     char model[256];
     bench_cpu_model(model, sizeof model);
-    fprintf(stderr, "%s: %s, %d threads, sgemm 1024^3 best %.1f GFLOP/s\n", PROG, model, threads, sgemm);
-    if (!strcmp(o.c.device, "cpu")) {
-      /* the cpu engine runs on oneDNN: its gemm in the engine's precision */
-      const int bf16 = e->precision == GPD_PRECISION_BF16;
-      const double onednn = bench_cpu_onednn_gemm_peak_gflops(1024, 20, bf16);
-      fprintf(stderr, "%s: oneDNN %s gemm 1024^3 best %.1f GFLOP/s\n", PROG, bf16 ? "bf16" : "fp32", onednn);
-      if (onednn > 0 && (bf16 || onednn > sgemm)) { /* fp32: whichever library is faster here */
-        peak = onednn;
-        peak_kind = bf16 ? "onednn-bf16-measured" : "onednn-fp32-measured";
-      }
+    /* the cpu engine runs on oneDNN: its gemm in the engine's precision
+     * (fp32: OpenBLAS's sgemm instead when that is faster here) */
+    const int onednn_side = !strcmp(o.c.device, "cpu"), bf16 = e->precision == GPD_PRECISION_BF16;
+    const double onednn = onednn_side ? bench_cpu_onednn_gemm_peak_gflops(1024, 20, bf16) : 0.0;
+    if (onednn_side)
+      fprintf(stderr, "%s: %s, %d threads, oneDNN %s gemm 1024^3 best %.1f GFLOP/s\n", PROG, model, threads,
+              bf16 ? "bf16" : "fp32", onednn);
+    if (onednn > 0 && bf16) {
+      peak = onednn;
+      peak_kind = "onednn-bf16-measured";
+    } else {
+      const double sgemm = bench_cpu_peak_at(threads);
+      fprintf(stderr, "%s: %s, %d threads, sgemm 1024^3 best %.1f GFLOP/s\n", PROG, model, threads, sgemm);
+      peak = onednn > sgemm ? onednn : sgemm;
+      peak_kind = onednn > sgemm ? "onednn-fp32-measured" : "sgemm-measured";
     }
   }
 

@@ -3,8 +3,9 @@
  * the options every bench takes and its engine, statistics of repeated
  * timings, an engine-memory tracker, the process's resident memory, the
  * machine's load, the CPU's measured sgemm and oneDNN gemm peaks and a
- * GPU's FP32 / TF32 peak, building generators with random weights and a measurement, and
- * output rows printed as CSV or JSON from one list of fields.
+ * GPU's FP32 / TF32 peak, building generators with random weights and a
+ * measurement, and output rows printed as CSV or JSON from one list of
+ * fields.
  *
  * Timing: every repetition ends with e->sync(), so wall-clock time around a
  * repetition is the engine's time for it (the engine table has no events;

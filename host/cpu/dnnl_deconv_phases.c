@@ -122,11 +122,10 @@ static dnnl_plan *phase_conv(dnnl_state *s, const dnnl_plan_key *base, int index
   if (dnnl_any_md(&src_any, 4, src, bf16, op) || dnnl_any_md(&w_any, 4, wd, bf16, op) ||
       dnnl_plain_md(&dst_nhwc, 4, dst, dnnl_acdb, op) || dnnl_plain_md(&b_md, 1, bd, dnnl_x, op))
     return NULL;
-  dnnl_status_t st;
   const dnnl_dims_t strides = {1, 1}, pad_l = {ay->pad_before, ax->pad_before}, pad_r = {ay->pad_after, ax->pad_after};
   dnnl_convolution_desc_t desc;
-  st = dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, &src_any, &w_any,
-                                          bias ? &b_md : NULL, &dst_nhwc, strides, pad_l, pad_r);
+  dnnl_status_t st = dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, &src_any, &w_any,
+                                                        bias ? &b_md : NULL, &dst_nhwc, strides, pad_l, pad_r);
   if (st != dnnl_success) {
     dnnl_report(st, "dnnl_convolution_forward_desc_init (deconvolution phase)", op, __FILE__, __LINE__);
     return NULL;

@@ -119,6 +119,13 @@ static void table_cells(FILE *f, const gpd_eval_stat *psnr, const gpd_eval_stat 
   fputs(" |", f);
 }
 
+/* The results path as given, relative to the repository (reports are committed). */
+static void print_source(FILE *f, const char *source) {
+  char relative[4096];
+  gpd_repo_relative_text(source, relative, sizeof relative);
+  fputs(relative, f);
+}
+
 /* An entry whose blurry inputs are the test images' (not the range images'). */
 static int blurry_entry(const gpd_eval_report_entry *e) {
   return e->summary.blurry_psnr.n > 0 && (!e->target || strcmp(e->target, "range"));
@@ -213,9 +220,9 @@ int gpd_eval_report_markdown(FILE *f, const gpd_eval_report_entry *e, int n, con
     cell(f, s->kernel_error.mean, "%.3f");
     fputs(" | ", f);
     cell(f, s->seconds.mean, "%.1f");
-    char source[4096]; /* the results path as given: relative to the repository in the report */
-    gpd_repo_relative_text(e[i].source ? e[i].source : "", source, sizeof source);
-    fprintf(f, " | %s |\n", source);
+    fputs(" | ", f);
+    print_source(f, e[i].source ? e[i].source : "");
+    fputs(" |\n", f);
   }
   for (int i = 0; i < n; i++)
     if (e[i].summary.range_psnr.n > 0) {
@@ -224,9 +231,9 @@ int gpd_eval_report_markdown(FILE *f, const gpd_eval_report_entry *e, int n, con
       fprintf(f, " dB from the test images (range error, eq. 13).\n");
     }
   if (m) {
-    char source[4096];
-    gpd_repo_relative_text(e[0].source ? e[0].source : "first entry", source, sizeof source);
-    fprintf(f, "\n## Settings (%s)\n\n", source);
+    fputs("\n## Settings (", f);
+    print_source(f, e[0].source ? e[0].source : "first entry");
+    fputs(")\n\n", f);
     for (int i = 0; i < m->n_settings; i++) fprintf(f, "- %s: `%s`\n", m->settings[i].key, m->settings[i].value);
     for (int i = 0; i < m->n_info; i++) {
       char value[sizeof m->info[i].value]; /* reports are committed: paths relative to the repository */
