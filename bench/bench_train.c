@@ -97,7 +97,7 @@ static int make_trainer(gpd_trainer *t, gpd_engine *e, int batch, const char *po
 static int time_steps(gpd_engine *e, gpd_trainer *t, const float *batch, int warmup, int reps, double *dt) {
   for (int r = 0; r < warmup + reps; r++) {
     const double t0 = gpd_seconds();
-    GPD_TRY(gpd_trainer_step(t, batch, NULL));
+    GPD_TRY(gpd_trainer_step(t, batch, NULL, NULL));
     GPD_TRY(e->sync(e));
     if (r >= warmup) dt[r - warmup] = gpd_seconds() - t0;
   }

@@ -206,6 +206,126 @@ static void test_gan_gradients(unsigned augment) {
   gpd_trainer_free(&t);
 }
 
+static double recon_loss(gpd_trainer *t, void *c) {
+  fd_ctx *k = c;
+  gpd_train_losses l;
+  if (gpd_gan_recon_loss_grad(t, k->n, k->x, k->noise, 1, &l) != 0) return NAN;
+  return t->cfg.recon_weight * l.recon;
+}
+
+/* The latent reconstruction's gradient wrt G (check_fd) and wrt the latents
+ * (t->dz) against central differences, added to what G's gradient held. */
+static void test_gan_recon_gradients(void) {
+  gpd_train_config c;
+  tiny_gan(&c, 4);
+  c.recon_weight = 3.0f;
+  gpd_trainer t;
+  CHECK_OK(gpd_trainer_init(&t, &c, E));
+  E->affine(E, t.nets[1].n_params, 10.0f, t.nets[1].params, 0.0f, t.nets[1].params); /* see test_gan_gradients */
+  size_t item = 3 * 16 * 16, nz = 4 * 8;
+  float *x = upload_normal(13, 4 * item, 0.0f, 0.5f); /* as D sees real images: [-1, 1] */
+  float *z = upload_normal(14, nz, 0, 1);
+  fd_ctx ctx = {x, z, 4};
+  gpd_train_losses l;
+  CHECK_OK(gpd_gan_recon_loss_grad(&t, 4, x, z, 1, &l));
+  CHECK(l.recon > 0, "recon %g", l.recon);
+  float *dz = download_all(t.dz, nz), *hz = download_all(z, nz);
+  float got[8], want[8];
+  for (int j = 0; j < 8; j++) {
+    int at = (int)((j * 37 + 5) % nz);
+    float saved = hz[at], v = saved + 1e-3f;
+    E->upload(E, z + at, &v, 1);
+    double up = recon_loss(&t, &ctx);
+    v = saved - 1e-3f;
+    E->upload(E, z + at, &v, 1);
+    double down = recon_loss(&t, &ctx);
+    E->upload(E, z + at, &saved, 1);
+    want[j] = (float)((up - down) / 2e-3);
+    got[j] = dz[at];
+  }
+  double scale = 0;
+  for (int j = 0; j < 8; j++) scale = fmax(scale, fabs(want[j]));
+  CHECK(scale > 0, "gan recon: all latent gradients are zero");
+  check_close("gan recon: loss wrt the latents", got, want, 8, 2e-3 * scale, 3e-2);
+  CHECK_OK(gpd_gan_recon_loss_grad(&t, 4, x, z, 1, &l));
+  check_fd("gan recon: loss wrt G", &t, &t.nets[1], recon_loss, &ctx, 1e-3);
+  /* Without zeroing, the gradient adds to what G's gradient held (check_fd
+   * left the gradient of its last, shifted evaluation there). */
+  CHECK_OK(gpd_gan_recon_loss_grad(&t, 4, x, z, 1, &l));
+  float *once = download_all(t.nets[1].grads, t.nets[1].n_params);
+  CHECK_OK(gpd_gan_recon_loss_grad(&t, 4, x, z, 0, &l));
+  float *twice = download_all(t.nets[1].grads, t.nets[1].n_params);
+  double worst = 0, largest = 0;
+  for (size_t i = 0; i < t.nets[1].n_params; i++) {
+    worst = fmax(worst, fabs(twice[i] - 2 * once[i]));
+    largest = fmax(largest, fabs(once[i]));
+  }
+  CHECK(largest > 0 && worst < 1e-5 * largest, "gan recon: accumulated gradients are off by %g (largest %g)", worst, largest);
+  free(once), free(twice), free(dz), free(hz);
+  E->free(E, x);
+  E->free(E, z);
+  gpd_trainer_free(&t);
+}
+
+typedef struct recon_sums {
+  double first, last;
+  long total;
+} recon_sums;
+
+static void recon_cb(void *ctx, const gpd_train_status *s) {
+  recon_sums *r = ctx;
+  if (s->step <= 8) r->first += s->last.recon / 8;
+  if (s->step > r->total - 8) r->last += s->last.recon / 8;
+}
+
+/* Fitting 8 images with the latent reconstruction: the table's latents stay
+ * on the sphere of radius sqrt(L), move, and the reconstruction error falls
+ * well below where it starts. */
+static void test_gan_recon_fit(void) {
+  size_t item = 3 * 16 * 16;
+  float *imgs = malloc(8 * item * sizeof(float));
+  for (int i = 0; i < 8; i++) /* smooth images: a colour ramp per image */
+    for (size_t p = 0; p < item; p++) imgs[i * item + p] = 0.5f + 0.4f * sinf(0.7f * i + (float)(p % 256) / 40.0f + (float)(p / 256));
+  gpd_dataset ds;
+  CHECK_OK(gpd_dataset_memory(&ds, 3, 16, 16, 8, imgs));
+  free(imgs);
+  gpd_train_config c;
+  tiny_gan(&c, 4);
+  c.grid = 0;
+  c.augment = 0;
+  c.ema = 0;
+  c.recon_weight = 1.0f;
+  c.lr = 2e-3f;
+  c.log_every = 0;
+  c.max_steps = 300;
+  recon_sums sums = {0, 0, 300};
+  c.progress = recon_cb;
+  c.progress_ctx = &sums;
+  gpd_trainer t;
+  CHECK_OK(gpd_trainer_init(&t, &c, E));
+  CHECK_OK(gpd_trainer_latent_table(&t, 8));
+  float start[64];
+  memcpy(start, t.latent_table, sizeof start);
+  CHECK_OK(gpd_train_run(&t, &ds));
+  CHECK(t.latent_table && t.latent_count == 8, "no table of 8 latents");
+  double moved = 0, worst_norm = 0;
+  for (int i = 0; i < 8; i++) {
+    double s2 = 0;
+    for (int j = 0; j < 8; j++) {
+      double v = t.latent_table[i * 8 + j];
+      s2 += v * v;
+      moved = fmax(moved, fabs(v - start[i * 8 + j]));
+    }
+    worst_norm = fmax(worst_norm, fabs(sqrt(s2) - sqrt(8.0)));
+  }
+  CHECK(worst_norm < 1e-4, "a latent left the sphere by %g", worst_norm);
+  CHECK(moved > 0.1, "the latents moved by at most %g", moved);
+  CHECK(sums.last < 0.3 * sums.first, "recon error %g at the start, %g at the end", sums.first, sums.last);
+  fprintf(stderr, "gan recon fit: latents moved up to %.3g; recon %.4g -> %.4g\n", moved, sums.first, sums.last);
+  gpd_trainer_free(&t);
+  gpd_dataset_free(&ds);
+}
+
 /* Drawn views stay in DiffAugment's ranges, use every part of the policy,
  * flip only the real images, and leave out what the policy leaves out. */
 static void test_augment_draws(void) {
@@ -262,7 +382,7 @@ static void test_ema(void) {
   gpd_rng_seed(&r, 8);
   for (int s = 0; s < 3; s++) {
     for (size_t i = 0; i < 4 * item; i++) batch[i] = (float)gpd_rng_uniform(&r);
-    CHECK_OK(gpd_trainer_step(&t, batch, NULL));
+    CHECK_OK(gpd_trainer_step(&t, batch, NULL, NULL));
     float *g = download_all(t.nets[1].params, np);
     for (size_t i = 0; i < np; i++) want[i] = 0.9f * want[i] + 0.1f * g[i];
     free(g);
@@ -498,11 +618,13 @@ static void test_evaluate(void) {
 }
 
 /* Every float of the trainer's state: params, BN buffers, Adam moments,
- * the EMA's params, and both random streams' states (as floats). */
+ * the EMA's params, both random streams' states (as floats) and the
+ * per-image latents with their moments. */
 static void trainer_state(const gpd_trainer *t, float **out, size_t *n) {
   size_t total = 0, rngs = 2 * sizeof(gpd_rng) / sizeof(float) + 2;
+  size_t table = t->latent_table ? (size_t)t->latent_count * (size_t)t->latent : 0;
   for (int i = 0; i < 2; i++) total += 3 * t->nets[i].n_params + t->nets[i].n_buffers;
-  total += t->ema.n_params + rngs;
+  total += t->ema.n_params + rngs + 3 * table + 1;
   float *h = calloc(total, sizeof(float)), *p = h;
   if (t->ema.params) E->download(E, p, t->ema.params, t->ema.n_params), p += t->ema.n_params;
   memcpy(p, t->rng.s, sizeof t->rng.s), p += sizeof t->rng.s / (sizeof(float));
@@ -515,6 +637,12 @@ static void trainer_state(const gpd_trainer *t, float **out, size_t *n) {
     E->download(E, p, t->adam_v[i], net->n_params), p += net->n_params;
     if (net->n_buffers) E->download(E, p, net->buffers, net->n_buffers), p += net->n_buffers;
   }
+  if (table) {
+    memcpy(p, t->latent_table, table * sizeof(float)), p += table;
+    memcpy(p, t->latent_table_m, table * sizeof(float)), p += table;
+    memcpy(p, t->latent_table_v, table * sizeof(float)), p += table;
+  }
+  *p = (float)t->latent_epoch0;
   *out = h;
   *n = total;
 }
@@ -663,6 +791,9 @@ static void test_resumes(void) {
   tiny_gan(&c, 4);
   CHECK(c.augment == (GPD_AUGMENT_FLIP | GPD_AUGMENT_DIFFAUG) && c.ema > 0, "dcgan defaults: augment %u, ema %g", c.augment, c.ema);
   test_resume("dcgan, flips + DiffAugment + EMA", &c, &faces, 10, 4);
+  c.recon_weight = 2.0f;
+  test_resume("dcgan, latent reconstruction", &c, &faces, 14, 8); /* crosses epochs (6 steps each) */
+  c.recon_weight = 0;
   c.augment = 0;
   c.ema = 0;
   test_resume("dcgan, plain", &c, &faces, 10, 4);
@@ -680,7 +811,7 @@ static void test_scale_fold(void) {
   CHECK_OK(gpd_trainer_init(&t, &c, E));
   float k[4 * 784];
   for (int i = 0; i < 4; i++) CHECK_OK(gpd_motion_kernel(k + i * 784, 28, 40 + i, 5, 28));
-  for (int s = 0; s < 3; s++) CHECK_OK(gpd_trainer_step(&t, k, NULL));
+  for (int s = 0; s < 3; s++) CHECK_OK(gpd_trainer_step(&t, k, NULL, NULL));
   char path[] = "/tmp/gpd_test_fold_XXXXXX";
   int fd = mkstemp(path);
   CHECK(fd >= 0, "mkstemp");
@@ -781,6 +912,8 @@ int main(void) {
   test_vae_gradients();
   test_gan_gradients(0);
   test_gan_gradients(GPD_AUGMENT_FLIP | GPD_AUGMENT_DIFFAUG);
+  test_gan_recon_gradients();
+  test_gan_recon_fit();
   test_augment_draws();
   test_ema();
   test_scale_fold();

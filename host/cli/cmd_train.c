@@ -55,6 +55,13 @@ static void usage(FILE *f) {
           "  --lr LR  --beta1 B1  --seed S (default 0)\n"
           "  --recon-weight W       VAE: weight of the squared error (Gaussian likelihood of\n"
           "                         variance 1/(2W)); --kl-weight W (default 1)\n"
+          "                         dcgan: adds W * ||x_i - G(z_i)||^2 to G's loss, z_i a\n"
+          "                         latent kept and fitted for each training image (GLO,\n"
+          "                         Bojanowski et al. 2018), so G's range reaches every\n"
+          "                         training face (default 0 = off; may start from a plain\n"
+          "                         GAN's checkpoint copied into a new --checkpoint-dir)\n"
+          "  --latent-lr X          dcgan with --recon-weight: Adam step of the per-image\n"
+          "                         latents, once per epoch each (default 0.05)\n"
           "  --data-scale S         VAE: train on S * x (the weight above applies to the\n"
           "                         scaled data); OUT maps raw x (S folded into the first\n"
           "                         and last layers); default 1\n"
@@ -122,6 +129,7 @@ static int parse_interval(const char *text, double *seconds, long *steps) {
 typedef struct progress_ctx {
   gpd_progress bar;
   gpd_train_kind kind;
+  int recon; /* GAN with the latent reconstruction */
   int started;
 } progress_ctx;
 
@@ -134,16 +142,20 @@ static void on_progress(void *ctx, const gpd_train_status *s) {
   if (p->kind == GPD_TRAIN_VAE)
     snprintf(p->bar.extra, sizeof p->bar.extra, "ep %d/%d loss %.4g rec %.3g kl %.3g %.0f img/s", s->epoch + 1, s->epochs,
              s->avg.loss, s->avg.recon, s->avg.kl, s->images_per_second);
-  else
-    snprintf(p->bar.extra, sizeof p->bar.extra, "ep %d/%d D %.3f G %.3f D(x) %.2f D(G(z)) %.2f %.1f img/s", s->epoch + 1, s->epochs,
-             s->avg.loss, s->avg.g_loss, s->avg.d_real, s->avg.d_fake, s->images_per_second);
+  else {
+    char rec[32] = "";
+    if (p->recon) snprintf(rec, sizeof rec, " rec %.3g", s->avg.recon);
+    snprintf(p->bar.extra, sizeof p->bar.extra, "ep %d/%d D %.3f G %.3f D(x) %.2f D(G(z)) %.2f%s %.1f img/s", s->epoch + 1,
+             s->epochs, s->avg.loss, s->avg.g_loss, s->avg.d_real, s->avg.d_fake, rec, s->images_per_second);
+  }
   gpd_progress_update(&p->bar, s->step);
 }
 
 enum {
   OPT_ARCH = 256, OPT_DATA, OPT_CELEBA, OPT_RANGE, OPT_KSEEDS, OPT_KLENS, OPT_LATENT, OPT_WIDTH, OPT_DWIDTH, OPT_EPOCHS,
   OPT_STEPS, OPT_BATCH, OPT_LR, OPT_BETA1, OPT_SEED, OPT_RECON, OPT_KL, OPT_CKDIR, OPT_CKEVERY, OPT_RESUME, OPT_EXPORT,
-  OPT_LOGEVERY, OPT_GRID, OPT_DEVICE, OPT_SCALE, OPT_LEAK, OPT_AUGMENT, OPT_EMA, OPT_PRECISION, OPT_SNAPSHOT, OPT_THREADS, OPT_HELP
+  OPT_LOGEVERY, OPT_GRID, OPT_DEVICE, OPT_SCALE, OPT_LEAK, OPT_AUGMENT, OPT_EMA, OPT_PRECISION, OPT_SNAPSHOT, OPT_THREADS, OPT_LATENT_LR,
+  OPT_HELP
 };
 
 /* What the command line asks for. */
@@ -177,6 +189,7 @@ static int parse_args(int argc, char **argv, train_args *a) {
       {"precision", required_argument, 0, OPT_PRECISION}, {"snapshot-every", required_argument, 0, OPT_SNAPSHOT},
       {"threads", required_argument, 0, OPT_THREADS},
       {"augment", required_argument, 0, OPT_AUGMENT}, {"ema", required_argument, 0, OPT_EMA},
+      {"latent-lr", required_argument, 0, OPT_LATENT_LR},
       {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0}};
   memset(a, 0, sizeof *a);
   gpd_train_config *cfg = &a->cfg;
@@ -232,7 +245,7 @@ static int parse_args(int argc, char **argv, train_args *a) {
     case OPT_LR: bad = gpd_parse_float("lr", optarg, 1e-12, 10, &f); cfg->lr = (float)f; break;
     case OPT_BETA1: bad = gpd_parse_float("beta1", optarg, 0, 0.999999, &f); cfg->beta1 = (float)f; break;
     case OPT_SEED: bad = gpd_parse_u64("seed", optarg, &u); cfg->seed = u; break;
-    case OPT_RECON: bad = gpd_parse_float("recon-weight", optarg, 1e-12, 1e12, &f); cfg->recon_weight = (float)f; break;
+    case OPT_RECON: bad = gpd_parse_float("recon-weight", optarg, 0, 1e12, &f); cfg->recon_weight = (float)f; break;
     case OPT_KL: bad = gpd_parse_float("kl-weight", optarg, 0, 1e6, &f); cfg->kl_weight = (float)f; break;
     case OPT_CKDIR: cfg->checkpoint_dir = optarg; break;
     case OPT_CKEVERY: bad = parse_interval(optarg, &cfg->checkpoint_seconds, &cfg->checkpoint_steps); break;
@@ -248,6 +261,7 @@ static int parse_args(int argc, char **argv, train_args *a) {
     case OPT_SCALE: bad = gpd_parse_float("data-scale", optarg, 1e-6, 1e6, &f); cfg->data_scale = (float)f; break;
     case OPT_AUGMENT: bad = gpd_parse_augment(optarg, &cfg->augment); a->have_gan_opt = 1; break;
     case OPT_EMA: bad = gpd_parse_float("ema", optarg, 0, 0.999999, &f); cfg->ema = (float)f; a->have_gan_opt = 1; break;
+    case OPT_LATENT_LR: bad = gpd_parse_float("latent-lr", optarg, 1e-9, 100, &f); cfg->latent_lr = (float)f; a->have_gan_opt = 1; break;
     case 'o': a->out = optarg; break;
     default: return gpd_cli_bad_option(CMD, c, argv);
     }
@@ -266,7 +280,9 @@ static int parse_args(int argc, char **argv, train_args *a) {
 static int validate_args(const train_args *a) {
   const gpd_train_config *cfg = &a->cfg;
   if (a->have_gan_opt && strncmp(cfg->arch.name, "dcgan", 5))
-    return gpd_error("--augment / --ema: only for --arch dcgan (%s is a VAE)", cfg->arch.name);
+    return gpd_error("--augment / --ema / --latent-lr: only for --arch dcgan (%s is a VAE)", cfg->arch.name);
+  if (strncmp(cfg->arch.name, "dcgan", 5) && !(cfg->recon_weight > 0))
+    return gpd_error("--recon-weight: a VAE's must be positive (it is its likelihood)");
   if (a->is_kernels && a->data)
     return gpd_error("--data: blur_vae trains on motion kernels drawn from --kernel-seeds, not a folder");
   if (a->is_kernels && a->kseed_b > GPD_KERNEL_TEST_SEED_BASE)
@@ -313,6 +329,9 @@ static int train(gpd_trainer *t, const train_args *a, gpd_engine *e) {
     char aug[64];
     gpd_augment_describe(cfg->augment, aug, sizeof aug);
     fprintf(stderr, "gpdeblur train: augmentation %s, EMA of G %g%s\n", aug, cfg->ema, cfg->ema > 0 ? " (ships)" : " (none)");
+    if (cfg->recon_weight > 0)
+      fprintf(stderr, "gpdeblur train: latent reconstruction, weight %g, a latent per training image (Adam step %g)\n",
+              cfg->recon_weight, cfg->latent_lr);
   }
   if (cfg->resume && cfg->checkpoint_dir) {
     char path[1100];
@@ -323,6 +342,7 @@ static int train(gpd_trainer *t, const train_args *a, gpd_engine *e) {
   progress_ctx pc;
   memset(&pc, 0, sizeof pc);
   pc.kind = t->kind;
+  pc.recon = t->kind == GPD_TRAIN_GAN && cfg->recon_weight > 0;
   t->cfg.progress = on_progress;
   t->cfg.progress_ctx = &pc;
   t->cfg.stop = &stop_requested;

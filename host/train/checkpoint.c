@@ -11,6 +11,7 @@
 #include "gpd/repo_path.h"
 #include "gpd/train.h"
 #include "gpd/weights.h"
+#include "train_internal.h"
 
 static int meta_printf(gpd_st_writer *w, const char *key, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -63,6 +64,7 @@ int gpd_checkpoint_save(const gpd_trainer *t, const char *path, const char *data
   for (int i = 0; i < 2; i++)
     if (gpd_weights_add_net(w, &t->nets[i]) != 0) goto done;
   if (t->ema.params && gpd_weights_add_net(w, &t->ema) != 0) goto done;
+  if (gpd_train_latents_save(t, w) != 0) goto done;
   for (int i = 0; i < 2; i++) {
     const gpd_net *net = &t->nets[i];
     int64_t shape[1] = {(int64_t)net->n_params};
@@ -195,6 +197,7 @@ int gpd_checkpoint_load(gpd_trainer *t, const char *path) {
   t->rng = rng;
   t->aug_rng = aug_rng;
   t->step = step;
+  if (gpd_train_latents_load(t, &st) != 0) goto done;
   rc = 0;
 done:
   gpd_st_free(&st);

@@ -6,7 +6,11 @@
  * sees each on its own (as the reference code does). With augmentation on,
  * D sees every image through this step's view for its place (augment.c):
  * real and fake in D's update, fake in G's, and G's gradient comes back
- * through the augmentation's adjoint. */
+ * through the augmentation's adjoint.
+ *
+ * The latent reconstruction (cfg.recon_weight > 0) adds to G's loss
+ *   recon_weight * 1/n sum_i ||x01_i - G(z_i)||^2
+ * for the batch's images and their own latents (latent_table.c). */
 #include <math.h>
 #include <string.h>
 
@@ -14,15 +18,20 @@
 #include "gpd/train.h"
 #include "train_internal.h"
 
-/* Mean of the per-item losses and of sigmoid(logit) over n items. */
-static int bce_stats(gpd_trainer *t, int n, const float *logits, double *loss, double *prob) {
-  gpd_engine *e = t->e;
-  GPD_TRY(gpd_engine_download_items(e, t->host_items, t->items, n));
+/* Mean of the per-item values in t->items over n items. */
+static int items_mean(gpd_trainer *t, int n, double *mean) {
+  GPD_TRY(gpd_engine_download_items(t->e, t->host_items, t->items, n));
   double s = 0;
   for (int i = 0; i < n; i++) s += t->host_items[i];
-  *loss = s / n;
-  GPD_TRY(gpd_engine_download_items(e, t->host_items, logits, n));
-  s = 0;
+  *mean = s / n;
+  return 0;
+}
+
+/* Mean of the per-item losses and of sigmoid(logit) over n items. */
+static int bce_stats(gpd_trainer *t, int n, const float *logits, double *loss, double *prob) {
+  GPD_TRY(items_mean(t, n, loss));
+  GPD_TRY(gpd_engine_download_items(t->e, t->host_items, logits, n));
+  double s = 0;
   for (int i = 0; i < n; i++) s += 1.0 / (1.0 + exp(-(double)t->host_items[i]));
   *prob = s / n;
   return 0;
@@ -118,4 +127,31 @@ int gpd_gan_g_loss_grad(gpd_trainer *t, int n, const float *z, gpd_train_losses 
   t->fake = gpd_net_forward(&t->nets[1], &t->ws[1], n, z);
   if (!t->fake) return -1;
   return gpd_train_gan_g_backward(t, n, out);
+}
+
+int gpd_gan_recon_loss_grad(gpd_trainer *t, int n, const float *x_real, const float *z, int zero_grads, gpd_train_losses *out) {
+  gpd_engine *e = t->e;
+  gpd_net *g = &t->nets[1];
+  if (n < 1 || n > t->ws[1].n) return gpd_error("GAN latent reconstruction: batch %d outside 1..%d", n, t->ws[1].n);
+  size_t count = (size_t)n * gpd_net_out_size(g);
+  if (zero_grads) GPD_TRY(e->fill(e, g->grads, 0.0f, g->n_params));
+  const float *xhat = gpd_net_forward(g, &t->ws[1], n, z); /* (n, item) in [0, 1] */
+  if (!xhat) return -1;
+  /* r = xhat - x01, with x01 = (x_real + 1) / 2 when D sees [-1, 1] */
+  float *r = t->dy;
+  GPD_TRY(e->copy(e, r, xhat, count));
+  if (t->d_rescale) {
+    GPD_TRY(e->axpby(e, count, -0.5f, x_real, 1.0f, r));
+    GPD_TRY(e->affine(e, count, 1.0f, r, -0.5f, r));
+  } else {
+    GPD_TRY(e->axpby(e, count, -1.0f, x_real, 1.0f, r));
+  }
+  GPD_TRY(e->sum_squares_per_item(e, n, count / (size_t)n, r, t->items));
+  double recon;
+  GPD_TRY(items_mean(t, n, &recon));
+  /* d loss / d xhat = (2 recon_weight / n) r */
+  GPD_TRY(e->affine(e, count, 2.0f * t->cfg.recon_weight / (float)n, r, 0.0f, r));
+  GPD_TRY(gpd_net_backward(g, &t->ws[1], n, r, t->dz, 1));
+  if (out) out->recon = recon;
+  return 0;
 }

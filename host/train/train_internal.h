@@ -3,6 +3,7 @@
 #define GPD_TRAIN_INTERNAL_H
 
 #include "gpd/train.h"
+#include "gpd/weights.h"
 
 /* Independent random streams derived from the run's seed. */
 enum {
@@ -12,6 +13,7 @@ enum {
   /* 30: was the range projection's restarts (evalgen now runs the solver's) */
   GPD_STREAM_AUGMENT = 40,  /* augmentation draws */
   GPD_STREAM_EMA_STATS = 50, /* latents for the EMA's batch-norm statistics */
+  GPD_STREAM_LATENTS = 60,  /* the initial per-image latents (latent_table.c) */
   GPD_STREAM_SHUFFLE = 1000 /* + epoch: the data order */
 };
 
@@ -33,5 +35,14 @@ enum { GPD_VIEW_REAL = 0, GPD_VIEW_FAKE_D, GPD_VIEW_FAKE_G, GPD_AUGMENT_VIEWS };
 /* y = view v of x (n items at G's output shape), and its adjoint. */
 int gpd_train_gan_augment(gpd_trainer *t, int view, int n, const float *x, float *y);
 int gpd_train_gan_augment_backward(gpd_trainer *t, int view, int n, const float *dy, float *dx);
+
+/* The per-image latents (latent_table.c): the batch's rows into t->z,
+ * t->latent_m, t->latent_v; Adam on them with gradient t->dz, back on the
+ * sphere, written back; checkpoint tensors; the table's memory. */
+int gpd_train_latents_gather(gpd_trainer *t, int n, const long *index);
+int gpd_train_latents_update(gpd_trainer *t, int n, const long *index);
+int gpd_train_latents_save(const gpd_trainer *t, gpd_st_writer *w);
+int gpd_train_latents_load(gpd_trainer *t, const gpd_safetensors *st);
+void gpd_train_latents_free(gpd_trainer *t);
 
 #endif

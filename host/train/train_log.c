@@ -10,9 +10,24 @@
 #include "gpd/common.h"
 #include "gpd/train.h"
 
-static const char *header(gpd_train_kind kind) {
-  return kind == GPD_TRAIN_VAE ? "step,epoch,loss,recon,kl,images_per_second,seconds\n"
-                               : "step,epoch,d_loss,g_loss,d_real,d_fake,images_per_second,seconds\n";
+static const char *header(gpd_train_kind kind, int recon) {
+  if (kind == GPD_TRAIN_VAE) return "step,epoch,loss,recon,kl,images_per_second,seconds\n";
+  return recon ? "step,epoch,d_loss,g_loss,d_real,d_fake,images_per_second,seconds,recon\n"
+               : "step,epoch,d_loss,g_loss,d_real,d_fake,images_per_second,seconds\n";
+}
+
+/* An existing log must have this run's columns (a run that adds the latent
+ * reconstruction to a plain GAN's checkpoint starts a new folder's log). */
+static int check_header(const char *path, const char *want) {
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  char line[256] = "";
+  int empty = !fgets(line, sizeof line, f);
+  fclose(f);
+  if (empty || !strcmp(line, want)) return 0;
+  line[strcspn(line, "\n")] = 0;
+  return gpd_error("%s: its columns are '%s', this run writes '%.*s'; give this run its own --checkpoint-dir", path, line,
+                   (int)strcspn(want, "\n"), want);
 }
 
 /* Rewrites path keeping the header and the rows whose step <= keep. */
@@ -39,14 +54,16 @@ static int truncate_rows(const char *path, long keep) {
   return 0;
 }
 
-int gpd_train_log_open(gpd_train_log *log, const char *path, gpd_train_kind kind, long keep_steps) {
+int gpd_train_log_open(gpd_train_log *log, const char *path, gpd_train_kind kind, int recon, long keep_steps) {
   log->f = NULL;
   log->kind = kind;
+  log->recon = kind == GPD_TRAIN_GAN && recon;
+  GPD_TRY(check_header(path, header(kind, log->recon)));
   if (keep_steps >= 0) GPD_TRY(truncate_rows(path, keep_steps));
   log->f = fopen(path, "a");
   if (!log->f) return gpd_error("%s: cannot open the loss log (%s)", path, strerror(errno));
   fseek(log->f, 0, SEEK_END);
-  if (ftell(log->f) == 0) fputs(header(kind), log->f);
+  if (ftell(log->f) == 0) fputs(header(kind, log->recon), log->f);
   if (fflush(log->f) != 0) return gpd_error("%s: cannot write the loss log (%s)", path, strerror(errno));
   return 0;
 }
@@ -57,8 +74,9 @@ int gpd_train_log_row(gpd_train_log *log, const gpd_train_status *s) {
   if (log->kind == GPD_TRAIN_VAE)
     fprintf(log->f, "%ld,%d,%.6g,%.6g,%.6g,%.2f,%.1f\n", s->step, s->epoch, a->loss, a->recon, a->kl, s->images_per_second, s->seconds);
   else
-    fprintf(log->f, "%ld,%d,%.6g,%.6g,%.4f,%.4f,%.2f,%.1f\n", s->step, s->epoch, a->loss, a->g_loss, a->d_real, a->d_fake,
-            s->images_per_second, s->seconds);
+    fprintf(log->f, "%ld,%d,%.6g,%.6g,%.4f,%.4f,%.2f,%.1f%s", s->step, s->epoch, a->loss, a->g_loss, a->d_real, a->d_fake,
+            s->images_per_second, s->seconds, log->recon ? "," : "\n");
+  if (log->recon) fprintf(log->f, "%.6g\n", a->recon);
   if (fflush(log->f) != 0) return gpd_error("cannot write the loss log (%s)", strerror(errno));
   return 0;
 }

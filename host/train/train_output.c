@@ -77,7 +77,9 @@ int gpd_train_save_output(gpd_trainer *t, const char *path, const char *data_des
   char data[256];
   gpd_repo_relative_text(data_description ? data_description : t->data_description, data, sizeof data);
   const char *method = t->kind == GPD_TRAIN_VAE ? "variational inference (negative ELBO: recon_weight * squared error + KL), Adam"
-                                                : "GAN, non-saturating loss against dcgan_disc, Adam";
+                     : c->recon_weight > 0 ? "GAN, non-saturating loss against dcgan_disc + recon_weight * ||x_i - G(z_i)||^2 "
+                                             "with a fitted latent per training image (GLO), Adam"
+                                           : "GAN, non-saturating loss against dcgan_disc, Adam";
   if (gpd_weights_add_arch(w, &c->arch) != 0 || gpd_st_writer_meta(w, "train_method", method) != 0 ||
       gpd_st_writer_meta(w, "train_data", data) != 0 ||
       meta(w, "train_epochs", "%.3f", epochs) != 0 || meta(w, "train_steps", "%.0f", (double)t->step) != 0 ||
@@ -97,6 +99,9 @@ int gpd_train_save_output(gpd_trainer *t, const char *path, const char *data_des
         meta(w, "train_ema", "%.6g", c->ema) != 0)
       goto done;
     if (c->ema > 0 && meta(w, "train_ema_bn_samples", "%.0f", GPD_EMA_STAT_SAMPLES) != 0) goto done;
+    if (c->recon_weight > 0 && (meta(w, "train_recon_weight", "%.6g", c->recon_weight) != 0 ||
+                                meta(w, "train_latent_lr", "%.6g", c->latent_lr) != 0))
+      goto done;
   }
   rc = gpd_st_writer_save(w, path);
 done:

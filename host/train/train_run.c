@@ -72,10 +72,13 @@ int gpd_train_run(gpd_trainer *t, const gpd_dataset *ds) {
     GPD_TRY(ensure_dir(dir));
     snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", dir);
     snprintf(logpath, sizeof logpath, "%s/loss.csv", dir);
+    GPD_TRY(gpd_trainer_latent_table(t, n));
     if (c->resume && access(ckpt, F_OK) == 0) GPD_TRY(gpd_checkpoint_load(t, ckpt));
-    GPD_TRY(gpd_train_log_open(&log, logpath, t->kind, t->step));
+    GPD_TRY(gpd_train_log_open(&log, logpath, t->kind, t->latent_table != NULL, t->step));
   } else if (c->resume) {
     return gpd_error("--resume needs --checkpoint-dir");
+  } else {
+    GPD_TRY(gpd_trainer_latent_table(t, n));
   }
   size_t item = gpd_dataset_item_size(ds);
   long *perm = gpd_malloc((size_t)n * sizeof *perm, "the data order");
@@ -100,7 +103,7 @@ int gpd_train_run(gpd_trainer *t, const gpd_dataset *ds) {
     double t0 = gpd_seconds();
     if (gpd_dataset_batch(ds, perm + pos * c->batch, c->batch, batch) != 0) goto done;
     gpd_train_losses losses;
-    if (gpd_trainer_step(t, batch, &losses) != 0) goto done;
+    if (gpd_trainer_step(t, batch, perm + pos * c->batch, &losses) != 0) goto done;
     double dt = gpd_seconds() - t0;
     t->seconds += dt;
     window_seconds += dt;

@@ -65,6 +65,7 @@ int gpd_train_defaults(gpd_train_config *cfg, const char *arch_name) {
      * EMA): 8,000 faces are 25x fewer than the paper had. */
     cfg->augment = GPD_AUGMENT_FLIP | GPD_AUGMENT_DIFFAUG;
     cfg->ema = 0.999f;
+    cfg->latent_lr = 0.05f; /* used with --recon-weight: the solver's range-projection step */
   } else {
     return gpd_error("--arch: '%s' is not a trainable architecture (blur_vae, svhn_vae or dcgan)", arch_name);
   }
@@ -110,6 +111,7 @@ int gpd_trainer_init(gpd_trainer *t, const gpd_train_config *cfg, gpd_engine *e)
   if (cfg->batch < 1) return gpd_error("--batch: must be at least 1");
   if (!(cfg->lr > 0)) return gpd_error("--lr: must be positive");
   if (!(cfg->ema >= 0 && cfg->ema < 1)) return gpd_error("--ema: decay %g outside [0, 1)", cfg->ema);
+  if (!(cfg->recon_weight >= 0)) return gpd_error("--recon-weight: %g is negative", cfg->recon_weight);
   gpd_arch other = *arch;
   const char *roles[2];
   if (!strcmp(arch->name, "blur_vae") || !strcmp(arch->name, "svhn_vae")) {
@@ -203,6 +205,7 @@ void gpd_trainer_free(gpd_trainer *t) {
     if (t->adam_v[i]) e->free(e, t->adam_v[i]);
   }
   if (t->ema.params) gpd_net_free(&t->ema);
+  gpd_train_latents_free(t);
   float *bufs[] = {t->x, t->noise, t->z, t->dz, t->dstats, t->dy, t->dlogit, t->items, t->fake_d,
                    t->aug_params, t->real_aug, t->fake_aug, t->dfake};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
@@ -221,7 +224,7 @@ static int adam(gpd_trainer *t, int i) {
                          t->adam_m[i], t->adam_v[i], net->params);
 }
 
-int gpd_trainer_step(gpd_trainer *t, const float *host_batch, gpd_train_losses *out) {
+int gpd_trainer_step(gpd_trainer *t, const float *host_batch, const long *index, gpd_train_losses *out) {
   gpd_engine *e = t->e;
   int n = t->cfg.batch;
   size_t item = gpd_net_out_size(&t->nets[1]);
@@ -246,7 +249,12 @@ int gpd_trainer_step(gpd_trainer *t, const float *host_batch, gpd_train_losses *
     /* G's activations from the D step's forward are still valid (G has not
      * changed), so the G step reuses them: one G forward per step. */
     GPD_TRY(gpd_train_gan_g_backward(t, n, &losses));
+    if (t->latent_table) {
+      GPD_TRY(gpd_train_latents_gather(t, n, index));
+      GPD_TRY(gpd_gan_recon_loss_grad(t, n, t->x, t->z, 0, &losses));
+    }
     GPD_TRY(adam(t, 1));
+    if (t->latent_table) GPD_TRY(gpd_train_latents_update(t, n, index));
     /* ema = decay * ema + (1 - decay) * G */
     if (t->ema.params) GPD_TRY(e->axpby(e, t->ema.n_params, 1.0f - t->cfg.ema, t->nets[1].params, t->cfg.ema, t->ema.params));
   }

@@ -86,8 +86,17 @@ typedef struct gpd_train_config {
   float lr, beta1, beta2, adam_eps;
   uint64_t seed;
   /* VAE loss per item: recon_weight * ||x - G(z)||^2 + kl_weight * KL, i.e.
-   * a Gaussian likelihood of variance 1 / (2 recon_weight). */
+   * a Gaussian likelihood of variance 1 / (2 recon_weight).
+   * GAN (0 = off, the default): G's loss gains recon_weight * mean over the
+   * batch of ||x_i - G(z_i)||^2 (x in [0, 1]), where z_i is a latent kept for
+   * training image i (GLO, Bojanowski et al. 2018): every image of the
+   * training set keeps a point of G's range near it, which is what range
+   * projection and the solvers look for (host/train/latent_table.c). */
   float recon_weight, kl_weight;
+  /* GAN with recon_weight > 0: Adam step of the per-image latents (each is
+   * updated once per epoch, when its image is in the batch, then put back on
+   * the sphere of radius sqrt(L) where N(0, I) samples lie). */
+  float latent_lr;
   /* VAE: trains on data_scale * x (default 1). The shipped file folds the
    * scale back into the encoder's first and the decoder's last layer (exact:
    * a conv is linear and the final ReLU positively homogeneous), so it maps
@@ -158,7 +167,8 @@ int gpd_train_defaults(gpd_train_config *cfg, const char *arch_name);
 /* Losses of one step (means over the batch). */
 typedef struct gpd_train_losses {
   double loss;            /* VAE: recon_weight*recon + KL; GAN: discriminator loss */
-  double recon, kl;       /* VAE: per-item squared error and KL */
+  double recon, kl;       /* VAE: per-item squared error and KL; GAN: recon =
+                           * per-item ||x_i - G(z_i)||^2 of the latent table */
   double g_loss;          /* GAN: generator (non-saturating) loss */
   double d_real, d_fake;  /* GAN: mean sigmoid(D(x)), sigmoid(D(G(z))) before D's update */
 } gpd_train_losses;
@@ -214,6 +224,15 @@ typedef struct gpd_trainer {
   long ema_stats_step;    /* step at which ema's statistics were recomputed (-1: never) */
   float *host_x;          /* host (B, item) */
   float *host_items;      /* host (B) */
+  /* GAN with cfg.recon_weight > 0: the per-image latents and their Adam
+   * moments, host (latent_count, L) each (gpd_trainer_latent_table); a
+   * step gathers its batch's rows into z / latent_m / latent_v (engine,
+   * (B, L)), updates them there and writes them back. */
+  float *latent_table, *latent_table_m, *latent_table_v;
+  long latent_count;
+  long latent_epoch0;     /* the first epoch the table was trained in (Adam's bias correction per row) */
+  float *latent_m, *latent_v;
+  float *host_latents;    /* host (3, B, L) staging */
 } gpd_trainer;
 
 /* Builds, allocates and initialises the networks (seeded from cfg->seed) for
@@ -247,8 +266,22 @@ gpd_net *gpd_trainer_shipped_net(gpd_trainer *t);
 
 /* One optimiser step on a host batch (n = cfg.batch items): draws the noise
  * from t->rng, computes gradients, updates with Adam. GAN: one D step then
- * one G step on the same z (as Radford et al.'s reference code). */
-int gpd_trainer_step(gpd_trainer *t, const float *host_batch, gpd_train_losses *out);
+ * one G step on the same z (as Radford et al.'s reference code), plus the
+ * latent reconstruction when cfg.recon_weight > 0; `index` (n data-set
+ * indices of the batch's items) picks their latents then (else may be NULL). */
+int gpd_trainer_step(gpd_trainer *t, const float *host_batch, const long *index, gpd_train_losses *out);
+
+/* GAN with cfg.recon_weight > 0: the table of per-image latents for a data
+ * set of `count` items, each drawn from N(0, I) (seeded by cfg.seed) and
+ * put on the sphere of radius sqrt(L); Adam moments zero. gpd_train_run
+ * calls it before a resume (which then fills it). */
+int gpd_trainer_latent_table(gpd_trainer *t, long count);
+/* GAN latent reconstruction: recon_weight * 1/n sum_i ||x01_i - G(z_i)||^2
+ * with x01 = the real images in [0, 1] (x_real as D sees it, see
+ * gpd_gan_d_loss_grad); adds its gradient to nets[1].grads (zeroed first
+ * when zero_grads) and writes d loss / d z to t->dz. out->recon = the mean
+ * per-item squared error. */
+int gpd_gan_recon_loss_grad(gpd_trainer *t, int n, const float *x_real, const float *z, int zero_grads, gpd_train_losses *out);
 
 /* The permutation of epoch `epoch` of n items (deterministic in seed). */
 void gpd_train_permutation(uint64_t seed, int epoch, long n, long *perm);
@@ -279,12 +312,13 @@ int gpd_train_sample_grid(gpd_trainer *t, int count, uint64_t seed, const char *
 typedef struct gpd_train_log {
   FILE *f;
   gpd_train_kind kind;
+  int recon;              /* GAN: a recon column (the latent reconstruction) */
 } gpd_train_log;
 
 /* Opens path for appending (writing the header when new). When keep_steps
  * >= 0, rows with step > keep_steps are dropped first (a resumed run redoes
- * them). */
-int gpd_train_log_open(gpd_train_log *log, const char *path, gpd_train_kind kind, long keep_steps);
+ * them). recon: GAN rows carry the latent reconstruction's error too. */
+int gpd_train_log_open(gpd_train_log *log, const char *path, gpd_train_kind kind, int recon, long keep_steps);
 /* One row: step, epoch, losses, images/s; flushed. */
 int gpd_train_log_row(gpd_train_log *log, const gpd_train_status *s);
 void gpd_train_log_close(gpd_train_log *log);
