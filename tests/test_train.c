@@ -322,6 +322,40 @@ static void test_gan_recon_fit(void) {
   CHECK(moved > 0.1, "the latents moved by at most %g", moved);
   CHECK(sums.last < 0.3 * sums.first, "recon error %g at the start, %g at the end", sums.first, sums.last);
   fprintf(stderr, "gan recon fit: latents moved up to %.3g; recon %.4g -> %.4g\n", moved, sums.first, sums.last);
+
+  /* A fresh table projected onto this G's range: closer than its random
+   * start, on the sphere, and G unchanged. */
+  CHECK_OK(gpd_trainer_latent_table(&t, 8));
+  float *x = E->alloc(E, 4 * item, "test images");
+  float host[4 * 3 * 16 * 16];
+  long first4[4] = {0, 1, 2, 3};
+  CHECK_OK(gpd_dataset_batch(&ds, first4, 4, host));
+  double before[2];
+  float *g_before = download_all(t.nets[1].params, t.nets[1].n_params);
+  for (int pass = 0; pass < 2; pass++) {
+    gpd_train_losses l;
+    E->upload(E, x, host, 4 * item);
+    CHECK_OK(gpd_train_gan_scale_real(&t, 4, x));
+    CHECK_OK(gpd_train_latents_gather(&t, 4, first4));
+    CHECK_OK(gpd_gan_recon_loss_grad(&t, 4, x, t.z, 1, &l));
+    before[pass] = l.recon;
+    if (pass == 0) {
+      t.cfg.latent_init_steps = 40;
+      CHECK_OK(gpd_train_latents_project(&t, &ds));
+    }
+  }
+  float *g_after = download_all(t.nets[1].params, t.nets[1].n_params);
+  CHECK(!memcmp(g_before, g_after, t.nets[1].n_params * sizeof(float)), "the latents' projection changed G");
+  CHECK(!t.latent_fresh, "the projected table is still marked fresh");
+  CHECK(before[1] < 0.5 * before[0], "projection: recon %g from the random start, %g after 40 steps", before[0], before[1]);
+  for (int i = 0; i < 8; i++) {
+    double s2 = 0;
+    for (int j = 0; j < 8; j++) s2 += (double)t.latent_table[i * 8 + j] * t.latent_table[i * 8 + j];
+    CHECK(fabs(sqrt(s2) - sqrt(8.0)) < 1e-4, "projected latent %d has norm %g", i, sqrt(s2));
+  }
+  fprintf(stderr, "gan recon: projection of a fresh table, recon %.4g -> %.4g\n", before[0], before[1]);
+  free(g_before), free(g_after);
+  E->free(E, x);
   gpd_trainer_free(&t);
   gpd_dataset_free(&ds);
 }

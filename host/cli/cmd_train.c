@@ -62,6 +62,10 @@ static void usage(FILE *f) {
           "                         GAN's checkpoint copied into a new --checkpoint-dir)\n"
           "  --latent-lr X          dcgan with --recon-weight: Adam step of the per-image\n"
           "                         latents, once per epoch each (default 0.05)\n"
+          "  --latent-init-steps N  dcgan with --recon-weight: start each latent at its\n"
+          "                         image's projection onto G's range, N Adam steps from\n"
+          "                         its random start, when the table starts (default 0:\n"
+          "                         the random start; use it when G is already trained)\n"
           "  --data-scale S         VAE: train on S * x (the weight above applies to the\n"
           "                         scaled data); OUT maps raw x (S folded into the first\n"
           "                         and last layers); default 1\n"
@@ -130,6 +134,8 @@ typedef struct progress_ctx {
   gpd_progress bar;
   gpd_train_kind kind;
   int recon; /* GAN with the latent reconstruction */
+  gpd_progress init_bar; /* the latents' projection before training */
+  int init_started;
   int started;
 } progress_ctx;
 
@@ -151,10 +157,20 @@ static void on_progress(void *ctx, const gpd_train_status *s) {
   gpd_progress_update(&p->bar, s->step);
 }
 
+static void on_latent_init(void *ctx, long done, long total) {
+  progress_ctx *p = ctx;
+  if (!p->init_started) {
+    gpd_progress_start(&p->init_bar, "project latents", total);
+    p->init_started = 1;
+  }
+  gpd_progress_update(&p->init_bar, done);
+  if (done == total) gpd_progress_finish(&p->init_bar);
+}
+
 enum {
   OPT_ARCH = 256, OPT_DATA, OPT_CELEBA, OPT_RANGE, OPT_KSEEDS, OPT_KLENS, OPT_LATENT, OPT_WIDTH, OPT_DWIDTH, OPT_EPOCHS,
   OPT_STEPS, OPT_BATCH, OPT_LR, OPT_BETA1, OPT_SEED, OPT_RECON, OPT_KL, OPT_CKDIR, OPT_CKEVERY, OPT_RESUME, OPT_EXPORT,
-  OPT_LOGEVERY, OPT_GRID, OPT_DEVICE, OPT_SCALE, OPT_LEAK, OPT_AUGMENT, OPT_EMA, OPT_PRECISION, OPT_SNAPSHOT, OPT_THREADS, OPT_LATENT_LR,
+  OPT_LOGEVERY, OPT_GRID, OPT_DEVICE, OPT_SCALE, OPT_LEAK, OPT_AUGMENT, OPT_EMA, OPT_PRECISION, OPT_SNAPSHOT, OPT_THREADS, OPT_LATENT_LR, OPT_LATENT_INIT,
   OPT_HELP
 };
 
@@ -189,7 +205,7 @@ static int parse_args(int argc, char **argv, train_args *a) {
       {"precision", required_argument, 0, OPT_PRECISION}, {"snapshot-every", required_argument, 0, OPT_SNAPSHOT},
       {"threads", required_argument, 0, OPT_THREADS},
       {"augment", required_argument, 0, OPT_AUGMENT}, {"ema", required_argument, 0, OPT_EMA},
-      {"latent-lr", required_argument, 0, OPT_LATENT_LR},
+      {"latent-lr", required_argument, 0, OPT_LATENT_LR}, {"latent-init-steps", required_argument, 0, OPT_LATENT_INIT},
       {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0}};
   memset(a, 0, sizeof *a);
   gpd_train_config *cfg = &a->cfg;
@@ -262,6 +278,11 @@ static int parse_args(int argc, char **argv, train_args *a) {
     case OPT_AUGMENT: bad = gpd_parse_augment(optarg, &cfg->augment); a->have_gan_opt = 1; break;
     case OPT_EMA: bad = gpd_parse_float("ema", optarg, 0, 0.999999, &f); cfg->ema = (float)f; a->have_gan_opt = 1; break;
     case OPT_LATENT_LR: bad = gpd_parse_float("latent-lr", optarg, 1e-9, 100, &f); cfg->latent_lr = (float)f; a->have_gan_opt = 1; break;
+    case OPT_LATENT_INIT:
+      bad = gpd_parse_int("latent-init-steps", optarg, 0, 1000000, &v);
+      cfg->latent_init_steps = (int)v;
+      a->have_gan_opt = 1;
+      break;
     case 'o': a->out = optarg; break;
     default: return gpd_cli_bad_option(CMD, c, argv);
     }
@@ -280,7 +301,7 @@ static int parse_args(int argc, char **argv, train_args *a) {
 static int validate_args(const train_args *a) {
   const gpd_train_config *cfg = &a->cfg;
   if (a->have_gan_opt && strncmp(cfg->arch.name, "dcgan", 5))
-    return gpd_error("--augment / --ema / --latent-lr: only for --arch dcgan (%s is a VAE)", cfg->arch.name);
+    return gpd_error("--augment / --ema / --latent-lr / --latent-init-steps: only for --arch dcgan (%s is a VAE)", cfg->arch.name);
   if (strncmp(cfg->arch.name, "dcgan", 5) && !(cfg->recon_weight > 0))
     return gpd_error("--recon-weight: a VAE's must be positive (it is its likelihood)");
   if (a->is_kernels && a->data)
@@ -345,6 +366,7 @@ static int train(gpd_trainer *t, const train_args *a, gpd_engine *e) {
   pc.recon = t->kind == GPD_TRAIN_GAN && cfg->recon_weight > 0;
   t->cfg.progress = on_progress;
   t->cfg.progress_ctx = &pc;
+  t->cfg.latent_init_progress = on_latent_init;
   t->cfg.stop = &stop_requested;
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);

@@ -64,6 +64,7 @@ int gpd_trainer_latent_table(gpd_trainer *t, long count) {
   memset(t->latent_table_m, 0, bytes);
   memset(t->latent_table_v, 0, bytes);
   t->latent_count = count;
+  t->latent_fresh = 1;
   t->latent_epoch0 = t->steps_per_epoch > 0 ? t->step / t->steps_per_epoch : t->step;
   return 0;
 }
@@ -101,6 +102,17 @@ int gpd_train_latents_gather(gpd_trainer *t, int n, const long *index) {
   return t->e->upload(t->e, t->latent_v, hv, b);
 }
 
+/* z = z * sqrt(L) / |z| per row of an engine (n, L) block. */
+static int rows_to_sphere(gpd_trainer *t, int n, float *z) {
+  gpd_engine *e = t->e;
+  int l = t->latent;
+  GPD_TRY(e->sum_squares_per_item(e, n, (size_t)l, z, t->items));
+  GPD_TRY(gpd_engine_download_items(e, t->host_items, t->items, n));
+  for (int i = 0; i < n; i++) t->host_items[i] = t->host_items[i] > 0 ? (float)sqrt(l / (double)t->host_items[i]) : 1.0f;
+  GPD_TRY(e->upload(e, t->items, t->host_items, (size_t)n));
+  return e->scale_per_item(e, n, (size_t)l, t->items, z, z);
+}
+
 int gpd_train_latents_update(gpd_trainer *t, int n, const long *index) {
   GPD_TRY(check_index(t, n, index));
   gpd_engine *e = t->e;
@@ -111,12 +123,7 @@ int gpd_train_latents_update(gpd_trainer *t, int n, const long *index) {
   int visits = (int)(epoch - t->latent_epoch0 + 1);
   if (visits < 1) visits = 1;
   GPD_TRY(e->adam_step(e, b, c->latent_lr, c->beta1, c->beta2, c->adam_eps, visits, t->dz, t->latent_m, t->latent_v, t->z));
-  /* back on the sphere: z_i *= sqrt(L) / |z_i| */
-  GPD_TRY(e->sum_squares_per_item(e, n, (size_t)l, t->z, t->items));
-  GPD_TRY(gpd_engine_download_items(e, t->host_items, t->items, n));
-  for (int i = 0; i < n; i++) t->host_items[i] = t->host_items[i] > 0 ? (float)sqrt(l / (double)t->host_items[i]) : 1.0f;
-  GPD_TRY(e->upload(e, t->items, t->host_items, (size_t)n));
-  GPD_TRY(e->scale_per_item(e, n, (size_t)l, t->items, t->z, t->z));
+  GPD_TRY(rows_to_sphere(t, n, t->z));
   float *hz = t->host_latents, *hm = hz + b, *hv = hm + b;
   GPD_TRY(e->download(e, hz, t->z, b));
   GPD_TRY(e->download(e, hm, t->latent_m, b));
@@ -128,6 +135,41 @@ int gpd_train_latents_update(gpd_trainer *t, int n, const long *index) {
     memcpy(t->latent_table_v + row, hv + (size_t)i * l, (size_t)l * sizeof(float));
   }
   return 0;
+}
+
+int gpd_train_latents_project(gpd_trainer *t, const gpd_dataset *ds) {
+  const gpd_train_config *c = &t->cfg;
+  if (!t->latent_table || !t->latent_fresh || c->latent_init_steps < 1) return 0;
+  if (ds->count != t->latent_count) return gpd_error("latent projection: %ld images for a table of %ld", ds->count, t->latent_count);
+  gpd_engine *e = t->e;
+  gpd_net *g = &t->nets[1];
+  int l = t->latent, b = c->batch;
+  size_t item = gpd_dataset_item_size(ds);
+  long *index = gpd_malloc((size_t)b * sizeof *index, "latent projection indices");
+  if (!index) return -1;
+  int rc = -1;
+  for (long first = 0; first < ds->count; first += b) {
+    int n = (int)(ds->count - first < b ? ds->count - first : b);
+    for (int i = 0; i < n; i++) index[i] = first + i;
+    if (gpd_dataset_batch(ds, index, n, t->host_x) != 0 || e->upload(e, t->x, t->host_x, (size_t)n * item) != 0 ||
+        gpd_train_gan_scale_real(t, n, t->x) != 0 || gpd_train_latents_gather(t, n, index) != 0)
+      goto done;
+    size_t nz = (size_t)n * (size_t)l;
+    for (int k = 0; k < c->latent_init_steps; k++)
+      if (gpd_gan_recon_loss_grad(t, n, t->x, t->z, 1, NULL) != 0 ||
+          e->adam_step(e, nz, c->latent_lr, c->beta1, c->beta2, c->adam_eps, k + 1, t->dz, t->latent_m, t->latent_v, t->z) != 0 ||
+          rows_to_sphere(t, n, t->z) != 0)
+        goto done;
+    if (e->download(e, t->host_latents, t->z, nz) != 0) goto done;
+    for (int i = 0; i < n; i++) memcpy(t->latent_table + (size_t)index[i] * l, t->host_latents + (size_t)i * l, (size_t)l * sizeof(float));
+    if (c->latent_init_progress) c->latent_init_progress(c->progress_ctx, first + n, ds->count);
+  }
+  /* G's gradient held the projection's; the first training step zeroes it. */
+  rc = e->fill(e, g->grads, 0.0f, g->n_params);
+  t->latent_fresh = 0;
+done:
+  free(index);
+  return rc;
 }
 
 int gpd_train_latents_save(const gpd_trainer *t, gpd_st_writer *w) {
@@ -152,6 +194,7 @@ int gpd_train_latents_load(gpd_trainer *t, const gpd_safetensors *st) {
                        t->cfg.recon_weight);
   }
   if (!t->latent_table) return 0; /* an export: the nets are all it needs */
+  t->latent_fresh = !z;
   if (!z) {
     /* A plain GAN's checkpoint: the reconstruction starts here, from the
      * table's random latents. */

@@ -100,7 +100,8 @@ int gpd_train_save_output(gpd_trainer *t, const char *path, const char *data_des
       goto done;
     if (c->ema > 0 && meta(w, "train_ema_bn_samples", "%.0f", GPD_EMA_STAT_SAMPLES) != 0) goto done;
     if (c->recon_weight > 0 && (meta(w, "train_recon_weight", "%.6g", c->recon_weight) != 0 ||
-                                meta(w, "train_latent_lr", "%.6g", c->latent_lr) != 0))
+                                meta(w, "train_latent_lr", "%.6g", c->latent_lr) != 0 ||
+                                meta(w, "train_latent_init_steps", "%.0f", c->latent_init_steps) != 0))
       goto done;
   }
   rc = gpd_st_writer_save(w, path);

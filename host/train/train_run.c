@@ -74,11 +74,17 @@ int gpd_train_run(gpd_trainer *t, const gpd_dataset *ds) {
     snprintf(logpath, sizeof logpath, "%s/loss.csv", dir);
     GPD_TRY(gpd_trainer_latent_table(t, n));
     if (c->resume && access(ckpt, F_OK) == 0) GPD_TRY(gpd_checkpoint_load(t, ckpt));
+    if (t->latent_fresh && c->latent_init_steps > 0) {
+      /* the projection is part of the state a resume starts from */
+      GPD_TRY(gpd_train_latents_project(t, ds));
+      GPD_TRY(write_checkpoint(t, dir));
+    }
     GPD_TRY(gpd_train_log_open(&log, logpath, t->kind, t->latent_table != NULL, t->step));
   } else if (c->resume) {
     return gpd_error("--resume needs --checkpoint-dir");
   } else {
     GPD_TRY(gpd_trainer_latent_table(t, n));
+    GPD_TRY(gpd_train_latents_project(t, ds));
   }
   size_t item = gpd_dataset_item_size(ds);
   long *perm = gpd_malloc((size_t)n * sizeof *perm, "the data order");

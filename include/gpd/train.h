@@ -97,6 +97,15 @@ typedef struct gpd_train_config {
    * updated once per epoch, when its image is in the batch, then put back on
    * the sphere of radius sqrt(L) where N(0, I) samples lie). */
   float latent_lr;
+  /* GAN with recon_weight > 0, when the table starts (a fresh run, or a plain
+   * GAN's checkpoint): > 0 starts each image's latent at its projection onto
+   * G's range, this many Adam steps (latent_lr) from its random start, before
+   * training (0: the random start itself). With a trained G the
+   * reconstruction then refines faces G already nearly makes instead of
+   * pulling every G(z) toward an arbitrary face. */
+  int latent_init_steps;
+  /* Called during that projection (images done of total); may be NULL. */
+  void (*latent_init_progress)(void *ctx, long done, long total);
   /* VAE: trains on data_scale * x (default 1). The shipped file folds the
    * scale back into the encoder's first and the decoder's last layer (exact:
    * a conv is linear and the final ReLU positively homogeneous), so it maps
@@ -231,6 +240,7 @@ typedef struct gpd_trainer {
   float *latent_table, *latent_table_m, *latent_table_v;
   long latent_count;
   long latent_epoch0;     /* the first epoch the table was trained in (Adam's bias correction per row) */
+  int latent_fresh;       /* the table holds its random start (not yet projected or loaded) */
   float *latent_m, *latent_v;
   float *host_latents;    /* host (3, B, L) staging */
 } gpd_trainer;
@@ -276,6 +286,11 @@ int gpd_trainer_step(gpd_trainer *t, const float *host_batch, const long *index,
  * put on the sphere of radius sqrt(L); Adam moments zero. gpd_train_run
  * calls it before a resume (which then fills it). */
 int gpd_trainer_latent_table(gpd_trainer *t, long count);
+/* Moves every latent of a fresh table to its image's projection onto G's
+ * range: cfg.latent_init_steps Adam steps (cfg.latent_lr) on
+ * ||x_i - G(z_i)||^2, back on the sphere after each; G (in training mode,
+ * as the reconstruction sees it) is not updated. Adam moments stay zero. */
+int gpd_train_latents_project(gpd_trainer *t, const gpd_dataset *ds);
 /* GAN latent reconstruction: recon_weight * 1/n sum_i ||x01_i - G(z_i)||^2
  * with x01 = the real images in [0, 1] (x_real as D sees it, see
  * gpd_gan_d_loss_grad); adds its gradient to nets[1].grads (zeroed first
