@@ -209,7 +209,7 @@ static void test_gan_gradients(unsigned augment) {
 static double recon_loss(gpd_trainer *t, void *c) {
   fd_ctx *k = c;
   gpd_train_losses l;
-  if (gpd_gan_recon_loss_grad(t, k->n, k->x, k->noise, 1, &l) != 0) return NAN;
+  if (gpd_gan_recon_loss_grad(t, k->n, k->x, k->noise, GPD_RECON_SET_G, &l) != 0) return NAN;
   return t->cfg.recon_weight * l.recon;
 }
 
@@ -227,7 +227,7 @@ static void test_gan_recon_gradients(void) {
   float *z = upload_normal(14, nz, 0, 1);
   fd_ctx ctx = {x, z, 4};
   gpd_train_losses l;
-  CHECK_OK(gpd_gan_recon_loss_grad(&t, 4, x, z, 1, &l));
+  CHECK_OK(gpd_gan_recon_loss_grad(&t, 4, x, z, GPD_RECON_SET_G, &l));
   CHECK(l.recon > 0, "recon %g", l.recon);
   float *dz = download_all(t.dz, nz), *hz = download_all(z, nz);
   float got[8], want[8];
@@ -247,13 +247,13 @@ static void test_gan_recon_gradients(void) {
   for (int j = 0; j < 8; j++) scale = fmax(scale, fabs(want[j]));
   CHECK(scale > 0, "gan recon: all latent gradients are zero");
   check_close("gan recon: loss wrt the latents", got, want, 8, 2e-3 * scale, 3e-2);
-  CHECK_OK(gpd_gan_recon_loss_grad(&t, 4, x, z, 1, &l));
+  CHECK_OK(gpd_gan_recon_loss_grad(&t, 4, x, z, GPD_RECON_SET_G, &l));
   check_fd("gan recon: loss wrt G", &t, &t.nets[1], recon_loss, &ctx, 1e-3);
   /* Without zeroing, the gradient adds to what G's gradient held (check_fd
    * left the gradient of its last, shifted evaluation there). */
-  CHECK_OK(gpd_gan_recon_loss_grad(&t, 4, x, z, 1, &l));
+  CHECK_OK(gpd_gan_recon_loss_grad(&t, 4, x, z, GPD_RECON_SET_G, &l));
   float *once = download_all(t.nets[1].grads, t.nets[1].n_params);
-  CHECK_OK(gpd_gan_recon_loss_grad(&t, 4, x, z, 0, &l));
+  CHECK_OK(gpd_gan_recon_loss_grad(&t, 4, x, z, GPD_RECON_ADD_TO_G, &l));
   float *twice = download_all(t.nets[1].grads, t.nets[1].n_params);
   double worst = 0, largest = 0;
   for (size_t i = 0; i < t.nets[1].n_params; i++) {
@@ -261,6 +261,13 @@ static void test_gan_recon_gradients(void) {
     largest = fmax(largest, fabs(once[i]));
   }
   CHECK(largest > 0 && worst < 1e-5 * largest, "gan recon: accumulated gradients are off by %g (largest %g)", worst, largest);
+  /* The latents alone: the same d loss / d z, G's gradient untouched. */
+  float *dz_set = download_all(t.dz, nz);
+  CHECK_OK(gpd_gan_recon_loss_grad(&t, 4, x, z, GPD_RECON_LATENTS_ONLY, &l));
+  float *dz_only = download_all(t.dz, nz), *untouched = download_all(t.nets[1].grads, t.nets[1].n_params);
+  CHECK(!memcmp(dz_set, dz_only, nz * sizeof(float)), "gan recon: the latents' gradient differs without G's");
+  CHECK(!memcmp(untouched, twice, t.nets[1].n_params * sizeof(float)), "gan recon: the latents-only pass changed G's gradient");
+  free(dz_set), free(dz_only), free(untouched);
   free(once), free(twice), free(dz), free(hz);
   E->free(E, x);
   E->free(E, z);
@@ -337,7 +344,7 @@ static void test_gan_recon_fit(void) {
     E->upload(E, x, host, 4 * item);
     CHECK_OK(gpd_train_gan_scale_real(&t, 4, x));
     CHECK_OK(gpd_train_latents_gather(&t, 4, first4));
-    CHECK_OK(gpd_gan_recon_loss_grad(&t, 4, x, t.z, 1, &l));
+    CHECK_OK(gpd_gan_recon_loss_grad(&t, 4, x, t.z, GPD_RECON_LATENTS_ONLY, &l));
     before[pass] = l.recon;
     if (pass == 0) {
       t.cfg.latent_init_steps = 40;

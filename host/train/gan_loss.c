@@ -129,12 +129,13 @@ int gpd_gan_g_loss_grad(gpd_trainer *t, int n, const float *z, gpd_train_losses 
   return gpd_train_gan_g_backward(t, n, out);
 }
 
-int gpd_gan_recon_loss_grad(gpd_trainer *t, int n, const float *x_real, const float *z, int zero_grads, gpd_train_losses *out) {
+int gpd_gan_recon_loss_grad(gpd_trainer *t, int n, const float *x_real, const float *z, gpd_recon_grads weights,
+                            gpd_train_losses *out) {
   gpd_engine *e = t->e;
   gpd_net *g = &t->nets[1];
   if (n < 1 || n > t->ws[1].n) return gpd_error("GAN latent reconstruction: batch %d outside 1..%d", n, t->ws[1].n);
   size_t count = (size_t)n * gpd_net_out_size(g);
-  if (zero_grads) GPD_TRY(e->fill(e, g->grads, 0.0f, g->n_params));
+  if (weights == GPD_RECON_SET_G) GPD_TRY(e->fill(e, g->grads, 0.0f, g->n_params));
   const float *xhat = gpd_net_forward(g, &t->ws[1], n, z); /* (n, item) in [0, 1] */
   if (!xhat) return -1;
   /* r = xhat - x01, with x01 = (x_real + 1) / 2 when D sees [-1, 1] */
@@ -151,7 +152,7 @@ int gpd_gan_recon_loss_grad(gpd_trainer *t, int n, const float *x_real, const fl
   GPD_TRY(items_mean(t, n, &recon));
   /* d loss / d xhat = (2 recon_weight / n) r */
   GPD_TRY(e->affine(e, count, 2.0f * t->cfg.recon_weight / (float)n, r, 0.0f, r));
-  GPD_TRY(gpd_net_backward(g, &t->ws[1], n, r, t->dz, 1));
+  GPD_TRY(gpd_net_backward(g, &t->ws[1], n, r, t->dz, weights != GPD_RECON_LATENTS_ONLY));
   if (out) out->recon = recon;
   return 0;
 }

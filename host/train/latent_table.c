@@ -142,7 +142,6 @@ int gpd_train_latents_project(gpd_trainer *t, const gpd_dataset *ds) {
   if (!t->latent_table || !t->latent_fresh || c->latent_init_steps < 1) return 0;
   if (ds->count != t->latent_count) return gpd_error("latent projection: %ld images for a table of %ld", ds->count, t->latent_count);
   gpd_engine *e = t->e;
-  gpd_net *g = &t->nets[1];
   int l = t->latent, b = c->batch;
   size_t item = gpd_dataset_item_size(ds);
   long *index = gpd_malloc((size_t)b * sizeof *index, "latent projection indices");
@@ -156,7 +155,7 @@ int gpd_train_latents_project(gpd_trainer *t, const gpd_dataset *ds) {
       goto done;
     size_t nz = (size_t)n * (size_t)l;
     for (int k = 0; k < c->latent_init_steps; k++)
-      if (gpd_gan_recon_loss_grad(t, n, t->x, t->z, 1, NULL) != 0 ||
+      if (gpd_gan_recon_loss_grad(t, n, t->x, t->z, GPD_RECON_LATENTS_ONLY, NULL) != 0 ||
           e->adam_step(e, nz, c->latent_lr, c->beta1, c->beta2, c->adam_eps, k + 1, t->dz, t->latent_m, t->latent_v, t->z) != 0 ||
           rows_to_sphere(t, n, t->z) != 0)
         goto done;
@@ -164,8 +163,7 @@ int gpd_train_latents_project(gpd_trainer *t, const gpd_dataset *ds) {
     for (int i = 0; i < n; i++) memcpy(t->latent_table + (size_t)index[i] * l, t->host_latents + (size_t)i * l, (size_t)l * sizeof(float));
     if (c->latent_init_progress) c->latent_init_progress(c->progress_ctx, first + n, ds->count);
   }
-  /* G's gradient held the projection's; the first training step zeroes it. */
-  rc = e->fill(e, g->grads, 0.0f, g->n_params);
+  rc = 0;
   t->latent_fresh = 0;
 done:
   free(index);

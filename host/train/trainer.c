@@ -251,7 +251,7 @@ int gpd_trainer_step(gpd_trainer *t, const float *host_batch, const long *index,
     GPD_TRY(gpd_train_gan_g_backward(t, n, &losses));
     if (t->latent_table) {
       GPD_TRY(gpd_train_latents_gather(t, n, index));
-      GPD_TRY(gpd_gan_recon_loss_grad(t, n, t->x, t->z, 0, &losses));
+      GPD_TRY(gpd_gan_recon_loss_grad(t, n, t->x, t->z, GPD_RECON_ADD_TO_G, &losses));
     }
     GPD_TRY(adam(t, 1));
     if (t->latent_table) GPD_TRY(gpd_train_latents_update(t, n, index));

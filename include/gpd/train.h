@@ -293,10 +293,13 @@ int gpd_trainer_latent_table(gpd_trainer *t, long count);
 int gpd_train_latents_project(gpd_trainer *t, const gpd_dataset *ds);
 /* GAN latent reconstruction: recon_weight * 1/n sum_i ||x01_i - G(z_i)||^2
  * with x01 = the real images in [0, 1] (x_real as D sees it, see
- * gpd_gan_d_loss_grad); adds its gradient to nets[1].grads (zeroed first
- * when zero_grads) and writes d loss / d z to t->dz. out->recon = the mean
- * per-item squared error. */
-int gpd_gan_recon_loss_grad(gpd_trainer *t, int n, const float *x_real, const float *z, int zero_grads, gpd_train_losses *out);
+ * gpd_gan_d_loss_grad); writes d loss / d z to t->dz and, by `weights`, G's
+ * gradient: none (the projection of the latents: no weight-gradient
+ * convolutions), added to nets[1].grads, or written there (zeroed first).
+ * out->recon = the mean per-item squared error. */
+typedef enum { GPD_RECON_LATENTS_ONLY = 0, GPD_RECON_ADD_TO_G, GPD_RECON_SET_G } gpd_recon_grads;
+int gpd_gan_recon_loss_grad(gpd_trainer *t, int n, const float *x_real, const float *z, gpd_recon_grads weights,
+                            gpd_train_losses *out);
 
 /* The permutation of epoch `epoch` of n items (deterministic in seed). */
 void gpd_train_permutation(uint64_t seed, int epoch, long n, long *perm);
