@@ -17,7 +17,6 @@
  * solver's random starts and G's adversarial samples live where the table
  * does) and scattered back. Each row is visited once per epoch, so Adam's
  * bias correction uses the epochs since the table started. */
-#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +29,10 @@
 static const char *const TENSOR_Z = "latents.z";
 static const char *const TENSOR_M = "optimizer.latents.exp_avg";
 static const char *const TENSOR_V = "optimizer.latents.exp_avg_sq";
+
+/* The epoch the next step belongs to (the step itself when the run's epoch
+ * length is unknown: tests stepping the trainer by hand). */
+static long current_epoch(const gpd_trainer *t) { return t->steps_per_epoch > 0 ? t->step / t->steps_per_epoch : t->step; }
 
 /* Scales each row of a host (n, l) block to norm sqrt(l). */
 static void rows_to_sphere_host(float *z, long n, int l) {
@@ -65,7 +68,7 @@ int gpd_trainer_latent_table(gpd_trainer *t, long count) {
   memset(t->latent_table_v, 0, bytes);
   t->latent_count = count;
   t->latent_fresh = 1;
-  t->latent_epoch0 = t->steps_per_epoch > 0 ? t->step / t->steps_per_epoch : t->step;
+  t->latent_epoch0 = current_epoch(t);
   return 0;
 }
 
@@ -86,17 +89,23 @@ static int check_index(const gpd_trainer *t, int n, const long *index) {
   return 0;
 }
 
+/* Rows index[0..n) of the table, its first and its second moments, and the
+ * host staging (3, n, L): out of the table (to_table 0) or back in (1). */
+static void move_rows(gpd_trainer *t, int n, const long *index, int to_table) {
+  size_t l = (size_t)t->latent, b = (size_t)n * l;
+  float *tables[3] = {t->latent_table, t->latent_table_m, t->latent_table_v};
+  for (int k = 0; k < 3; k++)
+    for (int i = 0; i < n; i++) {
+      float *row = tables[k] + (size_t)index[i] * l, *staged = t->host_latents + k * b + (size_t)i * l;
+      memcpy(to_table ? row : staged, to_table ? staged : row, l * sizeof(float));
+    }
+}
+
 int gpd_train_latents_gather(gpd_trainer *t, int n, const long *index) {
   GPD_TRY(check_index(t, n, index));
-  int l = t->latent;
-  size_t b = (size_t)n * (size_t)l;
+  size_t b = (size_t)n * (size_t)t->latent;
   float *hz = t->host_latents, *hm = hz + b, *hv = hm + b;
-  for (int i = 0; i < n; i++) {
-    size_t row = (size_t)index[i] * (size_t)l;
-    memcpy(hz + (size_t)i * l, t->latent_table + row, (size_t)l * sizeof(float));
-    memcpy(hm + (size_t)i * l, t->latent_table_m + row, (size_t)l * sizeof(float));
-    memcpy(hv + (size_t)i * l, t->latent_table_v + row, (size_t)l * sizeof(float));
-  }
+  move_rows(t, n, index, 0);
   GPD_TRY(t->e->upload(t->e, t->z, hz, b));
   GPD_TRY(t->e->upload(t->e, t->latent_m, hm, b));
   return t->e->upload(t->e, t->latent_v, hv, b);
@@ -114,13 +123,10 @@ static int rows_to_sphere(gpd_trainer *t, int n, float *z) {
 }
 
 int gpd_train_latents_update(gpd_trainer *t, int n, const long *index) {
-  GPD_TRY(check_index(t, n, index));
   gpd_engine *e = t->e;
   const gpd_train_config *c = &t->cfg;
-  int l = t->latent;
-  size_t b = (size_t)n * (size_t)l;
-  long epoch = t->steps_per_epoch > 0 ? t->step / t->steps_per_epoch : t->step;
-  int visits = (int)(epoch - t->latent_epoch0 + 1);
+  size_t b = (size_t)n * (size_t)t->latent;
+  int visits = (int)(current_epoch(t) - t->latent_epoch0 + 1);
   if (visits < 1) visits = 1;
   GPD_TRY(e->adam_step(e, b, c->latent_lr, c->beta1, c->beta2, c->adam_eps, visits, t->dz, t->latent_m, t->latent_v, t->z));
   GPD_TRY(rows_to_sphere(t, n, t->z));
@@ -128,12 +134,7 @@ int gpd_train_latents_update(gpd_trainer *t, int n, const long *index) {
   GPD_TRY(e->download(e, hz, t->z, b));
   GPD_TRY(e->download(e, hm, t->latent_m, b));
   GPD_TRY(e->download(e, hv, t->latent_v, b));
-  for (int i = 0; i < n; i++) {
-    size_t row = (size_t)index[i] * (size_t)l;
-    memcpy(t->latent_table + row, hz + (size_t)i * l, (size_t)l * sizeof(float));
-    memcpy(t->latent_table_m + row, hm + (size_t)i * l, (size_t)l * sizeof(float));
-    memcpy(t->latent_table_v + row, hv + (size_t)i * l, (size_t)l * sizeof(float));
-  }
+  move_rows(t, n, index, 1);
   return 0;
 }
 
@@ -159,8 +160,10 @@ int gpd_train_latents_project(gpd_trainer *t, const gpd_dataset *ds) {
           e->adam_step(e, nz, c->latent_lr, c->beta1, c->beta2, c->adam_eps, k + 1, t->dz, t->latent_m, t->latent_v, t->z) != 0 ||
           rows_to_sphere(t, n, t->z) != 0)
         goto done;
+    /* z back; the staged moments are still the table's zeros (the
+     * projection's own stay on the engine and are dropped) */
     if (e->download(e, t->host_latents, t->z, nz) != 0) goto done;
-    for (int i = 0; i < n; i++) memcpy(t->latent_table + (size_t)index[i] * l, t->host_latents + (size_t)i * l, (size_t)l * sizeof(float));
+    move_rows(t, n, index, 1);
     if (c->latent_init_progress) c->latent_init_progress(c->progress_ctx, first + n, ds->count);
   }
   rc = 0;
@@ -196,7 +199,7 @@ int gpd_train_latents_load(gpd_trainer *t, const gpd_safetensors *st) {
   if (!z) {
     /* A plain GAN's checkpoint: the reconstruction starts here, from the
      * table's random latents. */
-    t->latent_epoch0 = t->steps_per_epoch > 0 ? t->step / t->steps_per_epoch : t->step;
+    t->latent_epoch0 = current_epoch(t);
     return 0;
   }
   size_t count = (size_t)t->latent_count * (size_t)t->latent;

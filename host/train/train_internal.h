@@ -37,8 +37,9 @@ int gpd_train_gan_augment(gpd_trainer *t, int view, int n, const float *x, float
 int gpd_train_gan_augment_backward(gpd_trainer *t, int view, int n, const float *dy, float *dx);
 
 /* The per-image latents (latent_table.c): the batch's rows into t->z,
- * t->latent_m, t->latent_v; Adam on them with gradient t->dz, back on the
- * sphere, written back; checkpoint tensors; the table's memory. */
+ * t->latent_m, t->latent_v (the indices checked there); Adam on them with
+ * gradient t->dz, back on the sphere, written back to the same indices;
+ * checkpoint tensors; the table's memory. */
 int gpd_train_latents_gather(gpd_trainer *t, int n, const long *index);
 int gpd_train_latents_update(gpd_trainer *t, int n, const long *index);
 int gpd_train_latents_save(const gpd_trainer *t, gpd_st_writer *w);
