@@ -950,6 +950,94 @@ static void test_datasets(void) {
   CHECK(system(cmd) == 0, "cleanup");
 }
 
+/* ---- the recipe's history over resumes ------------------------------------------ */
+
+static const char *meta_of(const char *path, const char *key, char *out, size_t size) {
+  gpd_safetensors st;
+  out[0] = '\0';
+  if (gpd_st_read(&st, path) != 0) return out;
+  const char *v = gpd_st_meta_get(&st, key);
+  snprintf(out, size, "%s", v ? v : "(none)");
+  gpd_st_free(&st);
+  return out;
+}
+
+static void test_recon_schedule(void) {
+  char h[64] = "";
+  CHECK_OK(gpd_train_history_note(h, sizeof h, "0.3", 0));
+  CHECK_OK(gpd_train_history_note(h, sizeof h, "0.3", 50));
+  CHECK_OK(gpd_train_history_note(h, sizeof h, "1", 120));
+  CHECK(!strcmp(h, "0.3 from step 0, 1 from step 120"), "history '%s'", h);
+  char out[64];
+  gpd_train_history_summary("bf16 from step 0", out, sizeof out);
+  CHECK(!strcmp(out, "bf16"), "one value from step 0 is summarised as '%s'", out);
+  gpd_train_history_summary("unrecorded before step 9, bf16 from step 9", out, sizeof out);
+  CHECK(!strcmp(out, "unrecorded before step 9, bf16 from step 9"), "a changed value is summarised as '%s'", out);
+  char small[24] = "";
+  CHECK_OK(gpd_train_history_note(small, sizeof small, "0.3", 0));
+  CHECK(gpd_train_history_note(small, sizeof small, "100", 123456) != 0 && !strcmp(small, "0.3 from step 0"),
+        "an overflowing note was not refused or changed the history to '%s'", small);
+
+  /* A GAN trained with reconstruction weight 2, resumed with 5: refused
+   * unless told, then continued, and the weights record both. */
+  size_t item = 3 * 16 * 16;
+  float *imgs = malloc(24 * item * sizeof(float));
+  gpd_rng r;
+  gpd_rng_seed(&r, 6);
+  for (size_t i = 0; i < 24 * item; i++) imgs[i] = (float)gpd_rng_uniform(&r);
+  gpd_dataset faces;
+  CHECK_OK(gpd_dataset_memory(&faces, 3, 16, 16, 24, imgs));
+  free(imgs);
+  char dir[] = "/tmp/gpd_test_schedule_XXXXXX";
+  CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+  gpd_train_config c;
+  tiny_gan(&c, 4);
+  c.recon_weight = 2.0f;
+  c.checkpoint_dir = dir;
+  c.checkpoint_steps = 1000;
+  c.max_steps = 6;
+  gpd_trainer t;
+  CHECK_OK(gpd_trainer_init(&t, &c, E));
+  CHECK_OK(gpd_train_run(&t, &faces));
+  gpd_trainer_free(&t);
+  c.resume = 1;
+  c.recon_weight = 5.0f;
+  c.max_steps = 10;
+  CHECK_OK(gpd_trainer_init(&t, &c, E));
+  CHECK(gpd_train_run(&t, &faces) != 0 && strstr(gpd_last_error(), "--recon-weight 2") &&
+            strstr(gpd_last_error(), "--change-recon-weight"),
+        "a changed --recon-weight was not refused by name: %s", gpd_last_error());
+  gpd_trainer_free(&t);
+  c.recon_weight_change = 1;
+  CHECK_OK(gpd_trainer_init(&t, &c, E));
+  CHECK_OK(gpd_train_run(&t, &faces));
+  CHECK(t.step == 10, "the changed run ended at step %ld", t.step);
+  char path[256], v[160];
+  snprintf(path, sizeof path, "%s/out.safetensors", dir);
+  CHECK_OK(gpd_train_save_output(&t, path, faces.description));
+  gpd_trainer_free(&t);
+  CHECK(!strcmp(meta_of(path, "train_recon_schedule", v, sizeof v), "2 from step 0, 5 from step 6"), "train_recon_schedule '%s'", v);
+  CHECK(!strcmp(meta_of(path, "train_recon_weight", v, sizeof v), "5"), "train_recon_weight '%s'", v);
+  CHECK(!strcmp(meta_of(path, "train_precision", v, sizeof v), "fp32"), "train_precision '%s'", v);
+  /* an export records the training's precision, not its own engine's */
+  gpd_engine *bf16 = gpd_engine_cpu_create_precision(GPD_PRECISION_BF16);
+  if (bf16) {
+    c.resume = 0;
+    CHECK_OK(gpd_trainer_init(&t, &c, bf16));
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
+    CHECK_OK(gpd_checkpoint_load(&t, path));
+    snprintf(path, sizeof path, "%s/export.safetensors", dir);
+    CHECK_OK(gpd_train_save_output(&t, path, NULL));
+    gpd_trainer_free(&t);
+    CHECK(!strcmp(meta_of(path, "train_precision", v, sizeof v), "fp32"), "a bf16 export says train_precision '%s'", v);
+    gpd_engine_destroy(bf16);
+  }
+  gpd_dataset_free(&faces);
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  CHECK(system(cmd) == 0, "cleanup");
+}
+
 int main(void) {
   E = gpd_engine_ref_create(); /* the oracle: finite differences need its plain sums */
   if (!E) {
@@ -968,6 +1056,7 @@ int main(void) {
   test_short_run();
   test_evaluate();
   test_resumes();
+  test_recon_schedule();
   gpd_engine_destroy(E);
   return check_report("test_train");
 }

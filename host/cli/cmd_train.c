@@ -66,6 +66,9 @@ static void usage(FILE *f) {
           "                         image's projection onto G's range, N Adam steps from\n"
           "                         its random start, when the table starts (default 0:\n"
           "                         the random start; use it when G is already trained)\n"
+          "  --change-recon-weight  dcgan, with --resume: continue a checkpoint trained\n"
+          "                         with another --recon-weight; this one applies from its\n"
+          "                         step on (the weights' train_recon_schedule records it)\n"
           "  --data-scale S         VAE: train on S * x (the weight above applies to the\n"
           "                         scaled data); OUT maps raw x (S folded into the first\n"
           "                         and last layers); default 1\n"
@@ -170,7 +173,7 @@ static void on_latent_init(void *ctx, long done, long total) {
 enum {
   OPT_ARCH = 256, OPT_DATA, OPT_CELEBA, OPT_RANGE, OPT_KSEEDS, OPT_KLENS, OPT_LATENT, OPT_WIDTH, OPT_DWIDTH, OPT_EPOCHS,
   OPT_STEPS, OPT_BATCH, OPT_LR, OPT_BETA1, OPT_SEED, OPT_RECON, OPT_KL, OPT_CKDIR, OPT_CKEVERY, OPT_RESUME, OPT_EXPORT,
-  OPT_LOGEVERY, OPT_GRID, OPT_DEVICE, OPT_SCALE, OPT_LEAK, OPT_AUGMENT, OPT_EMA, OPT_PRECISION, OPT_SNAPSHOT, OPT_THREADS, OPT_LATENT_LR, OPT_LATENT_INIT,
+  OPT_LOGEVERY, OPT_GRID, OPT_DEVICE, OPT_SCALE, OPT_LEAK, OPT_AUGMENT, OPT_EMA, OPT_PRECISION, OPT_SNAPSHOT, OPT_THREADS, OPT_LATENT_LR, OPT_LATENT_INIT, OPT_RECON_CHANGE,
   OPT_HELP
 };
 
@@ -206,6 +209,7 @@ static int parse_args(int argc, char **argv, train_args *a) {
       {"threads", required_argument, 0, OPT_THREADS},
       {"augment", required_argument, 0, OPT_AUGMENT}, {"ema", required_argument, 0, OPT_EMA},
       {"latent-lr", required_argument, 0, OPT_LATENT_LR}, {"latent-init-steps", required_argument, 0, OPT_LATENT_INIT},
+      {"change-recon-weight", no_argument, 0, OPT_RECON_CHANGE},
       {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0}};
   memset(a, 0, sizeof *a);
   gpd_train_config *cfg = &a->cfg;
@@ -283,6 +287,7 @@ static int parse_args(int argc, char **argv, train_args *a) {
       cfg->latent_init_steps = (int)v;
       a->have_gan_opt = 1;
       break;
+    case OPT_RECON_CHANGE: cfg->recon_weight_change = 1; a->have_gan_opt = 1; break;
     case 'o': a->out = optarg; break;
     default: return gpd_cli_bad_option(CMD, c, argv);
     }
@@ -301,7 +306,7 @@ static int parse_args(int argc, char **argv, train_args *a) {
 static int validate_args(const train_args *a) {
   const gpd_train_config *cfg = &a->cfg;
   if (a->have_gan_opt && strncmp(cfg->arch.name, "dcgan", 5))
-    return gpd_error("--augment / --ema / --latent-lr / --latent-init-steps: only for --arch dcgan (%s is a VAE)", cfg->arch.name);
+    return gpd_error("--augment / --ema / --latent-lr / --latent-init-steps / --change-recon-weight: only for --arch dcgan (%s is a VAE)", cfg->arch.name);
   if (strncmp(cfg->arch.name, "dcgan", 5) && !(cfg->recon_weight > 0))
     return gpd_error("--recon-weight: a VAE's must be positive (it is its likelihood)");
   if (a->is_kernels && a->data)

@@ -94,6 +94,9 @@ int gpd_checkpoint_save(const gpd_trainer *t, const char *path, const char *data
       meta_printf(w, "ckpt_data_scale", "%.9g", c->data_scale) != 0 ||
       gpd_st_writer_meta(w, "ckpt_data", data) != 0)
     goto done;
+  if ((t->precision_history[0] && gpd_st_writer_meta(w, "ckpt_precision_history", t->precision_history) != 0) ||
+      (t->recon_history[0] && gpd_st_writer_meta(w, "ckpt_recon_history", t->recon_history) != 0))
+    goto done;
   rc = gpd_st_writer_save(w, path);
 done:
   gpd_st_writer_free(w);
@@ -197,6 +200,10 @@ int gpd_checkpoint_load(gpd_trainer *t, const char *path) {
   t->rng = rng;
   t->aug_rng = aug_rng;
   t->step = step;
+  /* a checkpoint from before the history was kept: what ran is unknown */
+  const char *precisions = gpd_st_meta_get(&st, "ckpt_precision_history");
+  if (precisions) snprintf(t->precision_history, sizeof t->precision_history, "%s", precisions);
+  else snprintf(t->precision_history, sizeof t->precision_history, "unrecorded before step %ld", step);
   if (gpd_train_latents_load(t, &st) != 0) goto done;
   rc = 0;
 done:

@@ -190,9 +190,13 @@ int gpd_train_latents_load(gpd_trainer *t, const gpd_safetensors *st) {
     /* Like --augment and --ema: a resume or export states the objective the
      * checkpoint was trained with. */
     const char *w = gpd_st_meta_get(st, "ckpt_recon_weight");
-    if (!w || strtof(w, NULL) != t->cfg.recon_weight)
-      return gpd_error("%s: the checkpoint was trained with --recon-weight %s, this run has %g", st->path, w ? w : "?",
-                       t->cfg.recon_weight);
+    if (!w || (strtof(w, NULL) != t->cfg.recon_weight && !t->cfg.recon_weight_change))
+      return gpd_error("%s: the checkpoint was trained with --recon-weight %s, this run has %g (--change-recon-weight "
+                       "continues it with the new weight)",
+                       st->path, w ? w : "?", t->cfg.recon_weight);
+    const char *history = gpd_st_meta_get(st, "ckpt_recon_history");
+    if (history) snprintf(t->recon_history, sizeof t->recon_history, "%s", history);
+    else snprintf(t->recon_history, sizeof t->recon_history, "%g before step %ld", strtof(w, NULL), t->step);
   }
   if (!t->latent_table) return 0; /* an export: the nets are all it needs */
   t->latent_fresh = !z;

@@ -36,6 +36,14 @@ enum { GPD_VIEW_REAL = 0, GPD_VIEW_FAKE_D, GPD_VIEW_FAKE_G, GPD_AUGMENT_VIEWS };
 int gpd_train_gan_augment(gpd_trainer *t, int view, int n, const float *x, float *y);
 int gpd_train_gan_augment_backward(gpd_trainer *t, int view, int n, const float *dy, float *dx);
 
+/* A setting's history over resumes (train_history.c): appends "VALUE from
+ * step STEP" to `history` (size bytes) when VALUE differs from its last
+ * value; -1 (error recorded) when it does not fit. */
+int gpd_train_history_note(char *history, size_t size, const char *value, long step);
+/* What the weights record: the value alone when it held from step 0, else
+ * the whole history. */
+void gpd_train_history_summary(const char *history, char *out, size_t size);
+
 /* The per-image latents (latent_table.c): the batch's rows into t->z,
  * t->latent_m, t->latent_v (the indices checked there); Adam on them with
  * gradient t->dz, back on the sphere, written back to the same indices;

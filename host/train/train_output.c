@@ -7,6 +7,7 @@
 #include "gpd/common.h"
 #include "gpd/repo_path.h"
 #include "gpd/train.h"
+#include "train_internal.h"
 #include "gpd/weights.h"
 
 static int meta(gpd_st_writer *w, const char *key, const char *fmt, double v) {
@@ -76,6 +77,10 @@ int gpd_train_save_output(gpd_trainer *t, const char *path, const char *data_des
    * written by an older build may hold absolute ones) */
   char data[256];
   gpd_repo_relative_text(data_description ? data_description : t->data_description, data, sizeof data);
+  /* the precision training ran in (an export's own engine does not count) */
+  char precision[160];
+  if (t->precision_history[0]) gpd_train_history_summary(t->precision_history, precision, sizeof precision);
+  else snprintf(precision, sizeof precision, "%s", gpd_precision_name(t->e->precision));
   const char *method = t->kind == GPD_TRAIN_VAE ? "variational inference (negative ELBO: recon_weight * squared error + KL), Adam"
                      : c->recon_weight > 0 ? "GAN, non-saturating loss against dcgan_disc + recon_weight * ||x_i - G(z_i)||^2 "
                                              "with a fitted latent per training image (GLO), Adam"
@@ -86,7 +91,7 @@ int gpd_train_save_output(gpd_trainer *t, const char *path, const char *data_des
       meta(w, "train_seconds", "%.0f", t->seconds) != 0 || meta(w, "train_batch", "%.0f", c->batch) != 0 ||
       meta(w, "train_lr", "%.6g", c->lr) != 0 || meta(w, "train_beta1", "%.3g", c->beta1) != 0 ||
       gpd_st_writer_meta(w, "train_seed", seed) != 0 || gpd_st_writer_meta(w, "train_engine", t->e->name) != 0 ||
-      gpd_st_writer_meta(w, "train_precision", gpd_precision_name(t->e->precision)) != 0)
+      gpd_st_writer_meta(w, "train_precision", precision) != 0)
     goto done;
   if (t->kind == GPD_TRAIN_VAE &&
       (meta(w, "train_recon_weight", "%.6g", c->recon_weight) != 0 || meta(w, "train_kl_weight", "%.6g", c->kl_weight) != 0 ||
@@ -103,6 +108,11 @@ int gpd_train_save_output(gpd_trainer *t, const char *path, const char *data_des
                                 meta(w, "train_latent_lr", "%.6g", c->latent_lr) != 0 ||
                                 meta(w, "train_latent_init_steps", "%.0f", c->latent_init_steps) != 0))
       goto done;
+    if (t->recon_history[0]) {
+      char schedule[160];
+      gpd_train_history_summary(t->recon_history, schedule, sizeof schedule);
+      if (gpd_st_writer_meta(w, "train_recon_schedule", schedule) != 0) goto done;
+    }
   }
   rc = gpd_st_writer_save(w, path);
 done:

@@ -86,6 +86,14 @@ int gpd_train_run(gpd_trainer *t, const gpd_dataset *ds) {
     GPD_TRY(gpd_trainer_latent_table(t, n));
     GPD_TRY(gpd_train_latents_project(t, ds));
   }
+  /* what this run trains with, from where it starts */
+  GPD_TRY(gpd_train_history_note(t->precision_history, sizeof t->precision_history, gpd_precision_name(t->e->precision),
+                                 t->step));
+  if (t->latent_table) {
+    char weight[32];
+    snprintf(weight, sizeof weight, "%g", c->recon_weight);
+    GPD_TRY(gpd_train_history_note(t->recon_history, sizeof t->recon_history, weight, t->step));
+  }
   size_t item = gpd_dataset_item_size(ds);
   long *perm = gpd_malloc((size_t)n * sizeof *perm, "the data order");
   float *batch = gpd_malloc((size_t)c->batch * item * sizeof(float), "a host batch");

@@ -104,6 +104,10 @@ typedef struct gpd_train_config {
    * reconstruction then refines faces G already nearly makes instead of
    * pulling every G(z) toward an arbitrary face. */
   int latent_init_steps;
+  /* GAN with recon_weight > 0, resuming: the checkpoint may have been
+   * trained with another recon_weight; this one applies from its step on (a
+   * schedule, recorded in recon_history). 0: such a resume is refused. */
+  int recon_weight_change;
   /* Called during that projection (images done of total); may be NULL. */
   void (*latent_init_progress)(void *ctx, long done, long total);
   /* VAE: trains on data_scale * x (default 1). The shipped file folds the
@@ -203,6 +207,10 @@ typedef struct gpd_trainer {
   long step;              /* optimiser steps done */
   long steps_per_epoch;   /* set by gpd_train_run (0: unknown) */
   char data_description[200]; /* set by gpd_train_run, saved with outputs */
+  /* the settings' histories over resumes (train_history.c), in checkpoints:
+   * the compute precision, and the reconstruction weight (GAN, table on) */
+  char precision_history[160];
+  char recon_history[160];
   gpd_rng rng;            /* eps / z stream */
   double seconds;         /* training time so far */
   int latent;
