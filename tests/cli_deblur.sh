@@ -53,7 +53,7 @@ for alg in naive 1 2; do
     grep -q "\"alg\":\"$alg\"" "$T/out_$alg.json" || bad "alg $alg: JSON names another algorithm"
     grep -q '"graph_launches":0,"graph_capture_failures":0' "$T/out_$alg.json" || bad "alg $alg: graphs reported on the CPU"
     grep -q '"restart_iterations":18,' "$T/out_$alg.json" || bad "alg $alg: 3 restarts x 6 steps are not 18"
-    grep -q '"psnr":[0-9]' "$T/out_$alg.json" || bad "alg $alg: no PSNR with --truth"
+    grep -q '"psnr":-\?[0-9]' "$T/out_$alg.json" || bad "alg $alg: no PSNR with --truth"
     [ -s "$T/out_$alg.png" ] || bad "alg $alg: no output image"
     [ -s "$T/range_$alg.png" ] || bad "alg $alg: no range image"
     head -1 "$T/log_$alg.csv" | grep -q '^step,measurement0,measurement1,measurement2,total0,total1,total2$' ||
@@ -68,6 +68,18 @@ for alg in naive 1 2; do
     bad "alg $alg failed: $(cat "$T/err_$alg.txt")"
   fi
 done
+
+# --kernel-scale: the default returns the kernel summing to 1, raw the solve's own
+# (the random blur VAE's kernels sum to far more than 1)
+if "$BIN" deblur "$T/blurry.png" -o "$T/out_raw.png" --alg 1 "${G[@]}" --restarts 3 --steps 6 --lr 1e-7 --seed 2 \
+     --kernel-scale raw --kernel-out "$T/k_raw.kernel" >"$T/out_raw.json" 2>"$T/err_raw.txt"; then
+  sum_of() { awk 'NR > 1 { for (i = 1; i <= NF; i++) s += $i } END { printf "%.4f", s }' "$1"; }
+  [ "$(sum_of "$T/k_1.kernel")" = 1.0000 ] || bad "--kernel-scale unit: the kernel sums to $(sum_of "$T/k_1.kernel")"
+  awk -v s="$(sum_of "$T/k_raw.kernel")" 'BEGIN { exit !(s > 1.01 || s < 0.99) }' ||
+    bad "--kernel-scale raw: the kernel sums to $(sum_of "$T/k_raw.kernel"), the test needs a generator that does not make 1"
+else
+  bad "--kernel-scale raw failed: $(cat "$T/err_raw.txt")"
+fi
 
 # the halving schedule: 4 restarts, points at 2 and 4 of 8 steps: 4 x 2 + 2 x 2 + 1 x 4 restart-iterations;
 # the log keeps a column per restart (nan once it stopped)
@@ -180,6 +192,8 @@ expect_fail "halving with Algorithm 3" "Algorithm 3 runs its restarts one after 
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" --alg 3 --schedule halving --blur-gen "$T/blur.safetensors" --device cpu
 expect_fail "bad schedule" "--schedule: 'half' is not full or halving" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --schedule half
+expect_fail "bad kernel scale" "--kernel-scale: 'half' is not unit or raw" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --kernel-scale half
 expect_fail "bad halving points" "--halving-at: the points must increase" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --halving-at 0.5,0.2
 expect_fail "all restarts diverge" "restarts diverged" \

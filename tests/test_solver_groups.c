@@ -438,6 +438,77 @@ static void test_too_small(void) {
   else CHECK(0, "unlimited: %s", gpd_last_error());
 }
 
+/* ---- the kernel's scale in the result ------------------------------------------ */
+
+/* b is a in the gauge sum(k) = 1: the same restart and losses, b's kernel
+ * a's over s = sum(a's kernel), b's images a's times s. */
+static void check_unit_gauge(const char *what, const gpd_solve_result *a, const gpd_solve_result *b) {
+  CHECK(a->chosen == b->chosen && a->measurement == b->measurement && a->total == b->total,
+        "%s: the gauge changed the solve (chosen %d / %d, measurement %g / %g)", what, a->chosen, b->chosen,
+        a->measurement, b->measurement);
+  const int nk = a->ksize * a->ksize;
+  double s = 0, sb = 0, worst = 0;
+  for (int i = 0; i < nk; i++) s += a->kernel[i], sb += b->kernel[i];
+  CHECK(fabs(sb - 1) < 1e-5 && fabs(s - 1) > 1e-3, "%s: raw kernel sums to %.6f, unit to %.6f", what, s, sb);
+  for (int i = 0; i < nk; i++) worst = fmax(worst, fabs(b->kernel[i] * s - a->kernel[i]));
+  const gpd_image *ia[2] = {&a->image, &a->range_image}, *ib[2] = {&b->image, &b->range_image};
+  for (int j = 0; j < 2; j++) {
+    const size_t n = (size_t)ia[j]->c * ia[j]->h * ia[j]->w;
+    for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs(ib[j]->data[i] - ia[j]->data[i] * s) / (1 + fabs(ia[j]->data[i])));
+  }
+  CHECK(worst < 1e-5, "%s: the unit-gauge result is off the raw one times %.4f by %g", what, s, worst);
+  fprintf(stderr, "%s: raw kernel sum %.4f, returned as 1 with the image times it\n", what, s);
+}
+
+static void test_kernel_scale(void) {
+  /* a blur generator whose kernels sum to about 1.3: the normalised one
+   * times 1.3 in its last layer */
+  gpd_net gk;
+  CHECK_OK(make_compact_kernel_net(&gk, 4, 7, 28, 2));
+  CHECK_OK(normalise_kernels(&gk, NULL, 4));
+  /* its one weighted layer is followed by a reshape and a ReLU: scaling
+   * all its parameters scales every kernel */
+  float *h = malloc(gk.n_params * sizeof(float));
+  CHECK_OK(E->download(E, h, gk.params, gk.n_params));
+  for (size_t i = 0; i < gk.n_params; i++) h[i] *= 1.3f;
+  CHECK_OK(E->upload(E, gk.params, h, gk.n_params));
+  free(h);
+  gpd_image gray;
+  gpd_image_alloc(&gray, 1, 32, 32);
+  for (int i = 0; i < 32 * 32; i++) gray.data[i] = Y.data[i];
+  const gpd_algorithm algs[3] = {GPD_ALG_1, GPD_ALG_2, GPD_ALG_3};
+  for (int k = 0; k < 3; k++) {
+    gpd_solve_options o;
+    gpd_solve_defaults(&o, algs[k]);
+    o.restarts = 3;
+    o.steps = 10;
+    o.fit_steps = 4;
+    o.untrained_width = 4;
+    o.untrained_latent = 8;
+    o.seed = 4;
+    const gpd_image *y = algs[k] == GPD_ALG_3 ? &gray : &Y;
+    gpd_net *gi = algs[k] == GPD_ALG_3 ? NULL : &GI;
+    gpd_solve_result raw, unit;
+    o.keep_kernel_scale = 1;
+    if (gpd_solve(E, y, gi, &gk, &o, &raw) != 0) {
+      CHECK(0, "Algorithm %d, raw: %s", k + 1, gpd_last_error());
+      continue;
+    }
+    o.keep_kernel_scale = 0;
+    if (gpd_solve(E, y, gi, &gk, &o, &unit) == 0) {
+      char what[64];
+      snprintf(what, sizeof what, "Algorithm %d's kernel scale", k + 1);
+      check_unit_gauge(what, &raw, &unit);
+      gpd_solve_result_free(&unit);
+    } else {
+      CHECK(0, "Algorithm %d, unit: %s", k + 1, gpd_last_error());
+    }
+    gpd_solve_result_free(&raw);
+  }
+  gpd_image_free(&gray);
+  gpd_net_free(&gk);
+}
+
 int main(void) {
   unsetenv("GPD_MEMORY_LIMIT_MB");
   unsetenv("GPD_SOLVER_THREADS");
@@ -464,6 +535,7 @@ int main(void) {
   test_groups();
   test_alg3_threads();
   test_too_small();
+  test_kernel_scale();
 
   gpd_image_free(&Y);
   gpd_net_free(&GI);

@@ -33,6 +33,7 @@ enum {
   OPT_UNTRAINED_LATENT,
   OPT_SCHEDULE,
   OPT_HALVING_AT,
+  OPT_KERNEL_SCALE,
   OPT_FLOAT /* + index into FLOAT_OPTS */
 };
 
@@ -66,6 +67,7 @@ void gpd_cli_solve_options_add_only(struct option *opts, int *n, const char *con
       {"untrained-latent", required_argument, 0, OPT_UNTRAINED_LATENT},
       {"schedule", required_argument, 0, OPT_SCHEDULE},
       {"halving-at", required_argument, 0, OPT_HALVING_AT},
+      {"kernel-scale", required_argument, 0, OPT_KERNEL_SCALE},
   };
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
     if (wanted(names, fixed[i].name)) opts[(*n)++] = fixed[i];
@@ -147,6 +149,10 @@ int gpd_cli_solve_option(gpd_cli_solve_args *a, int opt, const char *arg) {
     a->halving_set = 1;
     return 1;
   }
+  case OPT_KERNEL_SCALE:
+    if (strcmp(arg, "unit") && strcmp(arg, "raw")) return gpd_error("--kernel-scale: '%s' is not unit or raw", arg);
+    a->keep_kernel_scale = !strcmp(arg, "raw");
+    return 1;
   case OPT_UNTRAINED_LATENT:
     GPD_TRY(gpd_parse_int("untrained-latent", arg, 1, 1 << 20, &a->untrained_latent));
     return 1;
@@ -165,6 +171,7 @@ void gpd_cli_solve_apply(const gpd_cli_solve_args *a, gpd_solve_options *o) {
   if (a->untrained_latent > 0) o->untrained_latent = (int)a->untrained_latent;
   if (a->untrained_arch) o->untrained_arch = a->untrained_arch;
   if (a->schedule_set) o->schedule = a->schedule;
+  o->keep_kernel_scale = a->keep_kernel_scale;
   if (a->halving_set) {
     o->n_halving = a->n_halving;
     memcpy(o->halving_at, a->halving_at, sizeof o->halving_at);
@@ -180,7 +187,8 @@ void gpd_cli_solve_usage(FILE *f) {
           "  -b, --boundary MODE    circular (the paper's) or linear (the blurry image is the valid part)\n"
           "  -r, --restarts N       random restarts, run as one batch (default 10)\n"
           "  -n, --steps N          iterations (default: naive 10000, 1 10000, 2 10000, 3 20000)\n"
-          "  -s, --seed S           seed of latents, free image and Alg 3 weights (default 0)\n");
+          "  -s, --seed S           seed of latents, free image and Alg 3 weights (default 0)\n"
+          GPD_CLI_KERNEL_SCALE_HELP);
   gpd_cli_solve_usage_schedule(f);
   gpd_cli_solve_usage_weights(f);
 }

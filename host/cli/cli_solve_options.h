@@ -31,6 +31,7 @@ typedef struct gpd_cli_solve_args {
   int seed_set;
   const char *untrained_arch;
   int schedule_set, halving_set;
+  int keep_kernel_scale;
   gpd_schedule schedule;
   int n_halving;
   float halving_at[GPD_SOLVE_MAX_HALVINGS];
@@ -55,6 +56,12 @@ void gpd_cli_range_option_table(struct option *opts, const struct option *own, i
   "      --lr X             initial Adam step (default 0.05)\n"                           \
   "      --lr-decay T       step lr * exp(-t / T) (default 1000; 0 = constant)\n"         \
   "  -s, --seed S           seed of the latents (default 0)\n"
+
+/* The help line of --kernel-scale (deblur, eval, sweep). */
+#define GPD_CLI_KERNEL_SCALE_HELP                                                         \
+  "      --kernel-scale S   unit (default): return the kernel scaled to sum 1 and the\n"   \
+  "                         image times its sum (the same blurry image: a blind solve\n"   \
+  "                         knows i and k only up to (s i, k / s)) | raw: as solved\n"
 
 /* alg: the default algorithm when --alg is not given. */
 void gpd_cli_solve_args_init(gpd_cli_solve_args *a, gpd_algorithm alg);

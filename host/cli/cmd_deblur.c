@@ -48,6 +48,7 @@ static void usage(FILE *f) {
           "  -r, --restarts N       random restarts (default 10)\n"
           "  -n, --steps N          iterations (default: naive 10000, 1 10000, 2 10000, 3 20000)\n"
           "  -s, --seed S           seed of latents, free image and Alg 3 weights (default 0)\n"
+          GPD_CLI_KERNEL_SCALE_HELP
           "  -d, --device D         ref | cpu | cuda | auto (default auto)\n"
           GPD_CLI_PRECISION_HELP GPD_CLI_THREADS_HELP
           "memory and concurrency: restarts that do not fit the device's free memory run in\n"

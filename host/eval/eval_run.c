@@ -62,6 +62,14 @@ static int solver_settings(gpd_eval_manifest *m, const char *prefix, const gpd_s
     snprintf(k, sizeof k, "%sschedule", prefix);
     GPD_TRY(gpd_eval_manifest_set(m, k, "%s", text));
   }
+  if (o->alg == GPD_ALG_1 || o->alg == GPD_ALG_2 || o->alg == GPD_ALG_3) {
+    /* only for the unit gauge: results made before it existed were raw and
+     * must not pass for it */
+    if (!o->keep_kernel_scale) {
+      snprintf(k, sizeof k, "%skernel_scale", prefix);
+      GPD_TRY(gpd_eval_manifest_set(m, k, "unit"));
+    }
+  }
   snprintf(k, sizeof k, "%sseed", prefix);
   GPD_TRY(gpd_eval_manifest_set(m, k, "%llu", (unsigned long long)o->seed));
   if (o->alg == GPD_ALG_NAIVE || o->alg == GPD_ALG_1) {

@@ -406,6 +406,8 @@ done:
     for (int j = 0; j < images; j++) gpd_solve_result_free(&res[j]);
     return -1;
   }
+  if (!o->keep_kernel_scale)
+    for (int j = 0; j < images; j++) solve_result_unit_kernel(&res[j]);
   const double seconds = gpd_seconds() - t0;
   for (int j = 0; j < images; j++) res[j].seconds = seconds;
   return 0;

@@ -171,6 +171,24 @@ int solve_gen_pair_result(const solve_gen_pair *s, gpd_engine *e, const solve_ge
   return solve_download_kernel(e, s->xk + (size_t)chosen * g->k * g->k, g->k, res);
 }
 
+static void scale_image(gpd_image *im, float s) {
+  if (!im->data) return;
+  const size_t n = (size_t)im->c * im->h * im->w;
+  for (size_t i = 0; i < n; i++) im->data[i] *= s;
+}
+
+void solve_result_unit_kernel(gpd_solve_result *res) {
+  if (!res->kernel || res->chosen < 0) return;
+  const size_t n = (size_t)res->ksize * res->ksize;
+  double sum = 0;
+  for (size_t i = 0; i < n; i++) sum += res->kernel[i];
+  if (!(sum > 0) || !isfinite(sum)) return;
+  const float s = (float)sum;
+  for (size_t i = 0; i < n; i++) res->kernel[i] /= s;
+  scale_image(&res->image, s);
+  if (res->range_image.data != res->image.data) scale_image(&res->range_image, s);
+}
+
 /* ---- optimiser steps ------------------------------------------------------------- */
 
 float solve_group_lr(const solve_group *g, int t) {

@@ -322,6 +322,11 @@ void solve_gen_pair_free(solve_gen_pair *s, gpd_engine *e);
 int solve_gen_pair_result(const solve_gen_pair *s, gpd_engine *e, const solve_geom *g, const float *image, int chosen,
                           gpd_solve_result *res);
 
+/* The result in the gauge sum(k) = 1 (gpd_solve_options.keep_kernel_scale):
+ * images times s = sum(k), the kernel over s; nothing when there is no
+ * kernel or s is not a positive finite number. */
+void solve_result_unit_kernel(gpd_solve_result *res);
+
 /* Batched problems: the batch of restarts [in->first, + count), initial
  * point drawn from o->seed. naive_create serves both naive (gradient
  * descent, o->lr) and range projection (adam != 0: Adam, o->adam_lr

@@ -112,6 +112,13 @@ typedef struct gpd_solve_options {
    * run in groups (memory) are halved within their group, and the best of
    * the groups' survivors is chosen. */
   gpd_schedule schedule;
+  /* Algorithms 1-3: y = i * k is unchanged by (s i, k / s), and the blur
+   * generator does not pin the sum of its kernels (weights/README.md), so a
+   * solve may end with a kernel summing to 1.2 and an image 17% too dark.
+   * 0 (default): the result is returned in the gauge sum(k) = 1 (a blur
+   * conserves light): image and range image times sum(k), kernel over it;
+   * the losses are the solve's. 1: as the solve ended. */
+  int keep_kernel_scale;
   int n_halving;                          /* points used of halving_at */
   float halving_at[GPD_SOLVE_MAX_HALVINGS];
 } gpd_solve_options;
