@@ -299,18 +299,28 @@ static void test_groups(void) {
   run_grouped("range projection", o, &GI, NULL, 0);
 }
 
+/* a few quick restarts of alg; Algorithm 3 with a tiny untrained generator */
+static void quick_options(gpd_solve_options *o, gpd_algorithm alg, int steps, uint64_t seed) {
+  gpd_solve_defaults(o, alg);
+  o->restarts = 3;
+  o->steps = steps;
+  o->fit_steps = 4;
+  o->untrained_width = 4;
+  o->untrained_latent = 8;
+  o->seed = seed;
+}
+
+/* Y's first channel: Algorithm 3's gray input */
+static void gray_of_y(gpd_image *gray) {
+  gpd_image_alloc(gray, 1, 32, 32);
+  for (int i = 0; i < 32 * 32; i++) gray->data[i] = Y.data[i];
+}
+
 static void test_alg3_threads(void) {
   gpd_solve_options o;
-  gpd_solve_defaults(&o, GPD_ALG_3);
-  o.restarts = 3;
-  o.steps = 6;
-  o.fit_steps = 4;
-  o.untrained_width = 4;
-  o.untrained_latent = 8;
-  o.seed = 9;
+  quick_options(&o, GPD_ALG_3, 6, 9);
   gpd_image gray;
-  gpd_image_alloc(&gray, 1, 32, 32);
-  for (int i = 0; i < 32 * 32; i++) gray.data[i] = Y.data[i];
+  gray_of_y(&gray);
   gpd_solve_result a, b;
   if (gpd_solve(E, &gray, NULL, &GK, &o, &a) != 0) {
     CHECK(0, "Algorithm 3: %s", gpd_last_error());
@@ -474,18 +484,11 @@ static void test_kernel_scale(void) {
   CHECK_OK(E->upload(E, gk.params, h, gk.n_params));
   free(h);
   gpd_image gray;
-  gpd_image_alloc(&gray, 1, 32, 32);
-  for (int i = 0; i < 32 * 32; i++) gray.data[i] = Y.data[i];
+  gray_of_y(&gray);
   const gpd_algorithm algs[3] = {GPD_ALG_1, GPD_ALG_2, GPD_ALG_3};
   for (int k = 0; k < 3; k++) {
     gpd_solve_options o;
-    gpd_solve_defaults(&o, algs[k]);
-    o.restarts = 3;
-    o.steps = 10;
-    o.fit_steps = 4;
-    o.untrained_width = 4;
-    o.untrained_latent = 8;
-    o.seed = 4;
+    quick_options(&o, algs[k], 10, 4);
     const gpd_image *y = algs[k] == GPD_ALG_3 ? &gray : &Y;
     gpd_net *gi = algs[k] == GPD_ALG_3 ? NULL : &GI;
     gpd_solve_result raw, unit;

@@ -818,6 +818,17 @@ static void test_resume(const char *what, const gpd_train_config *base, const gp
   CHECK(system(cmd) == 0, "cleanup");
 }
 
+/* 24 uniform-noise 16x16 RGB "faces" from seed */
+static void random_faces(gpd_dataset *faces, uint64_t seed) {
+  size_t item = 3 * 16 * 16;
+  float *imgs = malloc(24 * item * sizeof(float));
+  gpd_rng r;
+  gpd_rng_seed(&r, seed);
+  for (size_t i = 0; i < 24 * item; i++) imgs[i] = (float)gpd_rng_uniform(&r);
+  CHECK_OK(gpd_dataset_memory(faces, 3, 16, 16, 24, imgs));
+  free(imgs);
+}
+
 static void test_resumes(void) {
   gpd_dataset kernels;
   CHECK_OK(gpd_dataset_kernels(&kernels, 28, 500, 100, 5, 28));
@@ -828,14 +839,8 @@ static void test_resumes(void) {
   test_resume("blur_vae", &c, &kernels, 14, 6); /* crosses an epoch (6 steps each) */
   gpd_dataset_free(&kernels);
 
-  size_t item = 3 * 16 * 16;
-  float *imgs = malloc(24 * item * sizeof(float));
-  gpd_rng r;
-  gpd_rng_seed(&r, 5);
-  for (size_t i = 0; i < 24 * item; i++) imgs[i] = (float)gpd_rng_uniform(&r);
   gpd_dataset faces;
-  CHECK_OK(gpd_dataset_memory(&faces, 3, 16, 16, 24, imgs));
-  free(imgs);
+  random_faces(&faces, 5);
   tiny_gan(&c, 4);
   CHECK(c.augment == (GPD_AUGMENT_FLIP | GPD_AUGMENT_DIFFAUG) && c.ema > 0, "dcgan defaults: augment %u, ema %g", c.augment, c.ema);
   test_resume("dcgan, flips + DiffAugment + EMA", &c, &faces, 10, 4);
@@ -980,14 +985,8 @@ static void test_recon_schedule(void) {
 
   /* A GAN trained with reconstruction weight 2, resumed with 5: refused
    * unless told, then continued, and the weights record both. */
-  size_t item = 3 * 16 * 16;
-  float *imgs = malloc(24 * item * sizeof(float));
-  gpd_rng r;
-  gpd_rng_seed(&r, 6);
-  for (size_t i = 0; i < 24 * item; i++) imgs[i] = (float)gpd_rng_uniform(&r);
   gpd_dataset faces;
-  CHECK_OK(gpd_dataset_memory(&faces, 3, 16, 16, 24, imgs));
-  free(imgs);
+  random_faces(&faces, 6);
   char dir[] = "/tmp/gpd_test_schedule_XXXXXX";
   CHECK(mkdtemp(dir) != NULL, "mkdtemp");
   gpd_train_config c;
