@@ -194,6 +194,8 @@ expect_fail "bad schedule" "--schedule: 'half' is not full or halving" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --schedule half
 expect_fail "bad kernel scale" "--kernel-scale: 'half' is not unit or raw" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --kernel-scale half
+expect_fail "bad restart choice" "--select: 'best' is not measurement or total" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --alg 2 --select best
 expect_fail "bad halving points" "--halving-at: the points must increase" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --halving-at 0.5,0.2
 expect_fail "all restarts diverge" "restarts diverged" \

@@ -34,6 +34,7 @@ enum {
   OPT_SCHEDULE,
   OPT_HALVING_AT,
   OPT_KERNEL_SCALE,
+  OPT_SELECT,
   OPT_FLOAT /* + index into FLOAT_OPTS */
 };
 
@@ -68,6 +69,7 @@ void gpd_cli_solve_options_add_only(struct option *opts, int *n, const char *con
       {"schedule", required_argument, 0, OPT_SCHEDULE},
       {"halving-at", required_argument, 0, OPT_HALVING_AT},
       {"kernel-scale", required_argument, 0, OPT_KERNEL_SCALE},
+      {"select", required_argument, 0, OPT_SELECT},
   };
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
     if (wanted(names, fixed[i].name)) opts[(*n)++] = fixed[i];
@@ -153,6 +155,12 @@ int gpd_cli_solve_option(gpd_cli_solve_args *a, int opt, const char *arg) {
     if (strcmp(arg, "unit") && strcmp(arg, "raw")) return gpd_error("--kernel-scale: '%s' is not unit or raw", arg);
     a->keep_kernel_scale = !strcmp(arg, "raw");
     return 1;
+  case OPT_SELECT:
+    if (strcmp(arg, "measurement") && strcmp(arg, "total"))
+      return gpd_error("--select: '%s' is not measurement or total", arg);
+    a->alg2_select_total = !strcmp(arg, "total");
+    a->alg2_select_set = 1;
+    return 1;
   case OPT_UNTRAINED_LATENT:
     GPD_TRY(gpd_parse_int("untrained-latent", arg, 1, 1 << 20, &a->untrained_latent));
     return 1;
@@ -172,6 +180,7 @@ void gpd_cli_solve_apply(const gpd_cli_solve_args *a, gpd_solve_options *o) {
   if (a->untrained_arch) o->untrained_arch = a->untrained_arch;
   if (a->schedule_set) o->schedule = a->schedule;
   o->keep_kernel_scale = a->keep_kernel_scale;
+  if (a->alg2_select_set) o->alg2_select_total = a->alg2_select_total;
   if (a->halving_set) {
     o->n_halving = a->n_halving;
     memcpy(o->halving_at, a->halving_at, sizeof o->halving_at);
@@ -223,6 +232,9 @@ void gpd_cli_solve_usage_weights(FILE *f) {
           "      --rho R            TV weight on the free image (default 0.001)\n"
           "      --adam-lr X        Adam step (default 0.005)\n"
           "      --init-mean M, --init-std S   free image init N(M, S^2) (default 0.5, 0.1)\n"
+          "      --select S         the loss that picks the best restart (and ranks them for\n"
+          "                         halving): measurement, the free image's residual (the\n"
+          "                         authors' code; default) | total, the whole objective\n"
           "Algorithm 3 (Adam):\n"
           "      --nu N             TV weight on the image (default 0.001)\n"
           "      --kappa K          |z_k|^2 weight (default 0.001)\n"

@@ -85,6 +85,11 @@ static int solver_settings(gpd_eval_manifest *m, const char *prefix, const gpd_s
     SETF("rho", o->rho);
     SETF("init_mean", o->init_mean);
     SETF("init_std", o->init_std);
+    /* only when not the default: earlier results keep comparing equal */
+    if (o->alg2_select_total) {
+      snprintf(k, sizeof k, "%sselect", prefix);
+      GPD_TRY(gpd_eval_manifest_set(m, k, "total"));
+    }
   }
   if (o->alg == GPD_ALG_2 || o->alg == GPD_ALG_RANGE) SETF("adam_lr", o->adam_lr);
   if (o->alg == GPD_ALG_RANGE) SETF("lr_decay", o->lr_decay);

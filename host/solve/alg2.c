@@ -6,7 +6,8 @@
  *                  + rho TV(i),
  * Adam (adam_lr) on z_i, z_k and the free image i ~ N(init_mean, init_std^2)
  * per pixel. The best restart is the one whose FREE image explains y best
- * (lowest data(i, G_K(z_k))), as in the authors' code; that residual is this
+ * (lowest data(i, G_K(z_k))), as in the authors' code, or with
+ * alg2_select_total the one with the lowest L; that loss is this
  * algorithm's "measurement". Restarts are the batch. */
 #include <stdlib.h>
 
@@ -66,6 +67,7 @@ static void alg2_read(solve_problem *p) {
     p->measurement[r] = l[r];
     p->total[r] = o->free_weight * l[r] + o->zeta * l[R + r] + o->tau * l[2 * R + r] / (float)s->pixels +
                   o->rho * l[3 * R + r];
+    if (o->alg2_select_total) p->measurement[r] = p->total[r];
   }
 }
 
