@@ -512,13 +512,14 @@ static void test_kernel_scale(void) {
   gpd_net_free(&gk);
 }
 
-/* Algorithm 2 choosing by its total objective: the same solve (full
- * schedule), the restart with the lowest final total, and that total as
- * its measurement. */
+/* Algorithm 2 choosing by its total objective (the default) against the
+ * free image's residual: the same solve (full schedule), the restart with
+ * the lowest final total, and that total as its measurement. */
 static void test_alg2_select_total(void) {
   gpd_solve_options o;
   quick_options(&o, GPD_ALG_2, 15, 7);
   o.restarts = 8;
+  o.alg2_select_total = 0;
   log_rows by_m = {0}, by_t = {0};
   o.log = log_keep;
   o.log_every = 15;
