@@ -512,8 +512,8 @@ static void test_kernel_scale(void) {
   gpd_net_free(&gk);
 }
 
-/* Algorithm 2 choosing by its total objective (the default) against the
- * free image's residual: the same solve (full schedule), the restart with
+/* Algorithm 2 choosing by its total objective against the free image's
+ * residual (the default): the same solve (full schedule), the restart with
  * the lowest final total, and that total as its measurement. */
 static void test_alg2_select_total(void) {
   gpd_solve_options o;

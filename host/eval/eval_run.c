@@ -85,8 +85,8 @@ static int solver_settings(gpd_eval_manifest *m, const char *prefix, const gpd_s
     SETF("rho", o->rho);
     SETF("init_mean", o->init_mean);
     SETF("init_std", o->init_std);
-    /* only for total: results made before the choice existed chose by the
-     * free image's residual and keep comparing equal to such runs */
+    /* only when not the default: results made before the choice existed
+     * chose by the free image's residual and keep comparing equal */
     if (o->alg2_select_total) {
       snprintf(k, sizeof k, "%sselect", prefix);
       GPD_TRY(gpd_eval_manifest_set(m, k, "total"));

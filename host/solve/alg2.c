@@ -5,10 +5,10 @@
  *                  + zeta data(G_I(z_i), G_K(z_k))
  *                  + rho TV(i),
  * Adam (adam_lr) on z_i, z_k and the free image i ~ N(init_mean, init_std^2)
- * per pixel. The best restart is the one with the lowest L
- * (alg2_select_total, the default) or, as in the authors' code, the one
- * whose FREE image explains y best (lowest data(i, G_K(z_k))); that loss is
- * this algorithm's "measurement". Restarts are the batch. */
+ * per pixel. The best restart is the one whose FREE image explains y best
+ * (lowest data(i, G_K(z_k))), as in the authors' code, or with
+ * alg2_select_total the one with the lowest L; that loss is this
+ * algorithm's "measurement". Restarts are the batch. */
 #include <stdlib.h>
 
 #include "solve_internal.h"

@@ -64,10 +64,11 @@ typedef struct gpd_solve_options {
   float adam_lr;       /* 0.005 */
   float init_mean, init_std; /* i ~ N(0.5, 0.1^2) */
   /* Which loss is Algorithm 2's measurement (it picks the best restart and
-   * ranks them for halving): 1 (default), the total objective L, which also
-   * sees whether i stays near the range and G_I(z_i) explains y; 0, the
-   * free image's residual data(i, G_K(z_k)) as the authors' code chooses
-   * (it can prefer a free image that fits y with a wrong kernel). */
+   * ranks them for halving): 0 (default), the free image's residual
+   * data(i, G_K(z_k)) as the authors' code chooses (it can prefer a free
+   * image that fits y with a wrong kernel); 1, the total objective L, which
+   * also sees whether i stays near the range and G_I(z_i) explains y (and
+   * so penalises a right answer that lies beyond the range). */
   int alg2_select_total;
   /* Algorithm 3 */
   float nu;            /* TV weight on G_I(z_i, W), 1e-3 */
@@ -83,7 +84,7 @@ typedef struct gpd_solve_options {
    * array of `restarts`; NaN for a diverged restart) and total losses. The
    * measurement is the loss the best restart is chosen by: data(G_I(z_i),
    * G_K(z_k)) for Alg 1 and 3, the free-image residual data(i, G_K(z_k))
-   * for Alg 2 with alg2_select_total 0 (else its total), the mean squared distance for naive and range. Alg 3's
+   * for Alg 2 (its total with alg2_select_total), the mean squared distance for naive and range. Alg 3's
    * restarts run one after another, so its log calls come after the last
    * restart (the main phase only; the eq. 12 fit is not logged). */
   int log_every;
