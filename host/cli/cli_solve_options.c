@@ -159,7 +159,6 @@ int gpd_cli_solve_option(gpd_cli_solve_args *a, int opt, const char *arg) {
     if (strcmp(arg, "measurement") && strcmp(arg, "total"))
       return gpd_error("--select: '%s' is not measurement or total", arg);
     a->alg2_select_total = !strcmp(arg, "total");
-    a->alg2_select_set = 1;
     return 1;
   case OPT_UNTRAINED_LATENT:
     GPD_TRY(gpd_parse_int("untrained-latent", arg, 1, 1 << 20, &a->untrained_latent));
@@ -180,7 +179,7 @@ void gpd_cli_solve_apply(const gpd_cli_solve_args *a, gpd_solve_options *o) {
   if (a->untrained_arch) o->untrained_arch = a->untrained_arch;
   if (a->schedule_set) o->schedule = a->schedule;
   o->keep_kernel_scale = a->keep_kernel_scale;
-  if (a->alg2_select_set) o->alg2_select_total = a->alg2_select_total;
+  o->alg2_select_total = a->alg2_select_total;
   if (a->halving_set) {
     o->n_halving = a->n_halving;
     memcpy(o->halving_at, a->halving_at, sizeof o->halving_at);

@@ -32,7 +32,7 @@ typedef struct gpd_cli_solve_args {
   const char *untrained_arch;
   int schedule_set, halving_set;
   int keep_kernel_scale;
-  int alg2_select_total, alg2_select_set;
+  int alg2_select_total;
   gpd_schedule schedule;
   int n_halving;
   float halving_at[GPD_SOLVE_MAX_HALVINGS];
