@@ -196,6 +196,10 @@ expect_fail "bad kernel scale" "--kernel-scale: 'half' is not unit or raw" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --kernel-scale half
 expect_fail "bad restart choice" "--select: 'best' is not measurement or total" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --alg 2 --select best
+expect_fail "bad free-image start" "--init-image: 'y' is not noise or blurry" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --alg 2 --init-image y
+expect_fail "negative Adam decay" "--adam-lr-decay" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --alg 2 --adam-lr-decay -5
 expect_fail "bad halving points" "--halving-at: the points must increase" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --halving-at 0.5,0.2
 expect_fail "all restarts diverge" "restarts diverged" \

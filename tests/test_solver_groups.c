@@ -552,6 +552,78 @@ static void test_alg2_select_total(void) {
   gpd_solve_result_free(&b);
 }
 
+/* Algorithm 2's free image starting at the blurry image: after 0 steps
+ * with no noise it is y itself (raw kernel scale: the unit scale would
+ * multiply it by sum(k)); with init_std 0.1 it is y plus that noise. */
+static void test_alg2_init_blurry(void) {
+  gpd_solve_options o;
+  quick_options(&o, GPD_ALG_2, 0, 3);
+  o.alg2_init_blurry = 1;
+  o.keep_kernel_scale = 1;
+  o.init_std = 0.0f;
+  gpd_solve_result a;
+  if (gpd_solve(E, &Y, &GI, &GK, &o, &a) != 0) {
+    CHECK(0, "Algorithm 2 from the blurry image: %s", gpd_last_error());
+    return;
+  }
+  const size_t n = (size_t)Y.c * Y.h * Y.w;
+  CHECK(a.image.c == Y.c && a.image.h == Y.h && a.image.w == Y.w && bits_equal(a.image.data, Y.data, n),
+        "the free image after 0 steps is not the blurry image");
+  gpd_solve_result_free(&a);
+  o.init_std = 0.1f;
+  if (gpd_solve(E, &Y, &GI, &GK, &o, &a) != 0) {
+    CHECK(0, "Algorithm 2 from the blurry image + noise: %s", gpd_last_error());
+    return;
+  }
+  double mean = 0, sq = 0;
+  for (size_t i = 0; i < n; i++) {
+    const double d = a.image.data[i] - Y.data[i];
+    mean += d;
+    sq += d * d;
+  }
+  mean /= (double)n;
+  const double std = sqrt(sq / (double)n - mean * mean);
+  CHECK(fabs(mean) < 0.01 && fabs(std - 0.1) < 0.01, "free image - y: mean %g, std %g (want 0, 0.1)", mean, std);
+  gpd_solve_result_free(&a);
+  /* the linear boundary's y is smaller than the image: refused up front */
+  o.boundary = GPD_BOUNDARY_LINEAR;
+  CHECK(gpd_solve(E, &Y, &GI, &GK, &o, &a) != 0 && strstr(gpd_last_error(), "circular"),
+        "--init-image blurry with the linear boundary was not refused by name");
+}
+
+/* Algorithm 2's decaying Adam step: with a decay time of 1e-3 steps every
+ * step after the first is ~0, so 12 steps end where 1 step does; without
+ * the decay they do not. */
+static void test_alg2_adam_decay(void) {
+  gpd_solve_options o;
+  quick_options(&o, GPD_ALG_2, 1, 5);
+  o.keep_kernel_scale = 1;
+  o.adam_lr_decay = 1e-3f;
+  gpd_solve_result one, many, constant;
+  if (gpd_solve(E, &Y, &GI, &GK, &o, &one) != 0) {
+    CHECK(0, "Algorithm 2, 1 step: %s", gpd_last_error());
+    return;
+  }
+  o.steps = 12;
+  int ok = gpd_solve(E, &Y, &GI, &GK, &o, &many) == 0;
+  o.adam_lr_decay = 0.0f;
+  ok = ok && gpd_solve(E, &Y, &GI, &GK, &o, &constant) == 0;
+  if (ok) {
+    const size_t n = (size_t)Y.c * Y.h * Y.w;
+    double d_decay = 0, d_const = 0;
+    for (size_t i = 0; i < n; i++) {
+      d_decay = fmax(d_decay, fabs(many.image.data[i] - one.image.data[i]));
+      d_const = fmax(d_const, fabs(constant.image.data[i] - one.image.data[i]));
+    }
+    CHECK(d_decay < 1e-6 && d_const > 1e-3, "12 steps against 1: %g with the decay, %g without", d_decay, d_const);
+    gpd_solve_result_free(&many);
+    gpd_solve_result_free(&constant);
+  } else {
+    CHECK(0, "Algorithm 2, 12 steps: %s", gpd_last_error());
+  }
+  gpd_solve_result_free(&one);
+}
+
 int main(void) {
   unsetenv("GPD_MEMORY_LIMIT_MB");
   unsetenv("GPD_SOLVER_THREADS");
@@ -580,6 +652,8 @@ int main(void) {
   test_too_small();
   test_kernel_scale();
   test_alg2_select_total();
+  test_alg2_init_blurry();
+  test_alg2_adam_decay();
 
   gpd_image_free(&Y);
   gpd_net_free(&GI);

@@ -22,7 +22,7 @@ static const float_opt FLOAT_OPTS[] = {
     FOPT("free-weight", free_weight, 0, 1e12), FOPT("rho", rho, 0, 1e12),      FOPT("adam-lr", adam_lr, 1e-30, 1e9),
     FOPT("init-mean", init_mean, -1e6, 1e6), FOPT("init-std", init_std, 0, 1e6), FOPT("nu", nu, 0, 1e12),
     FOPT("kappa", kappa, 0, 1e12),       FOPT("fit-lr", fit_lr, 1e-30, 1e9),   FOPT("lr-z", lr_z, 1e-30, 1e9),
-    FOPT("lr-w", lr_w, 1e-30, 1e9),
+    FOPT("lr-w", lr_w, 1e-30, 1e9),      FOPT("adam-lr-decay", adam_lr_decay, 0, 1e12),
 };
 #define N_FLOAT_OPTS (int)(sizeof FLOAT_OPTS / sizeof FLOAT_OPTS[0])
 
@@ -35,6 +35,7 @@ enum {
   OPT_HALVING_AT,
   OPT_KERNEL_SCALE,
   OPT_SELECT,
+  OPT_INIT_IMAGE,
   OPT_FLOAT /* + index into FLOAT_OPTS */
 };
 
@@ -70,6 +71,7 @@ void gpd_cli_solve_options_add_only(struct option *opts, int *n, const char *con
       {"halving-at", required_argument, 0, OPT_HALVING_AT},
       {"kernel-scale", required_argument, 0, OPT_KERNEL_SCALE},
       {"select", required_argument, 0, OPT_SELECT},
+      {"init-image", required_argument, 0, OPT_INIT_IMAGE},
   };
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
     if (wanted(names, fixed[i].name)) opts[(*n)++] = fixed[i];
@@ -160,6 +162,10 @@ int gpd_cli_solve_option(gpd_cli_solve_args *a, int opt, const char *arg) {
       return gpd_error("--select: '%s' is not measurement or total", arg);
     a->alg2_select_total = !strcmp(arg, "total");
     return 1;
+  case OPT_INIT_IMAGE:
+    if (strcmp(arg, "noise") && strcmp(arg, "blurry")) return gpd_error("--init-image: '%s' is not noise or blurry", arg);
+    a->alg2_init_blurry = !strcmp(arg, "blurry");
+    return 1;
   case OPT_UNTRAINED_LATENT:
     GPD_TRY(gpd_parse_int("untrained-latent", arg, 1, 1 << 20, &a->untrained_latent));
     return 1;
@@ -180,6 +186,7 @@ void gpd_cli_solve_apply(const gpd_cli_solve_args *a, gpd_solve_options *o) {
   if (a->schedule_set) o->schedule = a->schedule;
   o->keep_kernel_scale = a->keep_kernel_scale;
   o->alg2_select_total = a->alg2_select_total;
+  o->alg2_init_blurry = a->alg2_init_blurry;
   if (a->halving_set) {
     o->n_halving = a->n_halving;
     memcpy(o->halving_at, a->halving_at, sizeof o->halving_at);
@@ -230,7 +237,10 @@ void gpd_cli_solve_usage_weights(FILE *f) {
           "      --free-weight F    free-image data term weight (default 0.5)\n"
           "      --rho R            TV weight on the free image (default 0.001)\n"
           "      --adam-lr X        Adam step (default 0.005)\n"
+          "      --adam-lr-decay T  step adam-lr * exp(-t / T) (default 0: constant, the paper's)\n"
           "      --init-mean M, --init-std S   free image init N(M, S^2) (default 0.5, 0.1)\n"
+          "      --init-image I     noise: N(M, S^2) as above (default, the paper's) | blurry:\n"
+          "                         the blurry image + N(0, S^2) (circular boundary)\n"
           "      --select S         the loss that picks the best restart (and ranks them for\n"
           "                         halving): measurement, the free image's residual (the\n"
           "                         authors' code; default) | total, the whole objective\n"

@@ -33,6 +33,7 @@ typedef struct gpd_cli_solve_args {
   int schedule_set, halving_set;
   int keep_kernel_scale;
   int alg2_select_total;
+  int alg2_init_blurry;
   gpd_schedule schedule;
   int n_halving;
   float halving_at[GPD_SOLVE_MAX_HALVINGS];

@@ -91,6 +91,11 @@ static int solver_settings(gpd_eval_manifest *m, const char *prefix, const gpd_s
       snprintf(k, sizeof k, "%sselect", prefix);
       GPD_TRY(gpd_eval_manifest_set(m, k, "total"));
     }
+    if (o->alg2_init_blurry) {
+      snprintf(k, sizeof k, "%sinit_image", prefix);
+      GPD_TRY(gpd_eval_manifest_set(m, k, "blurry"));
+    }
+    if (o->adam_lr_decay > 0.0f) SETF("adam_lr_decay", o->adam_lr_decay);
   }
   if (o->alg == GPD_ALG_2 || o->alg == GPD_ALG_RANGE) SETF("adam_lr", o->adam_lr);
   if (o->alg == GPD_ALG_RANGE) SETF("lr_decay", o->lr_decay);

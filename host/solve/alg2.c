@@ -115,12 +115,16 @@ int alg2_create(const solve_inputs *in, solve_problem **out) {
   s->dk = e->alloc(e, (size_t)R * g->k * g->k, "kernel gradient");
   s->dk2 = e->alloc(e, (size_t)R * g->k * g->k, "kernel gradient");
   if (!s->dxi || !s->diff || !s->dk || !s->dk2) goto fail;
-  solve_group *zi = solve_group_add(p, "z_i", gpd_net_in_size(in->gi), SOLVE_ADAM, o->adam_lr, 0.0f, 0.0f);
+  solve_group *zi = solve_group_add(p, "z_i", gpd_net_in_size(in->gi), SOLVE_ADAM, o->adam_lr, o->adam_lr_decay, 0.0f);
   if (!zi || solve_group_init_normal(p, zi, in, SOLVE_STREAM_ZI, 0.0f, 1.0f) != 0) goto fail;
-  solve_group *zk = solve_group_add(p, "z_k", gpd_net_in_size(in->gk), SOLVE_ADAM, o->adam_lr, 0.0f, 0.0f);
+  solve_group *zk = solve_group_add(p, "z_k", gpd_net_in_size(in->gk), SOLVE_ADAM, o->adam_lr, o->adam_lr_decay, 0.0f);
   if (!zk || solve_group_init_normal(p, zk, in, SOLVE_STREAM_ZK, 0.0f, 1.0f) != 0) goto fail;
-  solve_group *im = solve_group_add(p, "i", s->pixels, SOLVE_ADAM, o->adam_lr, 0.0f, o->init_mean);
-  if (!im || solve_group_init_normal(p, im, in, SOLVE_STREAM_IMAGE, o->init_mean, o->init_std) != 0) goto fail;
+  solve_group *im = solve_group_add(p, "i", s->pixels, SOLVE_ADAM, o->adam_lr, o->adam_lr_decay, o->init_mean);
+  if (!im) goto fail;
+  /* y + noise: circular boundary only (gpd_solve checks: y has the image's size) */
+  if ((o->alg2_init_blurry ? solve_group_init_around_image(p, im, in, SOLVE_STREAM_IMAGE, o->init_std)
+                           : solve_group_init_normal(p, im, in, SOLVE_STREAM_IMAGE, o->init_mean, o->init_std)) != 0)
+    goto fail;
   *out = p;
   return 0;
 fail:

@@ -431,20 +431,41 @@ float *solve_draw_rows(uint64_t seed, uint64_t stream, int first, int count, siz
 
 /* The rows of one image come from its own seed's stream, in runs: a
  * problem's items [first, first + restarts) may cross images. */
-int solve_group_init_normal(solve_problem *p, solve_group *g, const solve_inputs *in, uint64_t stream, float mean,
-                            float std) {
+/* N(mean, std^2) rows, plus each row's blurry image when plus_image
+ * (host-side: a constructor computes nothing on the engine) */
+static int init_rows(solve_problem *p, solve_group *g, const solve_inputs *in, uint64_t stream, float mean, float std,
+                     int plus_image) {
   const int R = in->o->restarts;
   for (int j = 0; j < p->restarts;) {
     const int item = p->first + j, image = item / R, row = item % R;
     const int run = R - row < p->restarts - j ? R - row : p->restarts - j;
     float *x = solve_draw_rows(solve_inputs_seed(in, image), stream, row, run, g->per_restart, mean, std, g->name);
     if (!x) return -1;
+    if (plus_image) {
+      const float *y = solve_inputs_image(in, image)->data;
+      for (int r = 0; r < run; r++)
+        for (size_t i = 0; i < g->per_restart; i++) x[(size_t)r * g->per_restart + i] += y[i];
+    }
     int rc = p->e->upload(p->e, g->p + (size_t)j * g->per_restart, x, (size_t)run * g->per_restart);
     free(x);
     GPD_TRY(rc);
     j += run;
   }
   return 0;
+}
+
+int solve_group_init_normal(solve_problem *p, solve_group *g, const solve_inputs *in, uint64_t stream, float mean,
+                            float std) {
+  return init_rows(p, g, in, stream, mean, std, 0);
+}
+
+int solve_group_init_around_image(solve_problem *p, solve_group *g, const solve_inputs *in, uint64_t stream,
+                                  float std) {
+  const gpd_image *y = in->y;
+  if ((size_t)y->c * y->h * y->w != g->per_restart)
+    return gpd_error("%s: the blurry image (%dx%dx%d) is not the size of a row (%zu values)", g->name, y->h, y->w, y->c,
+                     g->per_restart);
+  return init_rows(p, g, in, stream, 0.0f, std, 1);
 }
 
 static uint64_t mix64(uint64_t z) {

@@ -250,6 +250,10 @@ typedef struct solve_inputs solve_inputs;
  * the stream of image i / R's seed. */
 int solve_group_init_normal(solve_problem *p, solve_group *g, const solve_inputs *in, uint64_t stream, float mean,
                             float std);
+/* Each row: its item's blurry image + N(0, std^2) (rows of the blurry
+ * image's size: Algorithm 2's free image with the circular boundary). */
+int solve_group_init_around_image(solve_problem *p, solve_group *g, const solve_inputs *in, uint64_t stream,
+                                  float std);
 /* Host image (C, H, W) from engine memory src (one item). */
 int solve_download_image(gpd_engine *e, const float *src, int c, int h, int w, gpd_image *dst);
 /* res->kernel (K x K, malloc'd) from engine memory src (one item). */

@@ -63,6 +63,10 @@ typedef struct gpd_solve_options {
   float rho;           /* TV weight on i, 1e-3 */
   float adam_lr;       /* 0.005 */
   float init_mean, init_std; /* i ~ N(0.5, 0.1^2) */
+  /* i starts at y + N(0, init_std^2) instead (circular boundary: y has the
+   * image's size): the paper draws it around 0.5; 0 (default) or 1 */
+  int alg2_init_blurry;
+  float adam_lr_decay; /* Alg 2's step adam_lr * exp(-t / adam_lr_decay); 0 (default): constant */
   /* Which loss is Algorithm 2's measurement (it picks the best restart and
    * ranks them for halving): 0 (default), the free image's residual
    * data(i, G_K(z_k)) as the authors' code chooses (it can prefer a free
