@@ -159,8 +159,7 @@ int gpd_solve_check_options(const gpd_solve_options *o) {
     GPD_TRY(check_weight("rho", o->rho));
     GPD_TRY(check_weight("init_std", o->init_std));
     if (!isfinite(o->init_mean)) return gpd_error("solver option init_mean must be finite");
-    if (!(o->adam_lr_decay >= 0.0f) || !isfinite(o->adam_lr_decay))
-      return gpd_error("solver option adam_lr_decay must be >= 0 and finite (got %g)", (double)o->adam_lr_decay);
+    GPD_TRY(check_weight("adam_lr_decay", o->adam_lr_decay));
     if (o->alg2_init_blurry && o->boundary != GPD_BOUNDARY_CIRCULAR)
       return gpd_error("the free image starts at the blurry image only with the circular boundary "
                        "(with the linear one the blurry image is smaller than the image)");

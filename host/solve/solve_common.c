@@ -429,10 +429,10 @@ float *solve_draw_rows(uint64_t seed, uint64_t stream, int first, int count, siz
   return solve_draw_normal(&rng, count, per, mean, std, what);
 }
 
-/* The rows of one image come from its own seed's stream, in runs: a
- * problem's items [first, first + restarts) may cross images. */
 /* N(mean, std^2) rows, plus each row's blurry image when plus_image
- * (host-side: a constructor computes nothing on the engine) */
+ * (added host-side: a constructor computes nothing on the engine). The rows
+ * of one image come from its own seed's stream, in runs: a problem's items
+ * [first, first + restarts) may cross images. */
 static int init_rows(solve_problem *p, solve_group *g, const solve_inputs *in, uint64_t stream, float mean, float std,
                      int plus_image) {
   const int R = in->o->restarts;
@@ -461,10 +461,6 @@ int solve_group_init_normal(solve_problem *p, solve_group *g, const solve_inputs
 
 int solve_group_init_around_image(solve_problem *p, solve_group *g, const solve_inputs *in, uint64_t stream,
                                   float std) {
-  const gpd_image *y = in->y;
-  if ((size_t)y->c * y->h * y->w != g->per_restart)
-    return gpd_error("%s: the blurry image (%dx%dx%d) is not the size of a row (%zu values)", g->name, y->h, y->w, y->c,
-                     g->per_restart);
   return init_rows(p, g, in, stream, 0.0f, std, 1);
 }
 

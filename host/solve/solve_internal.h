@@ -250,8 +250,9 @@ typedef struct solve_inputs solve_inputs;
  * the stream of image i / R's seed. */
 int solve_group_init_normal(solve_problem *p, solve_group *g, const solve_inputs *in, uint64_t stream, float mean,
                             float std);
-/* Each row: its item's blurry image + N(0, std^2) (rows of the blurry
- * image's size: Algorithm 2's free image with the circular boundary). */
+/* Each row: its item's blurry image + N(0, std^2). The rows must have the
+ * blurry image's size: Algorithm 2's free image with the circular boundary
+ * (gpd_solve checks both before a problem is built). */
 int solve_group_init_around_image(solve_problem *p, solve_group *g, const solve_inputs *in, uint64_t stream,
                                   float std);
 /* Host image (C, H, W) from engine memory src (one item). */
