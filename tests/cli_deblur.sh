@@ -200,6 +200,8 @@ expect_fail "bad free-image start" "--init-image: 'y' is not noise or blurry" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --alg 2 --init-image y
 expect_fail "negative Adam decay" "--adam-lr-decay" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --alg 2 --adam-lr-decay -5
+expect_fail "negative kernel Adam step" "--adam-lr-kernel" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --alg 2 --adam-lr-kernel -0.1
 expect_fail "bad halving points" "--halving-at: the points must increase" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --halving-at 0.5,0.2
 expect_fail "all restarts diverge" "restarts diverged" \

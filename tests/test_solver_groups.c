@@ -591,6 +591,42 @@ static void test_alg2_init_blurry(void) {
         "--init-image blurry with the linear boundary was not refused by name");
 }
 
+/* z_k's own Adam step: with adam_lr_kernel ~0 the kernel stays where the
+ * first step leaves it while the image moves on; with the shared step (0,
+ * the default) the kernel moves too. */
+static void test_alg2_adam_lr_kernel(void) {
+  gpd_solve_options o;
+  quick_options(&o, GPD_ALG_2, 1, 1);
+  o.keep_kernel_scale = 1;
+  o.adam_lr_kernel = 1e-12f;
+  gpd_solve_result one, frozen, shared;
+  if (gpd_solve(E, &Y, &GI, &GK, &o, &one) != 0) {
+    CHECK(0, "Algorithm 2, 1 step: %s", gpd_last_error());
+    return;
+  }
+  o.steps = 12;
+  int ok = gpd_solve(E, &Y, &GI, &GK, &o, &frozen) == 0;
+  o.adam_lr_kernel = 0.0f;
+  ok = ok && gpd_solve(E, &Y, &GI, &GK, &o, &shared) == 0;
+  if (ok) {
+    const size_t nk = (size_t)one.ksize * one.ksize, ni = (size_t)Y.c * Y.h * Y.w;
+    double dk_frozen = 0, dk_shared = 0, di_frozen = 0;
+    for (size_t i = 0; i < nk; i++) {
+      dk_frozen = fmax(dk_frozen, fabs(frozen.kernel[i] - one.kernel[i]));
+      dk_shared = fmax(dk_shared, fabs(shared.kernel[i] - one.kernel[i]));
+    }
+    for (size_t i = 0; i < ni; i++) di_frozen = fmax(di_frozen, fabs(frozen.image.data[i] - one.image.data[i]));
+    CHECK(dk_frozen < 1e-6 && dk_shared > 1e-5 && di_frozen > 1e-3,
+          "12 steps against 1: kernel %g with z_k's step ~0, %g with the shared step; image %g", dk_frozen,
+          dk_shared, di_frozen);
+    gpd_solve_result_free(&frozen);
+    gpd_solve_result_free(&shared);
+  } else {
+    CHECK(0, "Algorithm 2, 12 steps: %s", gpd_last_error());
+  }
+  gpd_solve_result_free(&one);
+}
+
 /* Algorithm 2's decaying Adam step: with a decay time of 1e-3 steps every
  * step after the first is ~0, so 12 steps end where 1 step does; without
  * the decay they do not. */
@@ -654,6 +690,7 @@ int main(void) {
   test_alg2_select_total();
   test_alg2_init_blurry();
   test_alg2_adam_decay();
+  test_alg2_adam_lr_kernel();
 
   gpd_image_free(&Y);
   gpd_net_free(&GI);

@@ -23,8 +23,11 @@ static const float_opt FLOAT_OPTS[] = {
     FOPT("init-mean", init_mean, -1e6, 1e6), FOPT("init-std", init_std, 0, 1e6), FOPT("nu", nu, 0, 1e12),
     FOPT("kappa", kappa, 0, 1e12),       FOPT("fit-lr", fit_lr, 1e-30, 1e9),   FOPT("lr-z", lr_z, 1e-30, 1e9),
     FOPT("lr-w", lr_w, 1e-30, 1e9),      FOPT("adam-lr-decay", adam_lr_decay, 0, 1e12),
+    FOPT("adam-lr-kernel", adam_lr_kernel, 0, 1e9),
 };
 #define N_FLOAT_OPTS (int)(sizeof FLOAT_OPTS / sizeof FLOAT_OPTS[0])
+_Static_assert(sizeof FLOAT_OPTS / sizeof FLOAT_OPTS[0] <= sizeof ((gpd_cli_solve_args *)0)->fset / sizeof(int),
+               "gpd_cli_solve_args.fset holds a flag per float option");
 
 enum {
   OPT_FIT_STEPS = GPD_CLI_SOLVE_OPT_BASE,
@@ -73,6 +76,8 @@ void gpd_cli_solve_options_add_only(struct option *opts, int *n, const char *con
       {"select", required_argument, 0, OPT_SELECT},
       {"init-image", required_argument, 0, OPT_INIT_IMAGE},
   };
+  _Static_assert(sizeof fixed / sizeof fixed[0] + sizeof FLOAT_OPTS / sizeof FLOAT_OPTS[0] <= GPD_CLI_SOLVE_MAX_OPTS,
+                 "GPD_CLI_SOLVE_MAX_OPTS is the room callers leave for these entries");
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
     if (wanted(names, fixed[i].name)) opts[(*n)++] = fixed[i];
   for (int i = 0; i < N_FLOAT_OPTS; i++)
@@ -238,6 +243,7 @@ void gpd_cli_solve_usage_weights(FILE *f) {
           "      --rho R            TV weight on the free image (default 0.001)\n"
           "      --adam-lr X        Adam step (default 0.005)\n"
           "      --adam-lr-decay T  step adam-lr * exp(-t / T) (default 0: constant, the paper's)\n"
+          "      --adam-lr-kernel X z_k's own Adam step (default 0: adam-lr, the paper's)\n"
           "      --init-mean M, --init-std S   free image init N(M, S^2) (default 0.5, 0.1)\n"
           "      --init-image I     noise: N(M, S^2) as above (default, the paper's) | blurry:\n"
           "                         the blurry image + N(0, S^2) (circular boundary)\n"

@@ -118,7 +118,9 @@ int alg2_create(const solve_inputs *in, solve_problem **out) {
   if (!s->dxi || !s->diff || !s->dk || !s->dk2) goto fail;
   solve_group *zi = solve_group_add(p, "z_i", gpd_net_in_size(in->gi), SOLVE_ADAM, o->adam_lr, o->adam_lr_decay, 0.0f);
   if (!zi || solve_group_init_normal(p, zi, in, SOLVE_STREAM_ZI, 0.0f, 1.0f) != 0) goto fail;
-  solve_group *zk = solve_group_add(p, "z_k", gpd_net_in_size(in->gk), SOLVE_ADAM, o->adam_lr, o->adam_lr_decay, 0.0f);
+  /* the kernel's latent may take its own step (adam_lr_kernel) */
+  const float lr_zk = o->adam_lr_kernel > 0.0f ? o->adam_lr_kernel : o->adam_lr;
+  solve_group *zk = solve_group_add(p, "z_k", gpd_net_in_size(in->gk), SOLVE_ADAM, lr_zk, o->adam_lr_decay, 0.0f);
   if (!zk || solve_group_init_normal(p, zk, in, SOLVE_STREAM_ZK, 0.0f, 1.0f) != 0) goto fail;
   solve_group *im = solve_group_add(p, "i", s->pixels, SOLVE_ADAM, o->adam_lr, o->adam_lr_decay, o->init_mean);
   if (!im) goto fail;
