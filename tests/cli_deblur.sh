@@ -202,10 +202,6 @@ expect_fail "negative Adam decay" "--adam-lr-decay" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --alg 2 --adam-lr-decay -5
 expect_fail "negative kernel Adam step" "--adam-lr-kernel" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --alg 2 --adam-lr-kernel -0.1
-expect_fail "unknown kernel centring" "--kernel-centre" \
-  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --kernel-centre middle
-expect_fail "kernel centring with the linear boundary" "circular" \
-  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --kernel-centre bbox --boundary linear
 expect_fail "bad halving points" "--halving-at: the points must increase" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --halving-at 0.5,0.2
 expect_fail "all restarts diverge" "restarts diverged" \

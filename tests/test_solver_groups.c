@@ -23,8 +23,6 @@
 #include <string.h>
 
 #include "check.h"
-#include "../host/solve/solve_internal.h"
-#include "gpd/blur.h"
 #include "gpd/solve.h"
 #include "solver_test_nets.h"
 
@@ -629,73 +627,6 @@ static void test_alg2_adam_lr_kernel(void) {
   gpd_solve_result_free(&one);
 }
 
-/* The translation gauge: a short motion kernel moved off the canvas centre
- * by (+3, -2) comes back centred (exactly the synthetic kernel, which is
- * centred), the image and range image move the other way, and the blurry
- * image the pair makes is the same; through gpd_solve the returned kernel's
- * support is centred, and the linear boundary is refused by name. */
-static void test_kernel_centre(void) {
-  enum { K = 28, C = 3, H = 32, W = 32 };
-  float centred[K * K];
-  CHECK(gpd_motion_kernel(centred, K, 1000000006, 5, 8) == 0, "motion kernel: %s", gpd_last_error());
-  gpd_solve_result r;
-  memset(&r, 0, sizeof r);
-  r.ksize = K;
-  r.kernel = calloc(K * K, sizeof(float));
-  gpd_image_alloc(&r.image, C, H, W);
-  gpd_image_alloc(&r.range_image, C, H, W);
-  for (int y = 0; y < K; y++)
-    for (int x = 0; x < K; x++)
-      if (y + 3 < K && x - 2 >= 0) r.kernel[(y + 3) * K + x - 2] = centred[y * K + x];
-  for (int i = 0; i < C * H * W; i++) {
-    r.image.data[i] = (float)((i * 37) % 101) / 101.0f;
-    r.range_image.data[i] = (float)((i * 53) % 97) / 97.0f;
-  }
-  float before[C * H * W], after[C * H * W], range_before[C * H * W], range_after[C * H * W];
-  gpd_blur_direct(r.image.data, C, H, W, r.kernel, K, GPD_BOUNDARY_CIRCULAR, before);
-  gpd_blur_direct(r.range_image.data, C, H, W, r.kernel, K, GPD_BOUNDARY_CIRCULAR, range_before);
-  const float moved = r.image.data[0];
-  solve_result_centre_kernel(&r);
-  double dk = 0, dy = 0, dr = 0;
-  for (int i = 0; i < K * K; i++) dk = fmax(dk, fabs(r.kernel[i] - centred[i]));
-  gpd_blur_direct(r.image.data, C, H, W, r.kernel, K, GPD_BOUNDARY_CIRCULAR, after);
-  gpd_blur_direct(r.range_image.data, C, H, W, r.kernel, K, GPD_BOUNDARY_CIRCULAR, range_after);
-  for (int i = 0; i < C * H * W; i++) {
-    dy = fmax(dy, fabs(after[i] - before[i]));
-    dr = fmax(dr, fabs(range_after[i] - range_before[i]));
-  }
-  CHECK(dk == 0 && dy < 1e-5 && dr < 1e-5, "centring: kernel off by %g, blurry image by %g, range's by %g", dk, dy, dr);
-  /* the kernel moved back by (-3, +2), the image by (+3, -2): its pixel
-   * (0, 0) is now at (3, W - 2) */
-  CHECK(r.image.data[3 * W + W - 2] == moved, "the image did not move the kernel's shift the other way");
-  gpd_solve_result_free(&r);
-
-  gpd_solve_options o;
-  quick_options(&o, GPD_ALG_1, 6, 2);
-  o.kernel_centre = 1;
-  gpd_solve_result res;
-  if (gpd_solve(E, &Y, &GI, &GK, &o, &res) != 0) {
-    CHECK(0, "Algorithm 1 with the kernel centred: %s", gpd_last_error());
-  } else {
-    const int k = res.ksize;
-    float peak = 0;
-    for (int i = 0; i < k * k; i++) peak = fmaxf(peak, res.kernel[i]);
-    int xlo = k, xhi = -1, ylo = k, yhi = -1;
-    for (int y = 0; y < k; y++)
-      for (int x = 0; x < k; x++)
-        if (res.kernel[y * k + x] >= GPD_KERNEL_SUPPORT * peak) {
-          xlo = x < xlo ? x : xlo, xhi = x > xhi ? x : xhi;
-          ylo = y < ylo ? y : ylo, yhi = y > yhi ? y : yhi;
-        }
-    CHECK(fabs(0.5 * (xlo + xhi) - k / 2) <= 0.5 && fabs(0.5 * (ylo + yhi) - k / 2) <= 0.5,
-          "solved kernel's support [%d, %d] x [%d, %d] is not centred on %d", xlo, xhi, ylo, yhi, k / 2);
-    gpd_solve_result_free(&res);
-  }
-  o.boundary = GPD_BOUNDARY_LINEAR;
-  CHECK(gpd_solve(E, &Y, &GI, &GK, &o, &res) != 0 && strstr(gpd_last_error(), "circular"),
-        "--kernel-centre with the linear boundary was not refused by name");
-}
-
 /* Algorithm 2's decaying Adam step: with a decay time of 1e-3 steps every
  * step after the first is ~0, so 12 steps end where 1 step does; without
  * the decay they do not. */
@@ -760,7 +691,6 @@ int main(void) {
   test_alg2_init_blurry();
   test_alg2_adam_decay();
   test_alg2_adam_lr_kernel();
-  test_kernel_centre();
 
   gpd_image_free(&Y);
   gpd_net_free(&GI);

@@ -37,7 +37,6 @@ enum {
   OPT_SCHEDULE,
   OPT_HALVING_AT,
   OPT_KERNEL_SCALE,
-  OPT_KERNEL_CENTRE,
   OPT_SELECT,
   OPT_INIT_IMAGE,
   OPT_FLOAT /* + index into FLOAT_OPTS */
@@ -74,7 +73,6 @@ void gpd_cli_solve_options_add_only(struct option *opts, int *n, const char *con
       {"schedule", required_argument, 0, OPT_SCHEDULE},
       {"halving-at", required_argument, 0, OPT_HALVING_AT},
       {"kernel-scale", required_argument, 0, OPT_KERNEL_SCALE},
-      {"kernel-centre", required_argument, 0, OPT_KERNEL_CENTRE},
       {"select", required_argument, 0, OPT_SELECT},
       {"init-image", required_argument, 0, OPT_INIT_IMAGE},
   };
@@ -164,10 +162,6 @@ int gpd_cli_solve_option(gpd_cli_solve_args *a, int opt, const char *arg) {
     if (strcmp(arg, "unit") && strcmp(arg, "raw")) return gpd_error("--kernel-scale: '%s' is not unit or raw", arg);
     a->keep_kernel_scale = !strcmp(arg, "raw");
     return 1;
-  case OPT_KERNEL_CENTRE:
-    if (strcmp(arg, "none") && strcmp(arg, "bbox")) return gpd_error("--kernel-centre: '%s' is not none or bbox", arg);
-    a->kernel_centre = !strcmp(arg, "bbox");
-    return 1;
   case OPT_SELECT:
     if (strcmp(arg, "measurement") && strcmp(arg, "total"))
       return gpd_error("--select: '%s' is not measurement or total", arg);
@@ -196,7 +190,6 @@ void gpd_cli_solve_apply(const gpd_cli_solve_args *a, gpd_solve_options *o) {
   if (a->untrained_arch) o->untrained_arch = a->untrained_arch;
   if (a->schedule_set) o->schedule = a->schedule;
   o->keep_kernel_scale = a->keep_kernel_scale;
-  o->kernel_centre = a->kernel_centre;
   o->alg2_select_total = a->alg2_select_total;
   o->alg2_init_blurry = a->alg2_init_blurry;
   if (a->halving_set) {

@@ -32,7 +32,6 @@ typedef struct gpd_cli_solve_args {
   const char *untrained_arch;
   int schedule_set, halving_set;
   int keep_kernel_scale;
-  int kernel_centre;
   int alg2_select_total;
   int alg2_init_blurry;
   gpd_schedule schedule;
@@ -64,11 +63,7 @@ void gpd_cli_range_option_table(struct option *opts, const struct option *own, i
 #define GPD_CLI_KERNEL_SCALE_HELP                                                         \
   "      --kernel-scale S   unit (default): return the kernel scaled to sum 1 and the\n"   \
   "                         image times its sum (the same blurry image: a blind solve\n"   \
-  "                         knows i and k only up to (s i, k / s)) | raw: as solved\n"   \
-  "      --kernel-centre C  none (default): as solved | bbox: shift the kernel by whole\n"  \
-  "                         pixels to centre its support on the canvas and the image\n"   \
-  "                         the other way (the same blurry image: a blind solve knows\n"  \
-  "                         i and k only up to a shift); circular boundary only\n"
+  "                         knows i and k only up to (s i, k / s)) | raw: as solved\n"
 
 /* alg: the default algorithm when --alg is not given. */
 void gpd_cli_solve_args_init(gpd_cli_solve_args *a, gpd_algorithm alg);

@@ -69,10 +69,6 @@ static int solver_settings(gpd_eval_manifest *m, const char *prefix, const gpd_s
       snprintf(k, sizeof k, "%skernel_scale", prefix);
       GPD_TRY(gpd_eval_manifest_set(m, k, "unit"));
     }
-    if (o->kernel_centre) {
-      snprintf(k, sizeof k, "%skernel_centre", prefix);
-      GPD_TRY(gpd_eval_manifest_set(m, k, "bbox"));
-    }
   }
   snprintf(k, sizeof k, "%sseed", prefix);
   GPD_TRY(gpd_eval_manifest_set(m, k, "%llu", (unsigned long long)o->seed));

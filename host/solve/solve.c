@@ -129,9 +129,6 @@ int gpd_solve_check_options(const gpd_solve_options *o) {
     return gpd_error("unknown boundary model %d", (int)o->boundary);
   if (o->restarts < 1 || o->restarts > 1000000) return gpd_error("restarts must be between 1 and 1000000 (got %d)", o->restarts);
   if (o->steps < 0) return gpd_error("steps must be >= 0 (got %d)", o->steps);
-  if (o->kernel_centre && o->boundary != GPD_BOUNDARY_CIRCULAR)
-    return gpd_error("the kernel is centred only with the circular boundary (with the linear one the image "
-                     "would have to move beyond the blurry image)");
   if (o->log_every < 0) return gpd_error("log_every must be >= 0 (got %d)", o->log_every);
   if (o->threads < 0) return gpd_error("threads must be >= 0 (0: automatic; got %d)", o->threads);
   if (o->lr_decay < 0 || !isfinite(o->lr_decay)) return gpd_error("lr_decay must be >= 0 (0: constant step; got %g)", o->lr_decay);
@@ -422,10 +419,8 @@ done:
     for (int j = 0; j < images; j++) gpd_solve_result_free(&res[j]);
     return -1;
   }
-  for (int j = 0; j < images; j++) {
-    if (o->kernel_centre) solve_result_centre_kernel(&res[j]);
-    if (!o->keep_kernel_scale) solve_result_unit_kernel(&res[j]);
-  }
+  if (!o->keep_kernel_scale)
+    for (int j = 0; j < images; j++) solve_result_unit_kernel(&res[j]);
   const double seconds = gpd_seconds() - t0;
   for (int j = 0; j < images; j++) res[j].seconds = seconds;
   return 0;

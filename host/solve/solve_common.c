@@ -189,63 +189,6 @@ void solve_result_unit_kernel(gpd_solve_result *res) {
   if (res->range_image.data != res->image.data) scale_image(&res->range_image, s);
 }
 
-/* im rolled circularly by (dy, dx): out(y + dy, x + dx) = in(y, x);
- * plane: h * w floats of scratch */
-static void roll_image(gpd_image *im, int dy, int dx, float *plane) {
-  if (!im->data) return;
-  const int h = im->h, w = im->w;
-  for (int c = 0; c < im->c; c++) {
-    float *p = im->data + (size_t)c * h * w;
-    for (int y = 0; y < h; y++)
-      for (int x = 0; x < w; x++)
-        plane[(size_t)(((y + dy) % h + h) % h) * w + ((x + dx) % w + w) % w] = p[(size_t)y * w + x];
-    memcpy(p, plane, (size_t)h * w * sizeof(float));
-  }
-}
-
-/* The whole-pixel shift that puts the centre of [lo, hi] on k/2 (a half
- * pixel rounds towards the lower index) */
-static int centring_shift(int lo, int hi, int k) { return (int)floor(k / 2 - 0.5 * (lo + hi) + 0.5 - 1e-9); }
-
-void solve_result_centre_kernel(gpd_solve_result *res) {
-  if (!res->kernel || res->chosen < 0) return;
-  const int k = res->ksize;
-  float *kern = res->kernel;
-  float peak = 0.0f;
-  for (int i = 0; i < k * k; i++) peak = fmaxf(peak, kern[i]);
-  if (!(peak > 0.0f) || !isfinite(peak)) return;
-  int xlo = k, xhi = -1, ylo = k, yhi = -1;
-  for (int y = 0; y < k; y++)
-    for (int x = 0; x < k; x++)
-      if (kern[y * k + x] >= GPD_KERNEL_SUPPORT * peak) {
-        xlo = x < xlo ? x : xlo;
-        xhi = x > xhi ? x : xhi;
-        ylo = y < ylo ? y : ylo;
-        yhi = y > yhi ? y : yhi;
-      }
-  const int dx = centring_shift(xlo, xhi, k), dy = centring_shift(ylo, yhi, k);
-  if (!dx && !dy) return;
-  /* without memory for the scratch the result stays as solved */
-  float *shifted = gpd_calloc((size_t)k * k, sizeof(float), "centred kernel");
-  float *plane = gpd_malloc((size_t)res->image.h * res->image.w * sizeof(float), "rolled image plane");
-  if (!shifted || !plane) {
-    free(shifted);
-    free(plane);
-    return;
-  }
-  /* the support stays on the canvas (it is centred); entries below it that
-   * would leave the canvas are dropped */
-  for (int y = 0; y < k; y++)
-    for (int x = 0; x < k; x++)
-      if (y + dy >= 0 && y + dy < k && x + dx >= 0 && x + dx < k) shifted[(y + dy) * k + x + dx] = kern[y * k + x];
-  /* the blur is the same for the kernel moved by d and the image by -d */
-  roll_image(&res->image, -dy, -dx, plane);
-  if (res->range_image.data != res->image.data) roll_image(&res->range_image, -dy, -dx, plane);
-  memcpy(kern, shifted, (size_t)k * k * sizeof(float));
-  free(shifted);
-  free(plane);
-}
-
 /* ---- optimiser steps ------------------------------------------------------------- */
 
 float solve_group_lr(const solve_group *g, int t) {

@@ -331,12 +331,6 @@ int solve_gen_pair_result(const solve_gen_pair *s, gpd_engine *e, const solve_ge
  * images times s = sum(k), the kernel over s; nothing when there is no
  * kernel or s is not a positive finite number. */
 void solve_result_unit_kernel(gpd_solve_result *res);
-/* The result in the gauge "kernel support centred on K/2"
- * (gpd_solve_options.kernel_centre; circular boundary only): the kernel
- * shifted by whole pixels, the images circularly the other way, so that
- * blur(image, kernel) is unchanged up to the kernel's entries the shift moves
- * off its canvas (below GPD_KERNEL_SUPPORT of its maximum). */
-void solve_result_centre_kernel(gpd_solve_result *res);
 
 /* Batched problems: the batch of restarts [in->first, + count), initial
  * point drawn from o->seed. naive_create serves both naive (gradient

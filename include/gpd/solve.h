@@ -131,20 +131,9 @@ typedef struct gpd_solve_options {
    * conserves light): image and range image times sum(k), kernel over it;
    * the losses are the solve's. 1: as the solve ended. */
   int keep_kernel_scale;
-  /* The translation gauge (the blur is the same for k shifted by d and the
-   * image by -d): 1 (kernel_centre bbox), with the circular boundary, shift
-   * the returned kernel by whole pixels so that the bounding box of its
-   * support (entries >= GPD_KERNEL_SUPPORT of its maximum) is centred on
-   * K/2, the origin the forward model and the synthetic kernels use, and the
-   * image and range image circularly the other way; the losses are the
-   * solve's. 0 (default): as the solve ended. */
-  int kernel_centre;
   int n_halving;                          /* points used of halving_at */
   float halving_at[GPD_SOLVE_MAX_HALVINGS];
 } gpd_solve_options;
-
-/* The fraction of a kernel's maximum that counts as its support (kernel_centre) */
-#define GPD_KERNEL_SUPPORT 0.05f
 
 void gpd_solve_defaults(gpd_solve_options *o, gpd_algorithm alg);
 /* The options' own checks of gpd_solve (ranges, weights, the schedule for
