@@ -591,40 +591,58 @@ static void test_alg2_init_blurry(void) {
         "--init-image blurry with the linear boundary was not refused by name");
 }
 
+/* Algorithm 2 from o: 1 step with *option = value (one), then 12 steps
+ * with it (set) and 12 steps with *option = 0 (unset). 0 when all three
+ * solved (free them); else the check has failed and nothing is left. */
+static int alg2_one_then_twelve(gpd_solve_options *o, float *option, float value, gpd_solve_result *one,
+                                gpd_solve_result *set, gpd_solve_result *unset) {
+  o->keep_kernel_scale = 1;
+  o->steps = 1;
+  *option = value;
+  if (gpd_solve(E, &Y, &GI, &GK, o, one) != 0) {
+    CHECK(0, "Algorithm 2, 1 step: %s", gpd_last_error());
+    return -1;
+  }
+  o->steps = 12;
+  if (gpd_solve(E, &Y, &GI, &GK, o, set) != 0) {
+    CHECK(0, "Algorithm 2, 12 steps: %s", gpd_last_error());
+    gpd_solve_result_free(one);
+    return -1;
+  }
+  *option = 0.0f;
+  if (gpd_solve(E, &Y, &GI, &GK, o, unset) != 0) {
+    CHECK(0, "Algorithm 2, 12 steps without the option: %s", gpd_last_error());
+    gpd_solve_result_free(one);
+    gpd_solve_result_free(set);
+    return -1;
+  }
+  return 0;
+}
+
+static double max_abs_diff(const float *a, const float *b, size_t n) {
+  double d = 0;
+  for (size_t i = 0; i < n; i++) d = fmax(d, fabs(a[i] - b[i]));
+  return d;
+}
+
 /* z_k's own Adam step: with adam_lr_kernel ~0 the kernel stays where the
  * first step leaves it while the image moves on; with the shared step (0,
  * the default) the kernel moves too. */
 static void test_alg2_adam_lr_kernel(void) {
   gpd_solve_options o;
   quick_options(&o, GPD_ALG_2, 1, 1);
-  o.keep_kernel_scale = 1;
-  o.adam_lr_kernel = 1e-12f;
   gpd_solve_result one, frozen, shared;
-  if (gpd_solve(E, &Y, &GI, &GK, &o, &one) != 0) {
-    CHECK(0, "Algorithm 2, 1 step: %s", gpd_last_error());
-    return;
-  }
-  o.steps = 12;
-  int ok = gpd_solve(E, &Y, &GI, &GK, &o, &frozen) == 0;
-  o.adam_lr_kernel = 0.0f;
-  ok = ok && gpd_solve(E, &Y, &GI, &GK, &o, &shared) == 0;
-  if (ok) {
-    const size_t nk = (size_t)one.ksize * one.ksize, ni = (size_t)Y.c * Y.h * Y.w;
-    double dk_frozen = 0, dk_shared = 0, di_frozen = 0;
-    for (size_t i = 0; i < nk; i++) {
-      dk_frozen = fmax(dk_frozen, fabs(frozen.kernel[i] - one.kernel[i]));
-      dk_shared = fmax(dk_shared, fabs(shared.kernel[i] - one.kernel[i]));
-    }
-    for (size_t i = 0; i < ni; i++) di_frozen = fmax(di_frozen, fabs(frozen.image.data[i] - one.image.data[i]));
-    CHECK(dk_frozen < 1e-6 && dk_shared > 1e-5 && di_frozen > 1e-3,
-          "12 steps against 1: kernel %g with z_k's step ~0, %g with the shared step; image %g", dk_frozen,
-          dk_shared, di_frozen);
-    gpd_solve_result_free(&frozen);
-    gpd_solve_result_free(&shared);
-  } else {
-    CHECK(0, "Algorithm 2, 12 steps: %s", gpd_last_error());
-  }
+  if (alg2_one_then_twelve(&o, &o.adam_lr_kernel, 1e-12f, &one, &frozen, &shared) != 0) return;
+  const size_t nk = (size_t)one.ksize * one.ksize, ni = (size_t)Y.c * Y.h * Y.w;
+  const double dk_frozen = max_abs_diff(frozen.kernel, one.kernel, nk);
+  const double dk_shared = max_abs_diff(shared.kernel, one.kernel, nk);
+  const double di_frozen = max_abs_diff(frozen.image.data, one.image.data, ni);
+  CHECK(dk_frozen < 1e-6 && dk_shared > 1e-5 && di_frozen > 1e-3,
+        "12 steps against 1: kernel %g with z_k's step ~0, %g with the shared step; image %g", dk_frozen, dk_shared,
+        di_frozen);
   gpd_solve_result_free(&one);
+  gpd_solve_result_free(&frozen);
+  gpd_solve_result_free(&shared);
 }
 
 /* Algorithm 2's decaying Adam step: with a decay time of 1e-3 steps every
@@ -633,31 +651,15 @@ static void test_alg2_adam_lr_kernel(void) {
 static void test_alg2_adam_decay(void) {
   gpd_solve_options o;
   quick_options(&o, GPD_ALG_2, 1, 5);
-  o.keep_kernel_scale = 1;
-  o.adam_lr_decay = 1e-3f;
   gpd_solve_result one, many, constant;
-  if (gpd_solve(E, &Y, &GI, &GK, &o, &one) != 0) {
-    CHECK(0, "Algorithm 2, 1 step: %s", gpd_last_error());
-    return;
-  }
-  o.steps = 12;
-  int ok = gpd_solve(E, &Y, &GI, &GK, &o, &many) == 0;
-  o.adam_lr_decay = 0.0f;
-  ok = ok && gpd_solve(E, &Y, &GI, &GK, &o, &constant) == 0;
-  if (ok) {
-    const size_t n = (size_t)Y.c * Y.h * Y.w;
-    double d_decay = 0, d_const = 0;
-    for (size_t i = 0; i < n; i++) {
-      d_decay = fmax(d_decay, fabs(many.image.data[i] - one.image.data[i]));
-      d_const = fmax(d_const, fabs(constant.image.data[i] - one.image.data[i]));
-    }
-    CHECK(d_decay < 1e-6 && d_const > 1e-3, "12 steps against 1: %g with the decay, %g without", d_decay, d_const);
-    gpd_solve_result_free(&many);
-    gpd_solve_result_free(&constant);
-  } else {
-    CHECK(0, "Algorithm 2, 12 steps: %s", gpd_last_error());
-  }
+  if (alg2_one_then_twelve(&o, &o.adam_lr_decay, 1e-3f, &one, &many, &constant) != 0) return;
+  const size_t n = (size_t)Y.c * Y.h * Y.w;
+  const double d_decay = max_abs_diff(many.image.data, one.image.data, n);
+  const double d_const = max_abs_diff(constant.image.data, one.image.data, n);
+  CHECK(d_decay < 1e-6 && d_const > 1e-3, "12 steps against 1: %g with the decay, %g without", d_decay, d_const);
   gpd_solve_result_free(&one);
+  gpd_solve_result_free(&many);
+  gpd_solve_result_free(&constant);
 }
 
 int main(void) {
