@@ -67,6 +67,13 @@ static void fill_random(float *x, size_t n, float lo, float hi, uint64_t seed) {
   for (size_t i = 0; i < n; i++) x[i] = lo + (hi - lo) * (float)gpd_rng_uniform(&r);
 }
 
+/* max_i |a[i] - b[i]| */
+static double max_abs_diff(const float *a, const float *b, size_t n) {
+  double d = 0;
+  for (size_t i = 0; i < n; i++) d = fmax(d, fabs(a[i] - b[i]));
+  return d;
+}
+
 static void test_optim_device(void) {
   const size_t n = 10007;
   float *g = malloc(sizeof(float) * n), *p1 = malloc(sizeof(float) * n), *p2 = malloc(sizeof(float) * n);
@@ -82,8 +89,6 @@ static void test_optim_device(void) {
     CHECK_OK(CPU->sgd_step_device_lr(CPU, n, &lr, g, p2));
   }
   CHECK(memcmp(p1, p2, sizeof(float) * n) == 0, "sgd_step_device_lr differs from sgd_step");
-  double moved = 0;
-  for (size_t i = 0; i < n; i++) moved = fmax(moved, fabs((double)p1[i] - p2[i]));
   /* Adam at steps including large ones (bias corrections near 1) */
   fill_random(m1, n, -0.1f, 0.1f, 3);
   fill_random(v1, n, 0, 0.01f, 4);
@@ -106,10 +111,8 @@ static void test_optim_device(void) {
   /* and the steps did something: p moved from its start */
   float *p0 = malloc(sizeof(float) * n);
   fill_random(p0, n, -1, 1, 2);
-  double dist = 0;
-  for (size_t i = 0; i < n; i++) dist = fmax(dist, fabs((double)p1[i] - p0[i]));
+  const double dist = max_abs_diff(p1, p0, n);
   CHECK(dist > 0.1, "the optimiser steps barely moved p (%g)", dist);
-  (void)moved;
   free(p0);
   free(g);
   free(p1);
@@ -617,12 +620,6 @@ static int alg2_one_then_twelve(gpd_solve_options *o, float *option, float value
     return -1;
   }
   return 0;
-}
-
-static double max_abs_diff(const float *a, const float *b, size_t n) {
-  double d = 0;
-  for (size_t i = 0; i < n; i++) d = fmax(d, fabs(a[i] - b[i]));
-  return d;
 }
 
 /* z_k's own Adam step: with adam_lr_kernel ~0 the kernel stays where the

@@ -6,11 +6,11 @@
  *                  + rho TV(i),
  * Adam (adam_lr, constant as in the paper or decaying as
  * exp(-t / adam_lr_decay); z_k's own step with adam_lr_kernel) on z_i, z_k
- * and the free image i ~ N(init_mean,
- * init_std^2) per pixel (or y + N(0, init_std^2): alg2_init_blurry). The best restart is the one whose FREE image explains y best
- * (lowest data(i, G_K(z_k))), as in the authors' code, or with
- * alg2_select_total the one with the lowest L; that loss is this
- * algorithm's "measurement". Restarts are the batch. */
+ * and the free image i ~ N(init_mean, init_std^2) per pixel (or
+ * y + N(0, init_std^2): alg2_init_blurry). The best restart is the one whose
+ * FREE image explains y best (lowest data(i, G_K(z_k))), as in the authors'
+ * code, or with alg2_select_total the one with the lowest L; that loss is
+ * this algorithm's "measurement". Restarts are the batch. */
 #include <stdlib.h>
 
 #include "solve_internal.h"
