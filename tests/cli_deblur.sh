@@ -49,8 +49,9 @@ for alg in naive 1 2; do
   if "$BIN" deblur "$T/blurry.png" -o "$T/out_$alg.png" --alg "$alg" "${G[@]}" --restarts 3 --steps 6 \
        --lr 1e-7 --adam-lr 1e-3 --seed 2 --truth "$SRC/tests/fixtures/chelsea_64.png" --range-out "$T/range_$alg.png" \
        --log "$T/log_$alg.csv" --log-every 2 "${extra[@]}" >"$T/out_$alg.json" 2>"$T/err_$alg.txt"; then
-    json_ok "$T/out_$alg.json" alg chosen measurement total diverged restart_iterations seconds psnr ssim graph_launches graph_capture_failures
+    json_ok "$T/out_$alg.json" alg chosen averaged measurement total diverged restart_iterations seconds psnr ssim graph_launches graph_capture_failures
     grep -q "\"alg\":\"$alg\"" "$T/out_$alg.json" || bad "alg $alg: JSON names another algorithm"
+    grep -q '"averaged":1,' "$T/out_$alg.json" || bad "alg $alg: the result is not the best restart alone"
     grep -q '"graph_launches":0,"graph_capture_failures":0' "$T/out_$alg.json" || bad "alg $alg: graphs reported on the CPU"
     grep -q '"restart_iterations":18,' "$T/out_$alg.json" || bad "alg $alg: 3 restarts x 6 steps are not 18"
     grep -q '"psnr":-\?[0-9]' "$T/out_$alg.json" || bad "alg $alg: no PSNR with --truth"
@@ -69,16 +70,29 @@ for alg in naive 1 2; do
   fi
 done
 
+sum_of() { awk 'NR > 1 { for (i = 1; i <= NF; i++) s += $i } END { printf "%.4f", s }' "$1"; }
 # --kernel-scale: the default returns the kernel summing to 1, raw the solve's own
 # (the random blur VAE's kernels sum to far more than 1)
 if "$BIN" deblur "$T/blurry.png" -o "$T/out_raw.png" --alg 1 "${G[@]}" --restarts 3 --steps 6 --lr 1e-7 --seed 2 \
      --kernel-scale raw --kernel-out "$T/k_raw.kernel" >"$T/out_raw.json" 2>"$T/err_raw.txt"; then
-  sum_of() { awk 'NR > 1 { for (i = 1; i <= NF; i++) s += $i } END { printf "%.4f", s }' "$1"; }
   [ "$(sum_of "$T/k_1.kernel")" = 1.0000 ] || bad "--kernel-scale unit: the kernel sums to $(sum_of "$T/k_1.kernel")"
   awk -v s="$(sum_of "$T/k_raw.kernel")" 'BEGIN { exit !(s > 1.01 || s < 0.99) }' ||
     bad "--kernel-scale raw: the kernel sums to $(sum_of "$T/k_raw.kernel"), the test needs a generator that does not make 1"
 else
   bad "--kernel-scale raw failed: $(cat "$T/err_raw.txt")"
+fi
+
+# --average-best: the mean of the 3 restarts, said in the JSON; the best restart and its losses
+# are still the ones reported, and the mean kernel sums to 1 (test_solver_groups checks the mean)
+if "$BIN" deblur "$T/blurry.png" -o "$T/out_avg.png" --alg 1 "${G[@]}" --restarts 3 --steps 6 --lr 1e-7 --seed 2 \
+     --average-best 3 --kernel-out "$T/k_avg.kernel" >"$T/out_avg.json" 2>"$T/err_avg.txt"; then
+  grep -q '"averaged":3,' "$T/out_avg.json" || bad "--average-best 3: $(cat "$T/out_avg.json")"
+  grep -o '"chosen":[0-9]*\|"measurement":[^,]*' "$T/out_avg.json" > "$T/avg.txt"
+  grep -o '"chosen":[0-9]*\|"measurement":[^,]*' "$T/out_1.json" > "$T/one.txt"
+  cmp -s "$T/avg.txt" "$T/one.txt" || bad "--average-best 3: $(cat "$T/avg.txt") is not the best alone's $(cat "$T/one.txt")"
+  [ "$(sum_of "$T/k_avg.kernel")" = 1.0000 ] || bad "--average-best 3: the kernel sums to $(sum_of "$T/k_avg.kernel")"
+else
+  bad "--average-best failed: $(cat "$T/err_avg.txt")"
 fi
 
 # the halving schedule: 4 restarts, points at 2 and 4 of 8 steps: 4 x 2 + 2 x 2 + 1 x 4 restart-iterations;
@@ -200,6 +214,14 @@ expect_fail "bad free-image start" "--init-image: 'y' is not noise or blurry" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --alg 2 --init-image y
 expect_fail "negative Adam decay" "--adam-lr-decay" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --alg 2 --adam-lr-decay -5
+expect_fail "averaging no restart" "--average-best" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --average-best 0
+expect_fail "averaging more restarts than run" "average_best must be between 1 and the restarts (2; got 3)" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --restarts 2 --average-best 3
+expect_fail "averaging Algorithm 3's restarts" "Algorithm 3 returns one restart" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" --alg 3 --device cpu --restarts 2 --average-best 2
+expect_fail "averaging at the raw kernel scale" "cannot keep the raw kernel scale" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --average-best 2 --kernel-scale raw
 expect_fail "negative kernel Adam step" "--adam-lr-kernel" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --alg 2 --adam-lr-kernel -0.1
 expect_fail "bad halving points" "--halving-at: the points must increase" \

@@ -166,6 +166,7 @@ static int bits_equal(const float *a, const float *b, size_t n) { return memcmp(
 /* The whole result of b equals a's, bit for bit. */
 static void compare_results(const char *what, const gpd_solve_result *a, const gpd_solve_result *b) {
   CHECK(a->chosen == b->chosen, "%s: chosen restart %d, single batch %d", what, b->chosen, a->chosen);
+  CHECK(a->averaged == b->averaged, "%s: %d restarts averaged, single batch %d", what, b->averaged, a->averaged);
   CHECK(a->measurement == b->measurement && a->total == b->total, "%s: measurement %.9g / total %.9g, single %.9g / %.9g",
         what, b->measurement, b->total, a->measurement, a->total);
   CHECK(a->diverged == b->diverged, "%s: %d diverged, single batch %d", what, b->diverged, a->diverged);
@@ -292,10 +293,15 @@ static void test_groups(void) {
   /* large steps: some restarts diverge, at the same steps in groups */
   o.lr = 1.3f;
   run_grouped("Algorithm 1 at lr 1.3", o, &GI, &GK, 1);
+  /* averaging the 5 best: candidates kept across groups, some diverged */
+  o.average_best = 5;
+  run_grouped("Algorithm 1 at lr 1.3, the mean of the 5 best", o, &GI, &GK, 1);
   gpd_solve_defaults(&o, GPD_ALG_2);
   o.steps = 25;
   o.seed = 5;
   run_grouped("Algorithm 2", o, &GI, &GK, 0);
+  o.average_best = 4;
+  run_grouped("Algorithm 2, the mean of the 4 best", o, &GI, &GK, 0);
   gpd_solve_defaults(&o, GPD_ALG_RANGE);
   o.steps = 30;
   o.seed = 7;
@@ -659,6 +665,91 @@ static void test_alg2_adam_decay(void) {
   gpd_solve_result_free(&constant);
 }
 
+/* --average-best over 2 restarts is the mean of restart 0 (a solve with 1
+ * restart: restarts are independent items) and the best one, when the best
+ * is restart 1: the seed is searched for such a pair. */
+static void check_average_of_two(gpd_algorithm alg, int steps) {
+  gpd_solve_options o;
+  quick_options(&o, alg, steps, 0);
+  gpd_net *gk = alg == GPD_ALG_NAIVE ? NULL : &GK;
+  const char *name = alg == GPD_ALG_NAIVE ? "naive" : alg == GPD_ALG_1 ? "Algorithm 1" : "Algorithm 2";
+  o.restarts = 2;
+  for (uint64_t seed = 1; seed <= 40; seed++) {
+    o.seed = seed;
+    o.average_best = 1;
+    gpd_solve_result best, first, mean;
+    if (gpd_solve(E, &Y, &GI, gk, &o, &best) != 0) {
+      CHECK(0, "%s, best of 2: %s", name, gpd_last_error());
+      return;
+    }
+    if (best.chosen != 1 || best.diverged) {
+      gpd_solve_result_free(&best);
+      continue;
+    }
+    o.restarts = 1;
+    CHECK_OK(gpd_solve(E, &Y, &GI, gk, &o, &first));
+    o.restarts = 2;
+    o.average_best = 2;
+    CHECK_OK(gpd_solve(E, &Y, &GI, gk, &o, &mean));
+    const size_t n = (size_t)Y.c * Y.h * Y.w, nk = gpd_net_out_size(&GK);
+    double err = 0, err_range = 0, err_k = 0;
+    for (size_t i = 0; i < n; i++) {
+      err = fmax(err, fabs(mean.image.data[i] - 0.5 * (first.image.data[i] + best.image.data[i])));
+      err_range = fmax(err_range, fabs(mean.range_image.data[i] - 0.5 * (first.range_image.data[i] + best.range_image.data[i])));
+    }
+    if (gk)
+      for (size_t i = 0; i < nk; i++) err_k = fmax(err_k, fabs(mean.kernel[i] - 0.5 * (first.kernel[i] + best.kernel[i])));
+    else
+      CHECK(!mean.kernel, "%s: a kernel without a blur generator", name);
+    CHECK(mean.averaged == 2 && mean.chosen == 1 && mean.measurement == best.measurement && mean.total == best.total,
+          "%s: the mean of 2 reports %d averaged, restart %d, measurement %g (the best: restart 1, %g)",
+          name, mean.averaged, mean.chosen, mean.measurement, best.measurement);
+    CHECK(err < 1e-6 && err_range < 1e-6 && err_k < 1e-7 && max_abs_diff(first.image.data, best.image.data, n) > 1e-3,
+          "%s: the mean of 2 is off the mean of restarts 0 and 1 by %g (image), %g (range), %g (kernel)",
+          name, err, err_range, err_k);
+    gpd_solve_result_free(&best);
+    gpd_solve_result_free(&first);
+    gpd_solve_result_free(&mean);
+    return;
+  }
+  CHECK(0, "%s: no seed of 1..40 makes restart 1 the better of 2", name);
+}
+
+static void test_average_best(void) {
+  check_average_of_two(GPD_ALG_NAIVE, 4);
+  check_average_of_two(GPD_ALG_1, 4);
+  check_average_of_two(GPD_ALG_2, 4);
+  /* the halving schedule: only the restarts that ran to the end are averaged */
+  gpd_solve_options o;
+  quick_options(&o, GPD_ALG_2, 8, 3);
+  o.restarts = 4;
+  o.average_best = 4;
+  o.schedule = GPD_SCHEDULE_HALVING;
+  gpd_solve_result r;
+  if (gpd_solve(E, &Y, &GI, &GK, &o, &r) == 0) {
+    int finished = 0;
+    for (int i = 0; i < r.restarts; i++) finished += r.dropped_at[i] < 0 && r.diverged_at[i] < 0;
+    CHECK(r.averaged == finished && finished >= 1 && finished < 4, "halving: %d averaged, %d ran to the end",
+          r.averaged, finished);
+    gpd_solve_result_free(&r);
+  } else {
+    CHECK(0, "halving with --average-best: %s", gpd_last_error());
+  }
+  /* refused up front, by name */
+  o.schedule = GPD_SCHEDULE_FULL;
+  o.average_best = 5;
+  CHECK(gpd_solve(E, &Y, &GI, &GK, &o, &r) != 0 && strstr(gpd_last_error(), "average_best"),
+        "averaging 5 of 4 restarts was not refused by name");
+  o.average_best = 2;
+  o.keep_kernel_scale = 1;
+  CHECK(gpd_solve(E, &Y, &GI, &GK, &o, &r) != 0 && strstr(gpd_last_error(), "raw kernel scale"),
+        "averaging at the raw kernel scale was not refused");
+  quick_options(&o, GPD_ALG_RANGE, 4, 3);
+  o.average_best = 2;
+  CHECK(gpd_solve(E, &Y, &GI, NULL, &o, &r) != 0 && strstr(gpd_last_error(), "range projection"),
+        "averaging range projection's restarts was not refused");
+}
+
 int main(void) {
   unsetenv("GPD_MEMORY_LIMIT_MB");
   unsetenv("GPD_SOLVER_THREADS");
@@ -690,6 +781,7 @@ int main(void) {
   test_alg2_init_blurry();
   test_alg2_adam_decay();
   test_alg2_adam_lr_kernel();
+  test_average_best();
 
   gpd_image_free(&Y);
   gpd_net_free(&GI);

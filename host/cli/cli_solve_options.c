@@ -39,6 +39,7 @@ enum {
   OPT_KERNEL_SCALE,
   OPT_SELECT,
   OPT_INIT_IMAGE,
+  OPT_AVERAGE_BEST,
   OPT_FLOAT /* + index into FLOAT_OPTS */
 };
 
@@ -75,6 +76,7 @@ void gpd_cli_solve_options_add_only(struct option *opts, int *n, const char *con
       {"kernel-scale", required_argument, 0, OPT_KERNEL_SCALE},
       {"select", required_argument, 0, OPT_SELECT},
       {"init-image", required_argument, 0, OPT_INIT_IMAGE},
+      {"average-best", required_argument, 0, OPT_AVERAGE_BEST},
   };
   _Static_assert(sizeof fixed / sizeof fixed[0] + sizeof FLOAT_OPTS / sizeof FLOAT_OPTS[0] <= GPD_CLI_SOLVE_MAX_OPTS,
                  "GPD_CLI_SOLVE_MAX_OPTS is the room callers leave for these entries");
@@ -171,6 +173,7 @@ int gpd_cli_solve_option(gpd_cli_solve_args *a, int opt, const char *arg) {
     if (strcmp(arg, "noise") && strcmp(arg, "blurry")) return gpd_error("--init-image: '%s' is not noise or blurry", arg);
     a->alg2_init_blurry = !strcmp(arg, "blurry");
     return 1;
+  case OPT_AVERAGE_BEST: GPD_TRY(gpd_parse_int("average-best", arg, 1, 1000000, &a->average_best)); return 1;
   case OPT_UNTRAINED_LATENT:
     GPD_TRY(gpd_parse_int("untrained-latent", arg, 1, 1 << 20, &a->untrained_latent));
     return 1;
@@ -192,6 +195,7 @@ void gpd_cli_solve_apply(const gpd_cli_solve_args *a, gpd_solve_options *o) {
   o->keep_kernel_scale = a->keep_kernel_scale;
   o->alg2_select_total = a->alg2_select_total;
   o->alg2_init_blurry = a->alg2_init_blurry;
+  if (a->average_best > 0) o->average_best = (int)a->average_best;
   if (a->halving_set) {
     o->n_halving = a->n_halving;
     memcpy(o->halving_at, a->halving_at, sizeof o->halving_at);
@@ -208,7 +212,7 @@ void gpd_cli_solve_usage(FILE *f) {
           "  -r, --restarts N       random restarts, run as one batch (default 10)\n"
           "  -n, --steps N          iterations (default: naive 10000, 1 10000, 2 10000, 3 20000)\n"
           "  -s, --seed S           seed of latents, free image and Alg 3 weights (default 0)\n"
-          GPD_CLI_KERNEL_SCALE_HELP);
+          GPD_CLI_KERNEL_SCALE_HELP GPD_CLI_AVERAGE_BEST_HELP);
   gpd_cli_solve_usage_schedule(f);
   gpd_cli_solve_usage_weights(f);
 }

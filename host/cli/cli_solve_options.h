@@ -27,6 +27,7 @@ typedef struct gpd_cli_solve_args {
   gpd_boundary boundary;
   int alg_set, boundary_set;
   long restarts, steps, fit_steps, untrained_width, untrained_latent; /* -1: the algorithm's default */
+  long average_best;                  /* 0: the default (1) */
   uint64_t seed;
   int seed_set;
   const char *untrained_arch;
@@ -64,6 +65,12 @@ void gpd_cli_range_option_table(struct option *opts, const struct option *own, i
   "      --kernel-scale S   unit (default): return the kernel scaled to sum 1 and the\n"   \
   "                         image times its sum (the same blurry image: a blind solve\n"   \
   "                         knows i and k only up to (s i, k / s)) | raw: as solved\n"
+
+/* The help lines of --average-best (deblur, eval, sweep). */
+#define GPD_CLI_AVERAGE_BEST_HELP                                                         \
+  "      --average-best K   return the mean of the K best restarts that ran to the end\n"  \
+  "                         (image and kernel, each at kernel scale unit first; naive,\n"  \
+  "                         1, 2; default 1: the best alone, the paper's)\n"
 
 /* alg: the default algorithm when --alg is not given. */
 void gpd_cli_solve_args_init(gpd_cli_solve_args *a, gpd_algorithm alg);

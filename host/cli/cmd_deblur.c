@@ -26,7 +26,8 @@ static void usage(FILE *f) {
           "Blind deblurring with deep generative priors (Asim, Shamshad, Ahmed): searches the\n"
           "latent spaces of an image generator and a blur generator for a sharp image and a\n"
           "kernel that explain BLURRY. Restarts run as one batch; the best one is returned.\n"
-          "Prints one line of JSON on stdout: {\"alg\", \"chosen\", \"measurement\", \"total\",\n"
+          "Prints one line of JSON on stdout: {\"alg\", \"chosen\", \"averaged\" (restarts in the\n"
+          "result: --average-best), \"measurement\", \"total\",\n"
           "\"diverged\", \"restart_iterations\" (iterations run, summed over the restarts),\n"
           "\"seconds\", \"psnr\", \"ssim\", \"graph_launches\", \"graph_capture_failures\"}\n"
           "(psnr / ssim with --truth, else null; iterations replayed from CUDA graphs, and captures\n"
@@ -48,7 +49,7 @@ static void usage(FILE *f) {
           "  -r, --restarts N       random restarts (default 10)\n"
           "  -n, --steps N          iterations (default: naive 10000, 1 10000, 2 10000, 3 20000)\n"
           "  -s, --seed S           seed of latents, free image and Alg 3 weights (default 0)\n"
-          GPD_CLI_KERNEL_SCALE_HELP
+          GPD_CLI_KERNEL_SCALE_HELP GPD_CLI_AVERAGE_BEST_HELP
           "  -d, --device D         ref | cpu | cuda | auto (default auto)\n"
           GPD_CLI_PRECISION_HELP GPD_CLI_THREADS_HELP
           "memory and concurrency: restarts that do not fit the device's free memory run in\n"
@@ -248,7 +249,7 @@ static int run(const deblur_args *a, const deblur_inputs *in) {
   if (a->kernel_out && res.kernel && gpd_kernel_save_both(a->kernel_out, res.kernel, res.ksize) != 0) goto done;
   if (a->range_out && gpd_image_save_png(&res.range_image, a->range_out) != 0) goto done;
 
-  printf("{\"alg\":\"%s\",\"chosen\":%d", gpd_eval_alg_name(alg), res.chosen);
+  printf("{\"alg\":\"%s\",\"chosen\":%d,\"averaged\":%d", gpd_eval_alg_name(alg), res.chosen, res.averaged);
   gpd_cli_json_field(stdout, "measurement", res.measurement);
   gpd_cli_json_field(stdout, "total", res.total);
   gpd_cli_json_diverged(stdout, &res);

@@ -70,6 +70,8 @@ static int solver_settings(gpd_eval_manifest *m, const char *prefix, const gpd_s
       GPD_TRY(gpd_eval_manifest_set(m, k, "unit"));
     }
   }
+  /* only when averaging: results of the best restart alone keep comparing equal */
+  if (o->average_best > 1) SETF("average_best", o->average_best);
   snprintf(k, sizeof k, "%sseed", prefix);
   GPD_TRY(gpd_eval_manifest_set(m, k, "%llu", (unsigned long long)o->seed));
   if (o->alg == GPD_ALG_NAIVE || o->alg == GPD_ALG_1) {

@@ -35,6 +35,7 @@ void gpd_solve_defaults(gpd_solve_options *o, gpd_algorithm alg) {
    * the truth lies beyond G_I's range it prefers restarts that stay near
    * the range (EVALUATION.md, "Choosing Algorithm 2's restart") */
   o->alg2_select_total = 0;
+  o->average_best = 1;
   /* Algorithm 3 */
   o->nu = 1e-3f;
   o->kappa = 1e-3f;
@@ -145,6 +146,14 @@ int gpd_solve_check_options(const gpd_solve_options *o) {
         return gpd_error("halving points must be increasing fractions of the steps in (0, 1) (point %d is %g)", k + 1,
                          (double)o->halving_at[k]);
   }
+  if (o->average_best < 1 || o->average_best > o->restarts)
+    return gpd_error("average_best must be between 1 and the restarts (%d; got %d)", o->restarts, o->average_best);
+  if (o->average_best > 1 && (o->alg == GPD_ALG_3 || o->alg == GPD_ALG_RANGE))
+    return gpd_error("averaging the best restarts is for naive, Algorithm 1 and Algorithm 2 (%s returns one restart)",
+                     alg_name(o->alg));
+  if (o->average_best > 1 && o->keep_kernel_scale)
+    return gpd_error("averaging the best restarts puts each in the gauge sum(k) = 1 first: it cannot keep the raw "
+                     "kernel scale");
   switch (o->alg) {
   case GPD_ALG_NAIVE: GPD_TRY(check_step("lr", o->lr)); GPD_TRY(check_weight("gamma", o->gamma)); break;
   case GPD_ALG_1:
@@ -419,8 +428,10 @@ done:
     for (int j = 0; j < images; j++) gpd_solve_result_free(&res[j]);
     return -1;
   }
-  if (!o->keep_kernel_scale)
-    for (int j = 0; j < images; j++) solve_result_unit_kernel(&res[j]);
+  for (int j = 0; j < images; j++) {
+    if (!o->keep_kernel_scale) solve_result_unit_kernel(&res[j]);
+    if (res[j].averaged == 0 && res[j].chosen >= 0) res[j].averaged = 1;
+  }
   const double seconds = gpd_seconds() - t0;
   for (int j = 0; j < images; j++) res[j].seconds = seconds;
   return 0;

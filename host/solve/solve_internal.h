@@ -387,6 +387,8 @@ void solve_log_table_hook(solve_log_table *t, int task, int first, solve_hooks *
 /* Calls o->log for every row some task reached, in step order. */
 void solve_log_table_emit(const solve_log_table *t, const gpd_solve_options *o);
 
+typedef struct solve_candidate solve_candidate;
+
 /* The best restart over problems that run as separate tasks (the groups of
  * the batched algorithms, Alg 3's restarts), possibly at once: the shared
  * state of a driver, with the summed progress and the gathered log. */
@@ -394,6 +396,9 @@ typedef struct solve_tasks {
   gpd_solve_result *res;        /* per image: per-restart arrays; the best restart's outputs */
   int images, per_image;        /* item i is restart i % per_image of image i / per_image */
   int *best;                    /* per image: restart index of the best so far, -1 */
+  int average;                  /* restarts averaged per image (gpd_solve_options.average_best) */
+  solve_candidate *cand;        /* (images, average): each image's best so far (solve_average.c) */
+  int *n_cand;                  /* per image: candidates held */
   solve_progress_sum *progress; /* NULL where the driver needs none */
   solve_log_table *log;         /* NULL without a log (or where the driver needs none) */
   pthread_mutex_t lock;
@@ -420,6 +425,16 @@ int solve_tasks_offer(solve_tasks *t, solve_problem *p, int row);
 /* With t->lock held: for each image among p's rows, its best finite row is
  * offered. 0 or -1. */
 int solve_tasks_offer_best(solve_tasks *t, solve_problem *p);
+/* Averaging the best k restarts of each image (solve_average.c; k <= 1:
+ * nothing to do). init: the candidate slots; offer_all (t->lock held): every
+ * finite row of p is a candidate, outputs downloaded in the unit gauge when
+ * it is among its image's k best so far; finish: each image's result becomes
+ * the mean of its candidates (image, range image, kernel), with the best
+ * one's restart, measurement and total; free: the slots. 0 or -1. */
+int solve_tasks_average_init(solve_tasks *t, int k);
+int solve_tasks_offer_all(solve_tasks *t, solve_problem *p);
+int solve_tasks_average_finish(solve_tasks *t);
+void solve_tasks_average_free(solve_tasks *t);
 /* After all tasks ran: emits the gathered log; per image: graph launches and
  * failed captures,
  * diverged count and chosen (the best restart, -1 when all diverged). */

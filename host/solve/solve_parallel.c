@@ -266,6 +266,7 @@ int solve_tasks_init(solve_tasks *t, gpd_solve_result *res, int images, int per_
 void solve_tasks_free(solve_tasks *t) {
   solve_progress_sum_free(t->progress);
   solve_log_table_free(t->log);
+  solve_tasks_average_free(t);
   if (t->best) pthread_mutex_destroy(&t->lock);
   free(t->best);
   t->best = NULL;

@@ -75,6 +75,12 @@ typedef struct gpd_solve_options {
    * also sees whether i stays near the range and G_I(z_i) explains y (and
    * so penalises a right answer that lies beyond the range). */
   int alg2_select_total;
+  /* naive, 1 and 2: the result is the mean of the average_best restarts with
+   * the lowest measurement that ran to the end (images, range images and
+   * kernels, each in the gauge sum(k) = 1 first: keep_kernel_scale must be 0;
+   * solve_average.c); 1 (default): the best one alone, the paper's. At most
+   * restarts. */
+  int average_best;
   /* Algorithm 3 */
   float nu;            /* TV weight on G_I(z_i, W), 1e-3 */
   float kappa;         /* ||z_k||^2 weight, 1e-3 */
@@ -149,7 +155,10 @@ typedef struct gpd_solve_result {
                         * the same as image except for Alg 2 */
   float *kernel;       /* K x K, malloc'd (NULL for naive / range) */
   int ksize;
-  int chosen;          /* index of the chosen restart */
+  int chosen;          /* index of the chosen restart (the best one) */
+  int averaged;        /* restarts averaged into image, range_image and kernel
+                        * (gpd_solve_options.average_best, or fewer where
+                        * fewer ran to the end); 1: the chosen one alone */
   int diverged;        /* number of restarts dropped for NaN / inf loss */
   float measurement;   /* chosen restart's measurement loss (see log above) */
   float total;         /* chosen restart's total objective */
