@@ -80,17 +80,19 @@ static int by_measurement(const void *a, const void *b) {
   return better(x->measurement, x->restart, y) ? -1 : better(y->measurement, y->restart, x) ? 1 : 0;
 }
 
-/* dst = the mean of the n images (all c x h x w) */
-static int mean_image(gpd_image *dst, const solve_candidate *c, int n, int range) {
-  const gpd_image *first = range ? &c[0].out.range_image : &c[0].out.image;
-  GPD_TRY(gpd_image_alloc(dst, first->c, first->h, first->w));
-  const size_t count = (size_t)first->c * first->h * first->w;
-  for (size_t i = 0; i < count; i++) {
-    double s = 0;
-    for (int j = 0; j < n; j++) s += (range ? c[j].out.range_image.data : c[j].out.image.data)[i];
-    dst->data[i] = (float)(s / n);
+static const float *image_of(const solve_candidate *c) { return c->out.image.data; }
+static const float *range_of(const solve_candidate *c) { return c->out.range_image.data; }
+static const float *kernel_of(const solve_candidate *c) { return c->out.kernel; }
+
+/* dst = the mean of field(c[j]) over the n candidates, count floats each */
+static void mean_of(float *dst, const solve_candidate *c, int n, size_t count,
+                    const float *(*field)(const solve_candidate *)) {
+  memset(dst, 0, sizeof(float) * count);
+  for (int j = 0; j < n; j++) {
+    const float *x = field(&c[j]);
+    for (size_t i = 0; i < count; i++) dst[i] += x[i];
   }
-  return 0;
+  for (size_t i = 0; i < count; i++) dst[i] /= (float)n;
 }
 
 int solve_tasks_average_finish(solve_tasks *t) {
@@ -104,17 +106,17 @@ int solve_tasks_average_finish(solve_tasks *t) {
     gpd_image_free(&res->range_image);
     free(res->kernel);
     res->kernel = NULL;
-    GPD_TRY(mean_image(&res->image, c, n, 0));
-    GPD_TRY(mean_image(&res->range_image, c, n, 1));
+    const gpd_image *im = &c[0].out.image;
+    const size_t count = (size_t)im->c * im->h * im->w;
+    GPD_TRY(gpd_image_alloc(&res->image, im->c, im->h, im->w));
+    GPD_TRY(gpd_image_alloc(&res->range_image, im->c, im->h, im->w));
+    mean_of(res->image.data, c, n, count, image_of);
+    mean_of(res->range_image.data, c, n, count, range_of);
     if (c[0].out.kernel) {
       const size_t nk = (size_t)c[0].out.ksize * c[0].out.ksize;
       res->ksize = c[0].out.ksize;
       if (!(res->kernel = gpd_malloc(sizeof(float) * nk, "the mean kernel"))) return -1;
-      for (size_t j = 0; j < nk; j++) {
-        double s = 0;
-        for (int a = 0; a < n; a++) s += c[a].out.kernel[j];
-        res->kernel[j] = (float)(s / n);
-      }
+      mean_of(res->kernel, c, n, nk, kernel_of);
     }
     t->best[i] = c[0].restart;
     res->measurement = c[0].measurement;
