@@ -121,4 +121,15 @@ else
   bad "sweep failed: $(cat "$T/sw.err")"
 fi
 
+# ---- a restarts sweep with --average-best: points below K average all they have ------------
+GR=(--image-gen "$T/gen.safetensors" --blur-gen "$T/blur.safetensors" --device cpu --lr 1e-7)
+if "$BIN" sweep "$T/faces" --param restarts --values 1,3 --average-best 2 --out-dir "$T/swr" "${GR[@]}" \
+     -n 3 --limit 1 >"$T/swr.out" 2>"$T/swr.err"; then
+  grep -q '"average_best"' "$T/swr/restarts_1.csv.json" && bad "restarts 1 claims an average: $(cat "$T/swr/restarts_1.csv.json")"
+  grep -q '"average_best": *"2"' "$T/swr/restarts_3.csv.json" || bad "restarts 3 does not record average_best 2"
+  [ "$(wc -l < "$T/swr/sweep.csv")" -eq 3 ] || bad "restarts sweep.csv: $(cat "$T/swr/sweep.csv")"
+else
+  bad "sweep --param restarts --average-best 2 failed: $(cat "$T/swr.err")"
+fi
+
 exit $fail
