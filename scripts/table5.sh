@@ -51,19 +51,19 @@ case $ROW in
     if ! ls "$DATA"/000001.png >/dev/null 2>&1; then
       /usr/bin/python3 scripts/render_house_numbers.py --out "$DATA" --count 100 --seed 1
     fi
-    set -- --files "${FILES:-1:100}" --steps "${STEPS:-6000}" --dataset "house numbers"
+    data_opts=(--files "${FILES:-1:100}" --steps "${STEPS:-6000}" --dataset "house numbers")
     SHARDS=${SHARDS:-10}
     ;;
   *)
     DATA=${DATA:-../shared/data/celeba}
-    set -- --files "${FILES:-8001:8040}" --crop-resize 54:64 --steps "${STEPS:-10000}" --dataset CelebA
+    data_opts=(--files "${FILES:-8001:8040}" --crop-resize 54:64 --steps "${STEPS:-10000}" --dataset CelebA)
     SHARDS=${SHARDS:-5}
     ;;
 esac
 mkdir -p "$OUT"
 for k in $(seq "$FIRST" "$SHARDS"); do
   start=$(date +%s)
-  "$BIN" eval "$DATA" "$@" --sigma 0.01 --restarts 10 --schedule halving "${opts[@]}" --device cpu \
+  "$BIN" eval "$DATA" "${data_opts[@]}" --sigma 0.01 --restarts 10 --schedule halving "${opts[@]}" --device cpu \
     --threads "${THREADS:-2}" --precision "${PRECISION:-fp32}" --shard "$k/$SHARDS" \
     -o "$OUT/${ROW}_s$k.csv" --resume
   echo "$ROW shard $k/$SHARDS: $(($(date +%s) - start)) s" >&2

@@ -71,6 +71,8 @@ for alg in naive 1 2; do
 done
 
 sum_of() { awk 'NR > 1 { for (i = 1; i <= NF; i++) s += $i } END { printf "%.4f", s }' "$1"; }
+# deblur's JSON line -> two lines, "chosen":N and "measurement":X (both must be there)
+chosen_and_measurement() { grep -o '"chosen":[0-9]*\|"measurement":[^,]*' "$1"; }
 # --kernel-scale: the default returns the kernel summing to 1, raw the solve's own
 # (the random blur VAE's kernels sum to far more than 1)
 if "$BIN" deblur "$T/blurry.png" -o "$T/out_raw.png" --alg 1 "${G[@]}" --restarts 3 --steps 6 --lr 1e-7 --seed 2 \
@@ -87,8 +89,8 @@ fi
 if "$BIN" deblur "$T/blurry.png" -o "$T/out_avg.png" --alg 1 "${G[@]}" --restarts 3 --steps 6 --lr 1e-7 --seed 2 \
      --average-best 3 --kernel-out "$T/k_avg.kernel" >"$T/out_avg.json" 2>"$T/err_avg.txt"; then
   grep -q '"averaged":3,' "$T/out_avg.json" || bad "--average-best 3: $(cat "$T/out_avg.json")"
-  grep -o '"chosen":[0-9]*\|"measurement":[^,]*' "$T/out_avg.json" > "$T/avg.txt"
-  grep -o '"chosen":[0-9]*\|"measurement":[^,]*' "$T/out_1.json" > "$T/one.txt"
+  chosen_and_measurement "$T/out_avg.json" > "$T/avg.txt"
+  chosen_and_measurement "$T/out_1.json" > "$T/one.txt"
   [ "$(wc -l < "$T/one.txt")" -eq 2 ] && cmp -s "$T/avg.txt" "$T/one.txt" || bad "--average-best 3: $(cat "$T/avg.txt") is not the best alone's $(cat "$T/one.txt")"
   [ "$(sum_of "$T/k_avg.kernel")" = 1.0000 ] || bad "--average-best 3: the kernel sums to $(sum_of "$T/k_avg.kernel")"
 else
@@ -144,8 +146,8 @@ if GPD_SOLVER_THREADS=2 "$BIN" deblur "$T/blurry.png" -o "$T/out_thr.png" --alg 
      --lr 1e-7 --seed 2 >"$T/out_thr.json" 2>"$T/err_thr.txt"; then
   grep -q '^memory: 3 restarts need [0-9.]* MiB, [0-9.]* [MG]iB free: running 2 groups of 2, 2 at a time$' \
     "$T/err_thr.txt" || bad "threads: no plan line on stderr: $(cat "$T/err_thr.txt")"
-  grep -o '"chosen":[0-9]*\|"measurement":[^,]*' "$T/out_thr.json" > "$T/thr.txt"
-  grep -o '"chosen":[0-9]*\|"measurement":[^,]*' "$T/out_1.json" > "$T/one.txt"
+  chosen_and_measurement "$T/out_thr.json" > "$T/thr.txt"
+  chosen_and_measurement "$T/out_1.json" > "$T/one.txt"
   [ "$(wc -l < "$T/one.txt")" -eq 2 ] && cmp -s "$T/thr.txt" "$T/one.txt" || bad "threads: $(cat "$T/thr.txt") differs from one batch's $(cat "$T/one.txt")"
   cmp -s "$T/out_thr.png" "$T/out_1.png" || bad "threads: the image differs from one batch's"
 else
