@@ -216,6 +216,8 @@ expect_fail "bad free-image start" "--init-image: 'y' is not noise or blurry" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --alg 2 --init-image y
 expect_fail "negative Adam decay" "--adam-lr-decay" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --alg 2 --adam-lr-decay -5
+expect_fail "anneal beyond the run" "--adam-lr-anneal" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --alg 2 --adam-lr-anneal 1.5
 expect_fail "averaging no restart" "--average-best" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --average-best 0
 expect_fail "averaging more restarts than run" "average_best must be between 1 and the restarts (2; got 3)" \

@@ -24,6 +24,7 @@
 
 #include "check.h"
 #include "gpd/solve.h"
+#include "../host/solve/solve_internal.h"
 #include "solver_test_nets.h"
 
 static gpd_net GI, GK;
@@ -665,6 +666,40 @@ static void test_alg2_adam_decay(void) {
   gpd_solve_result_free(&constant);
 }
 
+/* Algorithm 2's final anneal: the step schedule over a 2,000-step run with
+ * the last quarter annealed (constant, then linear towards 0), and a solve
+ * with it that ends elsewhere than one without. */
+static void test_alg2_adam_anneal(void) {
+  solve_group g = {.lr = 0.02f};
+  solve_group_anneal(&g, 2000, 0.25f);
+  const int at[] = {0, 1499, 1500, 1750, 1999};
+  const double want[] = {0.02, 0.02, 0.02, 0.01, 0.02 / 500};
+  for (int i = 0; i < 5; i++)
+    CHECK(fabs(solve_group_lr(&g, at[i]) - want[i]) < 1e-9, "annealed step at %d: %g, not %g", at[i],
+          solve_group_lr(&g, at[i]), want[i]);
+  solve_group_anneal(&g, 2000, 0.0f);
+  CHECK(solve_group_lr(&g, 1999) == 0.02f, "no anneal: the step at 1999 is %g", solve_group_lr(&g, 1999));
+  g.decay = 1000.0f;
+  solve_group_anneal(&g, 2000, 0.5f);
+  CHECK(fabs(solve_group_lr(&g, 1500) - 0.02 * exp(-1.5) * 0.5) < 1e-9, "anneal on a decaying step at 1500: %g",
+        solve_group_lr(&g, 1500));
+
+  gpd_solve_options o;
+  quick_options(&o, GPD_ALG_2, 1, 5);
+  gpd_solve_result one, annealed, constant;
+  if (alg2_one_then_twelve(&o, &o.adam_lr_anneal, 1.0f, &one, &annealed, &constant) != 0) return;
+  const size_t n = (size_t)Y.c * Y.h * Y.w;
+  const double d_one = max_abs_diff(one.image.data, constant.image.data, n);
+  const double d_anneal = max_abs_diff(annealed.image.data, constant.image.data, n);
+  int finite = 1;
+  for (size_t i = 0; i < n; i++) finite &= isfinite(annealed.image.data[i]);
+  CHECK(finite && d_anneal > 1e-4 && d_one > d_anneal,
+        "12 annealed steps against 12 constant ones: %g apart (1 step: %g; finite %d)", d_anneal, d_one, finite);
+  gpd_solve_result_free(&one);
+  gpd_solve_result_free(&annealed);
+  gpd_solve_result_free(&constant);
+}
+
 /* --average-best over 2 restarts is the mean of restart 0 (a solve with 1
  * restart: restarts are independent items) and the best one, when the best
  * is restart 1: the seed is searched for such a pair. */
@@ -781,6 +816,7 @@ int main(void) {
   test_alg2_init_blurry();
   test_alg2_adam_decay();
   test_alg2_adam_lr_kernel();
+  test_alg2_adam_anneal();
   test_average_best();
 
   gpd_image_free(&Y);

@@ -23,7 +23,7 @@ static const float_opt FLOAT_OPTS[] = {
     FOPT("init-mean", init_mean, -1e6, 1e6), FOPT("init-std", init_std, 0, 1e6), FOPT("nu", nu, 0, 1e12),
     FOPT("kappa", kappa, 0, 1e12),       FOPT("fit-lr", fit_lr, 1e-30, 1e9),   FOPT("lr-z", lr_z, 1e-30, 1e9),
     FOPT("lr-w", lr_w, 1e-30, 1e9),      FOPT("adam-lr-decay", adam_lr_decay, 0, 1e12),
-    FOPT("adam-lr-kernel", adam_lr_kernel, 0, 1e9),
+    FOPT("adam-lr-kernel", adam_lr_kernel, 0, 1e9), FOPT("adam-lr-anneal", adam_lr_anneal, 0, 1),
 };
 #define N_FLOAT_OPTS (int)(sizeof FLOAT_OPTS / sizeof FLOAT_OPTS[0])
 _Static_assert(sizeof FLOAT_OPTS / sizeof FLOAT_OPTS[0] <= sizeof ((gpd_cli_solve_args *)0)->fset / sizeof(int),
@@ -248,6 +248,8 @@ void gpd_cli_solve_usage_weights(FILE *f) {
           "      --adam-lr X        Adam step (default 0.005)\n"
           "      --adam-lr-decay T  step adam-lr * exp(-t / T) (default 0: constant, the paper's)\n"
           "      --adam-lr-kernel X z_k's own Adam step (default 0: adam-lr, the paper's)\n"
+          "      --adam-lr-anneal F the last fraction F of the steps anneal every Adam step\n"
+          "                         linearly to 0 (default 0: none, the paper's)\n"
           "      --init-mean M, --init-std S   free image init N(M, S^2) (default 0.5, 0.1)\n"
           "      --init-image I     noise: N(M, S^2) as above (default, the paper's) | blurry:\n"
           "                         the blurry image + N(0, S^2) (circular boundary)\n"

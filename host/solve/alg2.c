@@ -125,6 +125,9 @@ int alg2_create(const solve_inputs *in, solve_problem **out) {
   if (!zk || solve_group_init_normal(p, zk, in, SOLVE_STREAM_ZK, 0.0f, 1.0f) != 0) goto fail;
   solve_group *im = solve_group_add(p, "i", s->pixels, SOLVE_ADAM, o->adam_lr, o->adam_lr_decay, o->init_mean);
   if (!im) goto fail;
+  solve_group_anneal(zi, o->steps, o->adam_lr_anneal);
+  solve_group_anneal(zk, o->steps, o->adam_lr_anneal);
+  solve_group_anneal(im, o->steps, o->adam_lr_anneal);
   /* y + noise: circular boundary only (gpd_solve checks: y has the image's size) */
   if ((o->alg2_init_blurry ? solve_group_init_around_image(p, im, in, SOLVE_STREAM_IMAGE, o->init_std)
                            : solve_group_init_normal(p, im, in, SOLVE_STREAM_IMAGE, o->init_mean, o->init_std)) != 0)

@@ -30,6 +30,7 @@ void gpd_solve_defaults(gpd_solve_options *o, gpd_algorithm alg) {
   o->alg2_init_blurry = 0;
   o->adam_lr_decay = 0.0f;
   o->adam_lr_kernel = 0.0f;
+  o->adam_lr_anneal = 0.0f;
   /* the free image's residual picks the restart (the authors' code): the
    * total lifted 8 held-out faces more (+4.09 against +3.36 dB), but where
    * the truth lies beyond G_I's range it prefers restarts that stay near
@@ -171,6 +172,8 @@ int gpd_solve_check_options(const gpd_solve_options *o) {
     if (!isfinite(o->init_mean)) return gpd_error("solver option init_mean must be finite");
     GPD_TRY(check_weight("adam_lr_decay", o->adam_lr_decay));
     GPD_TRY(check_weight("adam_lr_kernel", o->adam_lr_kernel));
+    if (!(o->adam_lr_anneal >= 0.0f && o->adam_lr_anneal <= 1.0f))
+      return gpd_error("solver option adam_lr_anneal must be a fraction of the steps in [0, 1] (got %g)", o->adam_lr_anneal);
     if (o->alg2_init_blurry && o->boundary != GPD_BOUNDARY_CIRCULAR)
       return gpd_error("the free image starts at the blurry image only with the circular boundary "
                        "(with the linear one the blurry image is smaller than the image)");

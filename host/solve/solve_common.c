@@ -191,8 +191,15 @@ void solve_result_unit_kernel(gpd_solve_result *res) {
 
 /* ---- optimiser steps ------------------------------------------------------------- */
 
+void solve_group_anneal(solve_group *g, int steps, float fraction) {
+  g->anneal_len = (int)lround((double)fraction * steps);
+  g->anneal_from = steps - g->anneal_len;
+}
+
 float solve_group_lr(const solve_group *g, int t) {
-  return g->decay > 0 ? (float)(g->lr * exp(-(double)t / g->decay)) : g->lr;
+  double lr = g->decay > 0 ? g->lr * exp(-(double)t / g->decay) : g->lr;
+  if (g->anneal_len > 0 && t >= g->anneal_from) lr *= (double)(g->anneal_from + g->anneal_len - t) / g->anneal_len;
+  return (float)lr;
 }
 
 /* The schedule of iteration t is computed on the host exactly as the

@@ -66,6 +66,8 @@ typedef struct solve_group {
                           * the whole batch (Alg 3's W, which runs at batch 1) */
   solve_optimizer opt;
   float lr, decay;       /* step at iteration t: lr * exp(-t / decay); decay <= 0: constant */
+  int anneal_from, anneal_len; /* from iteration anneal_from on, the step above times
+                                * (anneal_from + anneal_len - t) / anneal_len; anneal_len 0: never */
   float reset;           /* a diverged restart's rows are reset to this value */
   float *m, *v;          /* Adam moments (engine), NULL for SGD */
   int owned;             /* p and g allocated here (0: they live in a network) */
@@ -152,6 +154,9 @@ solve_group *solve_group_add(solve_problem *p, const char *name, size_t per_rest
  * allocates the Adam moments only. */
 solve_group *solve_group_add_external(solve_problem *p, const char *name, float *params, float *grads, size_t count,
                                       solve_optimizer opt, float lr, float decay);
+/* The last round(fraction * steps) iterations of a steps-long run step
+ * g's variables by a step falling linearly to 0 (fraction 0: no anneal). */
+void solve_group_anneal(solve_group *g, int steps, float fraction);
 /* Uploads a host array into a group's variables. */
 int solve_group_upload(solve_problem *p, solve_group *g, const float *host);
 

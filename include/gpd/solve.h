@@ -68,6 +68,10 @@ typedef struct gpd_solve_options {
   int alg2_init_blurry;
   float adam_lr_decay; /* Alg 2's step adam_lr * exp(-t / adam_lr_decay); 0 (default): constant */
   float adam_lr_kernel; /* Alg 2's Adam step for z_k alone; 0 (default): adam_lr, the paper's one step */
+  /* Alg 2's final anneal: over the last adam_lr_anneal * steps iterations
+   * every Adam step falls linearly towards 0, so each restart settles where
+   * a constant step leaves it jittering; 0 (default): none, the paper's */
+  float adam_lr_anneal;
   /* Which loss is Algorithm 2's measurement (it picks the best restart and
    * ranks them for halving): 0 (default), the free image's residual
    * data(i, G_K(z_k)) as the authors' code chooses (it can prefer a free
