@@ -41,7 +41,6 @@ case $SWEEP in
   length_i2) alg=(--alg 2 --select total) ;;
   *_i1) alg=(--alg 1) ;;
   *_range) alg=(--alg 1 --range) ;;
-  *) echo "sweeps.sh: sweep '$SWEEP' names no algorithm" >&2; exit 2 ;;
 esac
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
