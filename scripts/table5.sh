@@ -22,7 +22,9 @@
 #   gpdeblur eval-merge OUT_DIR/ROW_s*.csv -o OUT_DIR/ROW.csv
 # It runs in the repository root: OUT_DIR and DATA are relative to it (or
 # absolute). The house numbers are rendered into DATA first when it has no
-# images (scripts/render_house_numbers.py --seed 1, the test set's seed).
+# images (scripts/render_house_numbers.py --seed 1, the test set's seed),
+# and checked against the committed rows' checksums (the renders depend on
+# the installed fonts).
 # Environment (defaults in brackets):
 #   DATA       image folder [../shared/data/celeba beside the checkout; out/housenum_test]
 #   FILES      file numbers A:B [8001:8040; 1:100]
@@ -50,6 +52,14 @@ case $ROW in
     DATA=${DATA:-out/housenum_test}
     if ! ls "$DATA"/000001.png >/dev/null 2>&1; then
       /usr/bin/python3 scripts/render_house_numbers.py --out "$DATA" --count 100 --seed 1
+    fi
+    # The renders depend on the installed fonts: the committed rows were made
+    # from the renders whose checksums are in SUMS; other renders make other rows.
+    SUMS=bench/results/table5_cpu_20261202/housenum_test.sha256
+    if [ -z "${FILES:-}" ] && ! (cd "$DATA" && sha256sum --check --quiet "$ROOT/$SUMS" >/dev/null 2>&1); then
+      echo "table5.sh: the renders in $DATA differ from those of the committed rows ($SUMS):" \
+        "check the fonts render_house_numbers.py lists" >&2
+      exit 1
     fi
     data_opts=(--files "${FILES:-1:100}" --steps "${STEPS:-6000}" --dataset "house numbers")
     SHARDS=${SHARDS:-10}
