@@ -97,6 +97,30 @@ else
   bad "--average-best failed: $(cat "$T/err_avg.txt")"
 fi
 
+# --restarts-out: every restart in the folder, best first; rank 0 is the result (the best alone),
+# the CSV lists them with their files, measurements in order, PSNR with --truth, kernels summing to 1
+if "$BIN" deblur "$T/blurry.png" -o "$T/out_ro.png" --alg 2 "${G[@]}" --restarts 3 --steps 6 --adam-lr 1e-3 --seed 2 \
+     --truth "$SRC/tests/fixtures/chelsea_64.png" --kernel-out "$T/k_ro.kernel" --restarts-out "$T/ro" \
+     >"$T/out_ro.json" 2>"$T/err_ro.txt"; then
+  csv="$T/ro/restarts.csv"
+  head -1 "$csv" | grep -qx 'rank,restart,measurement,total,psnr,ssim,image,range_image,kernel' ||
+    bad "--restarts-out: CSV header $(head -1 "$csv")"
+  [ "$(wc -l < "$csv")" -eq 4 ] || bad "--restarts-out: $(($(wc -l < "$csv") - 1)) rows for 3 restarts"
+  chosen=$(grep -o '"chosen":[0-9]*' "$T/out_ro.json" | cut -d: -f2)
+  [ "$(awk -F, 'NR == 2 { print $2 }' "$csv")" = "$chosen" ] || bad "--restarts-out: rank 0 is not the chosen restart $chosen"
+  awk -F, 'NR > 2 && $3 < prev { exit 1 } NR > 1 { prev = $3 }' "$csv" || bad "--restarts-out: measurements out of order"
+  awk -F, 'NR > 1 && ($5 == "" || $6 == "") { exit 1 }' "$csv" || bad "--restarts-out: no PSNR / SSIM with --truth"
+  cmp -s "$T/ro/00.png" "$T/out_ro.png" || bad "--restarts-out: rank 0's image is not the result"
+  cmp -s "$T/ro/00_kernel.kernel" "$T/k_ro.kernel" || bad "--restarts-out: rank 0's kernel is not the result's"
+  for r in 00 01 02; do
+    [ -s "$T/ro/${r}.png" ] && [ -s "$T/ro/${r}_range.png" ] && [ -s "$T/ro/${r}_kernel.png" ] ||
+      bad "--restarts-out: rank $r's files are missing"
+    [ "$(sum_of "$T/ro/${r}_kernel.kernel")" = 1.0000 ] || bad "--restarts-out: rank $r's kernel sums to $(sum_of "$T/ro/${r}_kernel.kernel")"
+  done
+else
+  bad "--restarts-out failed: $(cat "$T/err_ro.txt")"
+fi
+
 # the halving schedule: 4 restarts, points at 2 and 4 of 8 steps: 4 x 2 + 2 x 2 + 1 x 4 restart-iterations;
 # the log keeps a column per restart (nan once it stopped)
 if "$BIN" deblur "$T/blurry.png" -o "$T/out_half.png" --alg 2 "${G[@]}" --restarts 4 --steps 8 --adam-lr 1e-3 \
@@ -226,6 +250,12 @@ expect_fail "averaging Algorithm 3's restarts" "Algorithm 3 returns one restart"
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" --alg 3 --device cpu --restarts 2 --average-best 2
 expect_fail "averaging at the raw kernel scale" "cannot keep the raw kernel scale" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --average-best 2 --kernel-scale raw
+expect_fail "every restart of Algorithm 3" "--restarts-out: Algorithm 3 keeps only the best restart's outputs" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" --alg 3 --device cpu --restarts-out "$T/ro3"
+expect_fail "every restart at the raw kernel scale" "--restarts-out writes every restart at --kernel-scale unit" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --restarts-out "$T/ro3" --kernel-scale raw
+expect_fail "every restart into a missing folder" "--restarts-out '$T/none/ro': the folder '$T/none' does not exist" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --restarts-out "$T/none/ro"
 expect_fail "negative kernel Adam step" "--adam-lr-kernel" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --alg 2 --adam-lr-kernel -0.1
 expect_fail "bad halving points" "--halving-at: the points must increase" \

@@ -186,6 +186,12 @@ static void compare_results(const char *what, const gpd_solve_result *a, const g
         "%s: the range image differs", what);
   CHECK(a->ksize == b->ksize && (!a->kernel || bits_equal(a->kernel, b->kernel, (size_t)a->ksize * a->ksize)),
         "%s: the kernel differs", what);
+  CHECK(a->n_ranked == b->n_ranked, "%s: %d restarts kept, single batch %d", what, b->n_ranked, a->n_ranked);
+  for (int j = 0; j < a->n_ranked && j < b->n_ranked; j++)
+    CHECK(a->ranked[j].restart == b->ranked[j].restart && a->ranked[j].measurement == b->ranked[j].measurement &&
+              bits_equal(a->ranked[j].image.data, b->ranked[j].image.data, px),
+          "%s: rank %d is restart %d (%.9g), single batch %d (%.9g)", what, j, b->ranked[j].restart,
+          b->ranked[j].measurement, a->ranked[j].restart, a->ranked[j].measurement);
 }
 
 static void compare_logs(const char *what, const log_rows *a, const log_rows *b) {
@@ -240,6 +246,8 @@ static void run_grouped(const char *label, gpd_solve_options o, gpd_net *gi, gpd
           single.diverged);
   else
     CHECK(single.diverged == 0, "%s: %d restarts diverged", label, single.diverged);
+  CHECK(single.n_ranked == (o.keep_restarts ? 12 - single.diverged : 0), "%s: %d restarts kept (keep_restarts %d)",
+        label, single.n_ranked, o.keep_restarts);
   gpd_solve_options og = o;
   og.memory_limit = limit_for_3_groups(&o, gi, gk);
   CHECK(og.memory_limit > 0, "%s: no memory limit gives 3 groups of 4", label);
@@ -303,6 +311,10 @@ static void test_groups(void) {
   run_grouped("Algorithm 2", o, &GI, &GK, 0);
   o.average_best = 4;
   run_grouped("Algorithm 2, the mean of the 4 best", o, &GI, &GK, 0);
+  /* every restart kept: gathered across groups into one ranking */
+  o.average_best = 1;
+  o.keep_restarts = 1;
+  run_grouped("Algorithm 2, every restart kept", o, &GI, &GK, 0);
   gpd_solve_defaults(&o, GPD_ALG_RANGE);
   o.steps = 30;
   o.seed = 7;
@@ -785,6 +797,83 @@ static void test_average_best(void) {
         "averaging range projection's restarts was not refused");
 }
 
+/* keep_restarts: every restart that ran to the end, best first, each the
+ * restart a solve of its own would give (restart 0: a solve with one
+ * restart); the result itself unchanged; the halving schedule's stopped
+ * restarts left out; refused where one restart is all there is. */
+static void test_keep_restarts(void) {
+  gpd_solve_options o;
+  quick_options(&o, GPD_ALG_2, 6, 4);
+  o.restarts = 4;
+  gpd_solve_result plain, kept, first;
+  if (gpd_solve(E, &Y, &GI, &GK, &o, &plain) != 0) {
+    CHECK(0, "Algorithm 2, 4 restarts: %s", gpd_last_error());
+    return;
+  }
+  o.keep_restarts = 1;
+  CHECK_OK(gpd_solve(E, &Y, &GI, &GK, &o, &kept));
+  o.keep_restarts = 0;
+  o.restarts = 1;
+  CHECK_OK(gpd_solve(E, &Y, &GI, &GK, &o, &first));
+  const size_t n = (size_t)Y.c * Y.h * Y.w, nk = gpd_net_out_size(&GK);
+  CHECK(plain.n_ranked == 0 && !plain.ranked, "restarts kept without keep_restarts");
+  CHECK(kept.n_ranked == 4 - kept.diverged && kept.n_ranked >= 2, "%d restarts kept of 4 (%d diverged)", kept.n_ranked,
+        kept.diverged);
+  CHECK(kept.chosen == plain.chosen && bits_equal(kept.image.data, plain.image.data, n) &&
+            bits_equal(kept.kernel, plain.kernel, nk),
+        "keeping the restarts changed the result (restart %d, alone %d)", kept.chosen, plain.chosen);
+  int seen0 = 0;
+  for (int j = 0; j < kept.n_ranked; j++) {
+    const gpd_solve_restart *r = &kept.ranked[j];
+    CHECK(j > 0 || (r->restart == kept.chosen && r->measurement == kept.measurement && r->total == kept.total &&
+                    bits_equal(r->image.data, kept.image.data, n) && bits_equal(r->kernel, kept.kernel, nk)),
+          "rank 0 is restart %d (%g), the result restart %d (%g)", r->restart, r->measurement, kept.chosen,
+          kept.measurement);
+    CHECK(j == 0 || kept.ranked[j - 1].measurement <= r->measurement, "rank %d measures %g, rank %d %g", j,
+          r->measurement, j - 1, kept.ranked[j - 1].measurement);
+    CHECK(r->restart >= 0 && r->restart < 4 && isfinite(r->measurement) && r->range_image.data && r->ksize > 0,
+          "rank %d: restart %d, measurement %g", j, r->restart, r->measurement);
+    double ksum = 0;
+    for (size_t i = 0; i < nk; i++) ksum += r->kernel[i];
+    CHECK(fabs(ksum - 1.0) < 1e-4, "rank %d: its kernel sums to %g, not 1", j, ksum);
+    if (r->restart == 0) {
+      seen0 = 1;
+      CHECK(max_abs_diff(r->image.data, first.image.data, n) < 1e-6 &&
+                max_abs_diff(r->range_image.data, first.range_image.data, n) < 1e-6 &&
+                max_abs_diff(r->kernel, first.kernel, nk) < 1e-7 && r->measurement == first.measurement,
+            "restart 0 kept differs from a solve of one restart by %g (image), measurement %g against %g",
+            max_abs_diff(r->image.data, first.image.data, n), r->measurement, first.measurement);
+    }
+  }
+  CHECK(seen0 || kept.diverged_at[0] >= 0, "restart 0 ran to the end but was not kept");
+  gpd_solve_result_free(&plain);
+  gpd_solve_result_free(&kept);
+  gpd_solve_result_free(&first);
+  /* halving: only the restarts that ran to the end */
+  o.restarts = 4;
+  o.keep_restarts = 1;
+  o.schedule = GPD_SCHEDULE_HALVING;
+  if (gpd_solve(E, &Y, &GI, &GK, &o, &kept) == 0) {
+    int finished = 0;
+    for (int i = 0; i < kept.restarts; i++) finished += kept.dropped_at[i] < 0 && kept.diverged_at[i] < 0;
+    CHECK(kept.n_ranked == finished && finished < 4, "halving: %d kept, %d ran to the end", kept.n_ranked, finished);
+    for (int j = 0; j < kept.n_ranked; j++)
+      CHECK(kept.dropped_at[kept.ranked[j].restart] < 0, "halving: rank %d is restart %d, stopped at step %d", j,
+            kept.ranked[j].restart, kept.dropped_at[kept.ranked[j].restart]);
+    gpd_solve_result_free(&kept);
+  } else {
+    CHECK(0, "halving with keep_restarts: %s", gpd_last_error());
+  }
+  o.schedule = GPD_SCHEDULE_FULL;
+  o.keep_kernel_scale = 1;
+  CHECK(gpd_solve(E, &Y, &GI, &GK, &o, &kept) != 0 && strstr(gpd_last_error(), "raw kernel scale"),
+        "keeping the restarts at the raw kernel scale was not refused");
+  quick_options(&o, GPD_ALG_3, 4, 3);
+  o.keep_restarts = 1;
+  CHECK(gpd_solve(E, &Y, NULL, &GK, &o, &kept) != 0 && strstr(gpd_last_error(), "keeps one restart"),
+        "keeping Algorithm 3's restarts was not refused");
+}
+
 int main(void) {
   unsetenv("GPD_MEMORY_LIMIT_MB");
   unsetenv("GPD_SOLVER_THREADS");
@@ -818,6 +907,7 @@ int main(void) {
   test_alg2_adam_lr_kernel();
   test_alg2_adam_anneal();
   test_average_best();
+  test_keep_restarts();
 
   gpd_image_free(&Y);
   gpd_net_free(&GI);

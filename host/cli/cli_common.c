@@ -163,6 +163,15 @@ int gpd_cli_check_output_dir(const char *opt, const char *path) {
   return writable_folder(opt, path, parent);
 }
 
+int gpd_cli_make_output_dir(const char *opt, const char *dir) {
+  if (mkdir(dir, 0777) == 0 || errno == EEXIST) {
+    struct stat st;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
+    return gpd_error("%s: '%s' exists and is not a folder", opt, dir);
+  }
+  return gpd_error("%s: cannot create folder '%s': %s", opt, dir, strerror(errno));
+}
+
 int gpd_cli_check_seed_range(const char *opt, uint64_t first, uint64_t count) {
   if (count > 0 && first > UINT64_MAX - (count - 1))
     return gpd_error("--%s %llu: with %llu items the seeds would pass %llu", opt, (unsigned long long)first,

@@ -1,6 +1,7 @@
 /* `gpdeblur deblur`: blind deblurring of one image with the paper's
  * algorithms (naive, 1, 2, 3), every weight an option. Progress on stderr,
  * one line of JSON on stdout at the end. */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stddef.h>
@@ -65,6 +66,10 @@ static void usage(FILE *f) {
           "  -o, --output OUT.png   the deblurred image (required; the generator's size)\n"
           "  -k, --kernel-out K.kernel   the kernel estimate (exact) and K.png\n"
           "      --range-out R.png  G_I(z_i) of the chosen restart (differs from OUT for Alg 2)\n"
+          "      --restarts-out DIR every restart that ran to the end, best first (naive, 1, 2):\n"
+          "                         DIR/restarts.csv (rank, restart, measurement, total, psnr,\n"
+          "                         ssim, files) and per rank NN.png, NN_range.png (Alg 2) and\n"
+          "                         NN_kernel.kernel with NN_kernel.png, in the unit kernel scale\n"
           "      --log FILE.csv     per-restart measurement and total losses\n"
           "      --log-every N      log period in steps (default 100)\n"
           "  -t, --truth SHARP.png  report PSNR and SSIM against the sharp image\n"
@@ -75,6 +80,7 @@ enum {
   OPT_IMAGE_GEN = 2000, /* below GPD_CLI_SOLVE_OPT_BASE: the solver's options have theirs */
   OPT_BLUR_GEN,
   OPT_RANGE_OUT,
+  OPT_RESTARTS_OUT,
   OPT_LOG,
   OPT_LOG_EVERY,
   OPT_PRECISION,
@@ -106,6 +112,7 @@ typedef struct deblur_args {
   gpd_precision precision;
   int threads; /* --threads (0: OMP_NUM_THREADS / OPENBLAS_NUM_THREADS) */
   const char *blurry, *image_gen, *blur_gen, *out, *kernel_out, *range_out, *log_path, *truth_path, *device;
+  const char *restarts_out; /* --restarts-out DIR */
   long log_every;
 } deblur_args;
 
@@ -123,7 +130,8 @@ static int parse_args(int argc, char **argv, deblur_args *a) {
       {"kernel-out", required_argument, 0, 'k'},         {"range-out", required_argument, 0, OPT_RANGE_OUT},
       {"log", required_argument, 0, OPT_LOG},            {"log-every", required_argument, 0, OPT_LOG_EVERY},
       {"truth", required_argument, 0, 't'},              {"precision", required_argument, 0, OPT_PRECISION},
-      {"threads", required_argument, 0, OPT_THREADS},    {"help", no_argument, 0, 'h'}};
+      {"threads", required_argument, 0, OPT_THREADS},    {"restarts-out", required_argument, 0, OPT_RESTARTS_OUT},
+      {"help", no_argument, 0, 'h'}};
   const int n_own = (int)(sizeof own / sizeof own[0]);
   struct option opts[sizeof own / sizeof own[0] + GPD_CLI_SOLVE_MAX_OPTS + 1];
   int no = 0;
@@ -151,6 +159,7 @@ static int parse_args(int argc, char **argv, deblur_args *a) {
     case 'o': a->out = optarg; break;
     case 'k': a->kernel_out = optarg; break;
     case OPT_RANGE_OUT: a->range_out = optarg; break;
+    case OPT_RESTARTS_OUT: a->restarts_out = optarg; break;
     case OPT_LOG: a->log_path = optarg; break;
     case OPT_LOG_EVERY: bad = gpd_parse_int("log-every", optarg, 1, 100000000, &a->log_every); break;
     case 't': a->truth_path = optarg; break;
@@ -179,8 +188,15 @@ static int validate_args(const deblur_args *a, deblur_inputs *in) {
     return gpd_error("--image-gen: Algorithm 3 builds its own untrained generator (see --untrained-arch)");
   gpd_solve_options o;
   gpd_cli_solve_apply(&a->sa, &o);
+  if (a->restarts_out) {
+    if (alg == GPD_ALG_3) return gpd_error("--restarts-out: Algorithm 3 keeps only the best restart's outputs");
+    if (o.keep_kernel_scale)
+      return gpd_error("--restarts-out writes every restart at --kernel-scale unit: it cannot keep the raw scale");
+    o.keep_restarts = 1;
+  }
   GPD_TRY(gpd_solve_check_options(&o));
   GPD_TRY(gpd_cli_check_output("-o", a->out));
+  if (a->restarts_out) GPD_TRY(gpd_cli_check_output_dir("--restarts-out", a->restarts_out));
   if (a->kernel_out) {
     /* the kernel's picture goes beside it as K.png: never over another output */
     char kernel_png[4096];
@@ -210,11 +226,50 @@ static void inputs_free(deblur_inputs *in) {
   gpd_image_free(&in->truth);
 }
 
+/* --restarts-out DIR: every kept restart's image (Alg 2: and range image)
+ * and kernel, named by its rank, and DIR/restarts.csv listing them (PSNR /
+ * SSIM with --truth). 0 or -1 (error recorded). */
+static int write_restarts(const char *dir, const gpd_solve_result *res, gpd_algorithm alg, const gpd_image *truth) {
+  GPD_TRY(gpd_cli_make_output_dir("--restarts-out", dir));
+  char csv[4096], path[4096], name[64], range_name[64], kernel_name[64];
+  snprintf(csv, sizeof csv, "%s/restarts.csv", dir);
+  FILE *f = fopen(csv, "w");
+  if (!f) return gpd_error("--restarts-out: cannot write '%s': %s", csv, strerror(errno));
+  fprintf(f, "rank,restart,measurement,total,psnr,ssim,image,range_image,kernel\n");
+  int digits = 2; /* at most 7: restarts <= 10^6 */
+  for (int n = res->n_ranked - 1; n >= 100; n /= 10) digits++;
+  int rc = 0;
+  for (int j = 0; j < res->n_ranked && !rc; j++) {
+    const gpd_solve_restart *r = &res->ranked[j];
+    double psnr = NAN, ssim = NAN;
+    if (truth->data && compare_truth(&r->image, truth, &psnr, &ssim) != 0) rc = -1;
+    char rank[32]; /* j zero-padded to the width of the last rank (at least 2: 00, 01, ...) */
+    snprintf(rank, sizeof rank, "%0*d", digits & 15, j);
+    snprintf(name, sizeof name, "%s.png", rank);
+    range_name[0] = kernel_name[0] = 0;
+    if (alg == GPD_ALG_2) snprintf(range_name, sizeof range_name, "%s_range.png", rank);
+    if (r->kernel) snprintf(kernel_name, sizeof kernel_name, "%s_kernel.kernel", rank);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (!rc) rc = gpd_image_save_png(&r->image, path);
+    snprintf(path, sizeof path, "%s/%s", dir, range_name);
+    if (!rc && range_name[0]) rc = gpd_image_save_png(&r->range_image, path);
+    snprintf(path, sizeof path, "%s/%s", dir, kernel_name);
+    if (!rc && kernel_name[0]) rc = gpd_kernel_save_both(path, r->kernel, r->ksize);
+    fprintf(f, "%d,%d,%.9g,%.9g,", j, r->restart, (double)r->measurement, (double)r->total);
+    if (isnan(psnr)) fprintf(f, ",,");
+    else fprintf(f, "%.9g,%.9g,", psnr, ssim);
+    fprintf(f, "%s,%s,%s\n", name, range_name, kernel_name);
+  }
+  if (fclose(f) != 0 && !rc) rc = gpd_error("--restarts-out: cannot write '%s': %s", csv, strerror(errno));
+  return rc;
+}
+
 /* The solve and the outputs. 0 or -1 (error recorded). */
 static int run(const deblur_args *a, const deblur_inputs *in) {
   const gpd_algorithm alg = a->sa.alg;
   gpd_solve_options o;
   gpd_cli_solve_apply(&a->sa, &o);
+  o.keep_restarts = a->restarts_out != NULL;
   gpd_net gi = {0}, gk = {0};
   int have_gi = 0, have_gk = 0, rc = -1;
   gpd_engine *e = NULL;
@@ -248,6 +303,7 @@ static int run(const deblur_args *a, const deblur_inputs *in) {
   if (gpd_image_save_png(&res.image, a->out) != 0) goto done;
   if (a->kernel_out && res.kernel && gpd_kernel_save_both(a->kernel_out, res.kernel, res.ksize) != 0) goto done;
   if (a->range_out && gpd_image_save_png(&res.range_image, a->range_out) != 0) goto done;
+  if (a->restarts_out && write_restarts(a->restarts_out, &res, alg, &in->truth) != 0) goto done;
 
   printf("{\"alg\":\"%s\",\"chosen\":%d,\"averaged\":%d", gpd_eval_alg_name(alg), res.chosen, res.averaged);
   gpd_cli_json_field(stdout, "measurement", res.measurement);

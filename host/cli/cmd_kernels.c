@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "gpd/blur.h"
 #include "gpd/cli.h"
@@ -35,15 +34,6 @@ static void usage(FILE *f) {
           "100 samples, anxiety 0.01, length drawn uniformly from the integers\n"
           "[min-length, max-length], centred on the canvas. index.csv has the columns\n"
           "id,seed,length (motion) or id,seed,sigma (gaussian).\n");
-}
-
-static int make_dir(const char *dir) {
-  if (mkdir(dir, 0777) == 0 || errno == EEXIST) {
-    struct stat st;
-    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
-    return gpd_error("--output: '%s' exists and is not a folder", dir);
-  }
-  return gpd_error("--output: cannot create folder '%s': %s", dir, strerror(errno));
 }
 
 /* "A" or "A:B" -> [lo, hi]. */
@@ -107,7 +97,7 @@ int gpd_cmd_kernels(int argc, char **argv) {
     return gpd_cli_fail(CMD);
   }
   if (gpd_cli_check_seed_range("seed", seed, (uint64_t)count) != 0 || gpd_cli_check_output_dir("-o", dir) != 0 ||
-      make_dir(dir) != 0)
+      gpd_cli_make_output_dir("-o", dir) != 0)
     return gpd_cli_fail(CMD);
 
   char path[4096];

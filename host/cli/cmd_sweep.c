@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli_eval.h"
@@ -179,10 +178,7 @@ int gpd_cmd_sweep(int argc, char **argv) {
                      : !strcmp(a.param, "steps")  ? DEFAULTS_STEPS
                                                   : DEFAULTS_RESTARTS;
   if (parse_values(a.param, list, vals, &nv) != 0) return gpd_cli_fail(CMD);
-  if (mkdir(a.out_dir, 0777) != 0 && errno != EEXIST) {
-    gpd_error("cannot make the folder %s: %s", a.out_dir, strerror(errno));
-    return gpd_cli_fail(CMD);
-  }
+  if (gpd_cli_make_output_dir("--out-dir", a.out_dir) != 0) return gpd_cli_fail(CMD);
 
   gpd_cli_eval_session s;
   if (gpd_cli_eval_open(&a, &s) != 0) {

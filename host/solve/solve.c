@@ -85,6 +85,12 @@ void gpd_solve_result_free(gpd_solve_result *r) {
   free(r->restart_measurement);
   free(r->diverged_at);
   free(r->dropped_at);
+  for (int j = 0; j < r->n_ranked; j++) {
+    gpd_image_free(&r->ranked[j].image);
+    gpd_image_free(&r->ranked[j].range_image);
+    free(r->ranked[j].kernel);
+  }
+  free(r->ranked);
   memset(r, 0, sizeof *r);
   r->range_psnr = NAN;
 }
@@ -152,6 +158,11 @@ int gpd_solve_check_options(const gpd_solve_options *o) {
   if (o->average_best > 1 && (o->alg == GPD_ALG_3 || o->alg == GPD_ALG_RANGE))
     return gpd_error("averaging the best restarts is for naive, Algorithm 1 and Algorithm 2 (%s returns one restart)",
                      alg_name(o->alg));
+  if (o->keep_restarts && (o->alg == GPD_ALG_3 || o->alg == GPD_ALG_RANGE))
+    return gpd_error("keeping every restart's outputs is for naive, Algorithm 1 and Algorithm 2 (%s keeps one restart)",
+                     alg_name(o->alg));
+  if (o->keep_restarts && o->keep_kernel_scale)
+    return gpd_error("the kept restarts are put in the gauge sum(k) = 1: they cannot keep the raw kernel scale");
   if (o->average_best > 1 && o->keep_kernel_scale)
     return gpd_error("averaging the best restarts puts each in the gauge sum(k) = 1 first: it cannot keep the raw "
                      "kernel scale");

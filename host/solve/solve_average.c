@@ -11,7 +11,8 @@
  * Candidates are the restarts that ran to the end (the halving schedule's
  * survivors) with a finite measurement; over the groups of a solve each
  * image keeps the K lowest (ties to the lower restart index, as for the
- * best), downloaded as they are offered. */
+ * best), downloaded as they are offered. With keep_restarts each image keeps
+ * them all, and they go to its result's `ranked` at the end. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,17 +25,21 @@ struct solve_candidate {
   gpd_solve_result out; /* image, range_image, kernel in the unit gauge */
 };
 
-int solve_tasks_average_init(solve_tasks *t, int k) {
+int solve_tasks_average_init(solve_tasks *t, int k, int keep) {
   t->average = k;
-  if (k <= 1) return 0;
-  t->cand = gpd_calloc((size_t)t->images * k, sizeof *t->cand, "the best restarts' outputs");
+  t->keep = keep;
+  t->pool = keep ? t->per_image : k > 1 ? k : 0;
+  if (!t->pool) return 0;
+  t->cand = gpd_calloc((size_t)t->images * t->pool, sizeof *t->cand, "the best restarts' outputs");
   t->n_cand = gpd_calloc((size_t)t->images, sizeof *t->n_cand, "the best restarts' count");
   return t->cand && t->n_cand ? 0 : -1;
 }
 
+int solve_tasks_pooled(const solve_tasks *t) { return t->pool > 0; }
+
 void solve_tasks_average_free(solve_tasks *t) {
   if (t->cand)
-    for (size_t i = 0; i < (size_t)t->images * t->average; i++) gpd_solve_result_free(&t->cand[i].out);
+    for (size_t i = 0; i < (size_t)t->images * t->pool; i++) gpd_solve_result_free(&t->cand[i].out);
   free(t->cand);
   free(t->n_cand);
   t->cand = NULL;
@@ -49,10 +54,10 @@ static int better(float m, int r, const solve_candidate *a) {
 static int offer(solve_tasks *t, solve_problem *p, int row) {
   const int item = p->item[row], image = item / t->per_image, r = item % t->per_image;
   const float m = p->measurement[row];
-  solve_candidate *c = t->cand + (size_t)image * t->average;
+  solve_candidate *c = t->cand + (size_t)image * t->pool;
   int *n = &t->n_cand[image];
   int slot = *n;
-  if (*n == t->average) { /* full: replace the worst when this one is better */
+  if (*n == t->pool) { /* full: replace the worst when this one is better */
     slot = 0;
     for (int j = 1; j < *n; j++)
       if (better(c[slot].measurement, c[slot].restart, &c[j])) slot = j;
@@ -95,12 +100,32 @@ static void mean_of(float *dst, const solve_candidate *c, int n, size_t count,
   for (size_t i = 0; i < count; i++) dst[i] /= (float)n;
 }
 
+/* res->ranked = the n candidates, best first; their outputs move there. */
+static int keep_ranked(gpd_solve_result *res, solve_candidate *c, int n) {
+  if (!(res->ranked = gpd_calloc((size_t)n, sizeof *res->ranked, "the kept restarts"))) return -1;
+  for (int j = 0; j < n; j++) {
+    gpd_solve_restart *k = &res->ranked[j];
+    k->restart = c[j].restart;
+    k->measurement = c[j].measurement;
+    k->total = c[j].total;
+    k->image = c[j].out.image;
+    k->range_image = c[j].out.range_image;
+    k->kernel = c[j].out.kernel;
+    k->ksize = c[j].out.ksize;
+    memset(&c[j].out.image, 0, sizeof c[j].out.image);
+    memset(&c[j].out.range_image, 0, sizeof c[j].out.range_image);
+    c[j].out.kernel = NULL;
+  }
+  res->n_ranked = n;
+  return 0;
+}
+
 int solve_tasks_average_finish(solve_tasks *t) {
   for (int i = 0; i < t->images; i++) {
-    solve_candidate *c = t->cand + (size_t)i * t->average;
-    const int n = t->n_cand[i];
-    if (n == 0) continue; /* every restart diverged: chosen stays -1 */
-    qsort(c, (size_t)n, sizeof *c, by_measurement);
+    solve_candidate *c = t->cand + (size_t)i * t->pool;
+    const int held = t->n_cand[i], n = held < t->average ? held : t->average;
+    if (held == 0) continue; /* every restart diverged: chosen stays -1 */
+    qsort(c, (size_t)held, sizeof *c, by_measurement);
     gpd_solve_result *res = &t->res[i];
     gpd_image_free(&res->image);
     gpd_image_free(&res->range_image);
@@ -122,6 +147,7 @@ int solve_tasks_average_finish(solve_tasks *t) {
     res->measurement = c[0].measurement;
     res->total = c[0].total;
     res->averaged = n;
+    if (t->keep) GPD_TRY(keep_ranked(res, c, held));
   }
   return 0;
 }

@@ -54,7 +54,7 @@ static int group_task(void *ctx, gpd_engine *e, int group) {
   if (rc >= 0) {
     pthread_mutex_lock(&t->lock);
     solve_tasks_record(t, p);
-    if (rc == 0) rc = t->average > 1 ? solve_tasks_offer_all(t, p) : solve_tasks_offer_best(t, p);
+    if (rc == 0) rc = solve_tasks_pooled(t) ? solve_tasks_offer_all(t, p) : solve_tasks_offer_best(t, p);
     pthread_mutex_unlock(&t->lock);
   }
   solve_problem_free(p);
@@ -72,13 +72,13 @@ int solve_batched(const solve_inputs *in, solve_create_fn create, const gpd_solv
     return gpd_error("solver: a plan of %d groups of %d does not cover %d restarts", b.groups, b.size, b.items);
   int rc = -1;
   GPD_TRY(solve_tasks_init(t, res, images, o->restarts, "solver"));
-  if (solve_tasks_average_init(t, o->average_best) != 0) goto done;
+  if (solve_tasks_average_init(t, o->average_best, o->keep_restarts) != 0) goto done;
   if (b.groups > 1) {
     if (o->progress && !(t->progress = solve_progress_sum_new(o, b.groups, (long)o->steps * b.groups))) goto done;
     if (o->log && o->log_every > 0 && !(t->log = solve_log_table_new(o, b.items, b.groups))) goto done;
   }
   if (solve_parallel_run(in->e, b.groups, plan->threads, group_task, &b) != 0) goto done;
-  if (t->average > 1 && solve_tasks_average_finish(t) != 0) goto done;
+  if (solve_tasks_pooled(t) && solve_tasks_average_finish(t) != 0) goto done;
   solve_tasks_finish(t, o);
   rc = 0;
 done:

@@ -402,7 +402,9 @@ typedef struct solve_tasks {
   int images, per_image;        /* item i is restart i % per_image of image i / per_image */
   int *best;                    /* per image: restart index of the best so far, -1 */
   int average;                  /* restarts averaged per image (gpd_solve_options.average_best) */
-  solve_candidate *cand;        /* (images, average): each image's best so far (solve_average.c) */
+  int keep;                     /* gpd_solve_options.keep_restarts: every candidate goes to res->ranked */
+  int pool;                     /* candidates held per image: average, or per_image when keep; 0: none */
+  solve_candidate *cand;        /* (images, pool): each image's best so far (solve_average.c) */
   int *n_cand;                  /* per image: candidates held */
   solve_progress_sum *progress; /* NULL where the driver needs none */
   solve_log_table *log;         /* NULL without a log (or where the driver needs none) */
@@ -430,13 +432,17 @@ int solve_tasks_offer(solve_tasks *t, solve_problem *p, int row);
 /* With t->lock held: for each image among p's rows, its best finite row is
  * offered. 0 or -1. */
 int solve_tasks_offer_best(solve_tasks *t, solve_problem *p);
-/* Averaging the best k restarts of each image (solve_average.c; k <= 1:
- * nothing to do). init: the candidate slots; offer_all (t->lock held): every
- * finite row of p is a candidate, outputs downloaded in the unit gauge when
- * it is among its image's k best so far; finish: each image's result becomes
- * the mean of its candidates (image, range image, kernel), with the best
- * one's restart, measurement and total; free: the slots. 0 or -1. */
-int solve_tasks_average_init(solve_tasks *t, int k);
+/* Averaging the best k restarts of each image and keeping every restart
+ * (solve_average.c; k <= 1 without keep: nothing to do). init: the
+ * candidate slots (k per image, or every restart with keep); pooled: whether
+ * candidates are held; offer_all (t->lock held): every finite row of p is a
+ * candidate, outputs downloaded in the unit gauge when it is among its
+ * image's held best so far; finish: each image's result becomes the mean of
+ * its k best candidates (image, range image, kernel), with the best one's
+ * restart, measurement and total, and with keep every candidate moves to
+ * res->ranked, best first; free: the slots. 0 or -1. */
+int solve_tasks_average_init(solve_tasks *t, int k, int keep);
+int solve_tasks_pooled(const solve_tasks *t);
 int solve_tasks_offer_all(solve_tasks *t, solve_problem *p);
 int solve_tasks_average_finish(solve_tasks *t);
 void solve_tasks_average_free(solve_tasks *t);

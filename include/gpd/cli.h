@@ -60,6 +60,9 @@ int gpd_parse_u64_range(const char *opt, const char *text, uint64_t *a, uint64_t
  * 'a' does not exist"). */
 int gpd_cli_check_output(const char *opt, const char *path);
 int gpd_cli_check_output_dir(const char *opt, const char *path);
+/* Makes folder `dir` (an output named by option `opt`) unless it is one
+ * already; 0 or -1 with a one-line error naming opt and dir. */
+int gpd_cli_make_output_dir(const char *opt, const char *dir);
 /* Seeds first .. first + count - 1 (one per item) must not pass 2^64 - 1:
  * "--OPT S: with N items the seeds would pass 18446744073709551615". */
 int gpd_cli_check_seed_range(const char *opt, uint64_t first, uint64_t count);

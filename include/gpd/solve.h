@@ -85,6 +85,12 @@ typedef struct gpd_solve_options {
    * solve_average.c); 1 (default): the best one alone, the paper's. At most
    * restarts. */
   int average_best;
+  /* naive, 1 and 2: 1 keeps every restart that ran to the end (the halving
+   * schedule's survivors) in the result's `ranked`, best first by the
+   * measurement, each in the gauge sum(k) = 1 (keep_kernel_scale must be 0):
+   * to look at what the restarts found, not only the one returned; 0
+   * (default): none kept. */
+  int keep_restarts;
   /* Algorithm 3 */
   float nu;            /* TV weight on G_I(z_i, W), 1e-3 */
   float kappa;         /* ||z_k||^2 weight, 1e-3 */
@@ -151,6 +157,18 @@ void gpd_solve_defaults(gpd_solve_options *o, gpd_algorithm alg);
  * before any work. */
 int gpd_solve_check_options(const gpd_solve_options *o);
 
+/* One restart's outputs (gpd_solve_options.keep_restarts), in the gauge
+ * sum(k) = 1. */
+typedef struct gpd_solve_restart {
+  int restart;         /* its index among the image's restarts */
+  float measurement;   /* the loss restarts are ranked by (see log above) */
+  float total;         /* its total objective */
+  gpd_image image;     /* as gpd_solve_result's */
+  gpd_image range_image;
+  float *kernel;       /* K x K, malloc'd (NULL for naive) */
+  int ksize;
+} gpd_solve_restart;
+
 typedef struct gpd_solve_result {
   gpd_image image;     /* the deblurred image (Alg 2: the free image i; range:
                         * the range image). The generator's size: y's, or
@@ -184,6 +202,9 @@ typedef struct gpd_solve_result {
   long graph_launches; /* iterations replayed from CUDA graphs (0 on the CPU) */
   long graph_capture_failures; /* captures that failed: their iterations ran eagerly */
   char graph_failure[256];     /* the first failed capture's cause ("" when none) */
+  gpd_solve_restart *ranked;   /* keep_restarts: the restarts that ran to the end
+                                * with a finite measurement, best first; malloc'd */
+  int n_ranked;
 } gpd_solve_result;
 
 void gpd_solve_result_free(gpd_solve_result *r);
