@@ -772,17 +772,23 @@ static void test_average_best(void) {
   o.restarts = 4;
   o.average_best = 4;
   o.schedule = GPD_SCHEDULE_HALVING;
+  o.keep_restarts = 1; /* and only they are kept */
   gpd_solve_result r;
   if (gpd_solve(E, &Y, &GI, &GK, &o, &r) == 0) {
     int finished = 0;
     for (int i = 0; i < r.restarts; i++) finished += r.dropped_at[i] < 0 && r.diverged_at[i] < 0;
     CHECK(r.averaged == finished && finished >= 1 && finished < 4, "halving: %d averaged, %d ran to the end",
           r.averaged, finished);
+    CHECK(r.n_ranked == finished, "halving: %d kept, %d ran to the end", r.n_ranked, finished);
+    for (int j = 0; j < r.n_ranked; j++)
+      CHECK(r.dropped_at[r.ranked[j].restart] < 0, "halving: rank %d is restart %d, stopped at step %d", j,
+            r.ranked[j].restart, r.dropped_at[r.ranked[j].restart]);
     gpd_solve_result_free(&r);
   } else {
     CHECK(0, "halving with --average-best: %s", gpd_last_error());
   }
   /* refused up front, by name */
+  o.keep_restarts = 0;
   o.schedule = GPD_SCHEDULE_FULL;
   o.average_best = 5;
   CHECK(gpd_solve(E, &Y, &GI, &GK, &o, &r) != 0 && strstr(gpd_last_error(), "average_best"),
@@ -799,8 +805,8 @@ static void test_average_best(void) {
 
 /* keep_restarts: every restart that ran to the end, best first, each the
  * restart a solve of its own would give (restart 0: a solve with one
- * restart); the result itself unchanged; the halving schedule's stopped
- * restarts left out; refused where one restart is all there is. */
+ * restart); the result itself unchanged; refused where one restart is all
+ * there is (the halving schedule: test_average_best). */
 static void test_keep_restarts(void) {
   gpd_solve_options o;
   quick_options(&o, GPD_ALG_2, 6, 4);
@@ -849,22 +855,8 @@ static void test_keep_restarts(void) {
   gpd_solve_result_free(&plain);
   gpd_solve_result_free(&kept);
   gpd_solve_result_free(&first);
-  /* halving: only the restarts that ran to the end */
   o.restarts = 4;
   o.keep_restarts = 1;
-  o.schedule = GPD_SCHEDULE_HALVING;
-  if (gpd_solve(E, &Y, &GI, &GK, &o, &kept) == 0) {
-    int finished = 0;
-    for (int i = 0; i < kept.restarts; i++) finished += kept.dropped_at[i] < 0 && kept.diverged_at[i] < 0;
-    CHECK(kept.n_ranked == finished && finished < 4, "halving: %d kept, %d ran to the end", kept.n_ranked, finished);
-    for (int j = 0; j < kept.n_ranked; j++)
-      CHECK(kept.dropped_at[kept.ranked[j].restart] < 0, "halving: rank %d is restart %d, stopped at step %d", j,
-            kept.ranked[j].restart, kept.dropped_at[kept.ranked[j].restart]);
-    gpd_solve_result_free(&kept);
-  } else {
-    CHECK(0, "halving with keep_restarts: %s", gpd_last_error());
-  }
-  o.schedule = GPD_SCHEDULE_FULL;
   o.keep_kernel_scale = 1;
   CHECK(gpd_solve(E, &Y, &GI, &GK, &o, &kept) != 0 && strstr(gpd_last_error(), "raw kernel scale"),
         "keeping the restarts at the raw kernel scale was not refused");

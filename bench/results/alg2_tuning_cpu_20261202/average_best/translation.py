@@ -11,18 +11,10 @@ mean face the "align to the mean face" rule uses.
 """
 import glob, itertools, json, sys
 import numpy as np
-from PIL import Image
 from scipy import ndimage
 
-def image(p): return np.asarray(Image.open(p).convert('RGB'), dtype=np.float64) / 255.0
-def kernel(p):
-    lines = open(p).read().split('\n'); n = int(lines[0].split()[2])
-    return np.array([[float(v) for v in l.split()] for l in lines[1:1 + n]])
-def psnr(a, b): return 10 * np.log10(1.0 / ((a - b) ** 2).mean())
-def roll(x, s): return np.roll(x, s, (0, 1))
-SHIFTS = [(a, b) for a in range(-3, 4) for b in range(-3, 4)]
-def shift_to(x, ref):  # integer translation of x (|s| <= 3) nearest to ref
-    return min(SHIFTS, key=lambda s: ((roll(x, s) - ref) ** 2).mean())
+from restart_io import SHIFTS, image, kernel, psnr, roll, shift_to
+
 def shift_by_correlation(x, ref):
     a, r = x - x.mean(), ref - ref.mean()
     return max(SHIFTS, key=lambda s: (roll(a, s) * r).sum())
