@@ -712,6 +712,17 @@ static void test_alg2_adam_anneal(void) {
   gpd_solve_result_free(&constant);
 }
 
+/* gpd_solve refuses o before any work with an error that contains `text`. */
+static void check_refused(const char *what, const gpd_solve_options *o, gpd_net *gi, gpd_net *gk, const char *text) {
+  gpd_solve_result r;
+  if (gpd_solve(E, &Y, gi, gk, o, &r) == 0) {
+    CHECK(0, "%s was not refused", what);
+    gpd_solve_result_free(&r);
+    return;
+  }
+  CHECK(strstr(gpd_last_error(), text) != NULL, "%s: refused with '%s', not naming '%s'", what, gpd_last_error(), text);
+}
+
 /* --average-best over 2 restarts is the mean of restart 0 (a solve with 1
  * restart: restarts are independent items) and the best one, when the best
  * is restart 1: the seed is searched for such a pair. */
@@ -791,16 +802,13 @@ static void test_average_best(void) {
   o.keep_restarts = 0;
   o.schedule = GPD_SCHEDULE_FULL;
   o.average_best = 5;
-  CHECK(gpd_solve(E, &Y, &GI, &GK, &o, &r) != 0 && strstr(gpd_last_error(), "average_best"),
-        "averaging 5 of 4 restarts was not refused by name");
+  check_refused("averaging 5 of 4 restarts", &o, &GI, &GK, "average_best");
   o.average_best = 2;
   o.keep_kernel_scale = 1;
-  CHECK(gpd_solve(E, &Y, &GI, &GK, &o, &r) != 0 && strstr(gpd_last_error(), "raw kernel scale"),
-        "averaging at the raw kernel scale was not refused");
+  check_refused("averaging at the raw kernel scale", &o, &GI, &GK, "raw kernel scale");
   quick_options(&o, GPD_ALG_RANGE, 4, 3);
   o.average_best = 2;
-  CHECK(gpd_solve(E, &Y, &GI, NULL, &o, &r) != 0 && strstr(gpd_last_error(), "range projection"),
-        "averaging range projection's restarts was not refused");
+  check_refused("averaging range projection's restarts", &o, &GI, NULL, "range projection");
 }
 
 /* keep_restarts: every restart that ran to the end, best first, each the
@@ -858,12 +866,10 @@ static void test_keep_restarts(void) {
   o.restarts = 4;
   o.keep_restarts = 1;
   o.keep_kernel_scale = 1;
-  CHECK(gpd_solve(E, &Y, &GI, &GK, &o, &kept) != 0 && strstr(gpd_last_error(), "raw kernel scale"),
-        "keeping the restarts at the raw kernel scale was not refused");
+  check_refused("keeping the restarts at the raw kernel scale", &o, &GI, &GK, "raw kernel scale");
   quick_options(&o, GPD_ALG_3, 4, 3);
   o.keep_restarts = 1;
-  CHECK(gpd_solve(E, &Y, NULL, &GK, &o, &kept) != 0 && strstr(gpd_last_error(), "keeps one restart"),
-        "keeping Algorithm 3's restarts was not refused");
+  check_refused("keeping Algorithm 3's restarts", &o, NULL, &GK, "keeps one restart");
 }
 
 int main(void) {
