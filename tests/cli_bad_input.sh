@@ -119,6 +119,11 @@ refused "eval --kernels with an all-zero kernel" "zero.kernel" "all zeros" -- \
 "$BIN" blur "$SHARP" --seed 3 -o "$T/blurry.png" >/dev/null 2>&1 || fail "blur for the --truth case"
 refused "deblur --truth of another size" "rgb24.bmp" "5x6" "64x64" -- \
   "$BIN" deblur "$T/blurry.png" --truth "$IMG/rgb24.bmp" -o "$T/d.png" --device cpu
+mkdir -p "$T/runs"
+refused "deblur -o inside --restarts-out" "-o '$T/runs/00.png'" "--restarts-out '$T/runs'" -- \
+  "$BIN" deblur "$T/blurry.png" --restarts-out "$T/runs" -o "$T/runs/00.png" --device cpu
+refused "deblur --kernel-out inside --restarts-out" "--kernel-out" "lies in --restarts-out" -- \
+  "$BIN" deblur "$T/blurry.png" --restarts-out "$T/runs/" -o "$T/d.png" --kernel-out "$T/runs/../runs/k.kernel" --device cpu
 for cmd in deblur train eval; do
   case $cmd in
   deblur) args=(deblur "$SHARP" --device cpu --log "$T/log.csv" -o "$T/missing/out.png") ;;

@@ -163,6 +163,18 @@ int gpd_cli_check_output_dir(const char *opt, const char *path) {
   return writable_folder(opt, path, parent);
 }
 
+int gpd_cli_check_not_inside(const char *opt, const char *path, const char *dir_opt, const char *dir) {
+  char folder[4096];
+  folder_of(path, folder, sizeof folder);
+  struct stat a, b;
+  /* a folder that does not exist yet holds nothing; the same folder is the same device and inode */
+  if (stat(folder, &a) != 0 || stat(dir, &b) != 0) return 0;
+  if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+    return gpd_error("%s '%s' lies in %s '%s', whose files would overwrite it; write it elsewhere", opt, path, dir_opt,
+                     dir);
+  return 0;
+}
+
 int gpd_cli_make_output_dir(const char *opt, const char *dir) {
   if (mkdir(dir, 0777) == 0 || errno == EEXIST) {
     struct stat st;

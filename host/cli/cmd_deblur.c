@@ -209,6 +209,13 @@ static int validate_args(const deblur_args *a, deblur_inputs *in) {
   }
   if (a->range_out) GPD_TRY(gpd_cli_check_output("--range-out", a->range_out));
   if (a->log_path) GPD_TRY(gpd_cli_check_output("--log", a->log_path));
+  if (a->restarts_out) {
+    /* the restarts' NN.png, NN_kernel.* and restarts.csv: never over another output */
+    const char *opts[] = {"-o", "--kernel-out", "--range-out", "--log"};
+    const char *paths[] = {a->out, a->kernel_out, a->range_out, a->log_path};
+    for (int i = 0; i < 4; i++)
+      if (paths[i]) GPD_TRY(gpd_cli_check_not_inside(opts[i], paths[i], "--restarts-out", a->restarts_out));
+  }
   GPD_TRY(gpd_image_load(&in->y, a->blurry, 0));
   if (a->truth_path) {
     /* the result is compared where it explains y: y's size (circular) or

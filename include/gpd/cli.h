@@ -60,6 +60,10 @@ int gpd_parse_u64_range(const char *opt, const char *text, uint64_t *a, uint64_t
  * 'a' does not exist"). */
 int gpd_cli_check_output(const char *opt, const char *path);
 int gpd_cli_check_output_dir(const char *opt, const char *path);
+/* An output file must not lie in a folder another option fills (dir_opt's
+ * files could overwrite it): "-o 'runs/00.png' lies in --restarts-out
+ * 'runs', ...". 0 when dir or path's folder does not exist yet. */
+int gpd_cli_check_not_inside(const char *opt, const char *path, const char *dir_opt, const char *dir);
 /* Makes folder `dir` (an output named by option `opt`) unless it is one
  * already; 0 or -1 with a one-line error naming opt and dir. */
 int gpd_cli_make_output_dir(const char *opt, const char *dir);
