@@ -23,6 +23,9 @@ def blur(x, k):  # the forward model: circular, the kernel's origin at index K /
     Fk = np.fft.fft2(np.roll(kp, (-(n // 2), -(n // 2)), (0, 1)))
     return np.stack([np.real(np.fft.ifft2(np.fft.fft2(x[..., c]) * Fk)) for c in range(x.shape[2])], -1)
 def mean_of(X, idx): return sum(X[j] for j in idx) / len(idx)
+def mass_centre_offset(k):  # the kernel's centre of mass against its origin K // 2, rounded, within +-3 px
+    yy, xx = np.mgrid[:k.shape[0], :k.shape[1]]; c = k.shape[0] // 2
+    return tuple(int(np.clip(np.round((g * k).sum() / k.sum() - c), -3, 3)) for g in (yy, xx))
 
 d = sys.argv[1]
 faces = sorted(os.path.basename(p) for p in glob.glob(d + '/??????') if os.path.isdir(p))
@@ -56,7 +59,10 @@ for f in faces:
             out['mean of the %d best by the %s' % (k, name)] = psnr(mean_of(X, o[:k]), t)
     out['mean of the 4 most kernel-central of all 10'] = psnr(mean_of(X, central[:4]), t)
     out['mean of the 4 most kernel-central of the 6 best'] = psnr(mean_of(X, central6[:4]), t)
+    out["mean of the 4 best, each shifted by its kernel's mass centre"] = \
+        psnr(mean_of([roll(X[j], mass_centre_offset(K[j])) for j in range(4)], range(4)), t)
     out['oracle: the restart with the best PSNR'] = max(psnr(x, t) for x in X)
+    out['oracle: the 4 best, each translated back, averaged'] = psnr(mean_of([roll(X[j], need[j]) for j in range(4)], range(4)), t)
     out['oracle: the best restart translated back'] = psnr(roll(X[0], need[0]), t)
     for k, v in out.items(): rules.setdefault(k, []).append(v)
     print(f, ' '.join('%6.2f' % out[k] for k in ['blurry input', 'the best restart by the total (--select total)',
