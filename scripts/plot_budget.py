@@ -53,10 +53,10 @@ def read_sweep(path):
         sys.exit(f"plot_budget.py: {path} is not the sweep.csv of 'gpdeblur sweep --param steps'")
     base = os.path.dirname(path)
     for r in rows:
-        # the per-value results CSV, as written (relative to where the sweep ran) or beside sweep.csv
-        res = r["results"]
+        # the per-value results CSV: beside sweep.csv (older sweeps named it relative to where they ran)
+        res = os.path.join(base, os.path.basename(r["results"]))
         if not os.path.exists(res):
-            res = os.path.join(base, os.path.basename(res))
+            res = r["results"]
         r["results_path"] = res
     return rows
 

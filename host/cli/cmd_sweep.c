@@ -44,6 +44,7 @@ static void usage(FILE *f) {
           "  param,value,x,method,dataset,images,ok,skipped,diverged,psnr_mean,psnr_std,psnr_ci95,\n"
           "  ssim_mean,ssim_std,ssim_ci95,kernel_error_mean,seconds_mean,restart_iterations_mean,\n"
           "  blurry_psnr_mean,blurry_ssim_mean,lift_mean,lift_ci95 (lift: PSNR - blurry PSNR),results\n"
+          "  (results: the value's CSV, named relative to OUT, so the folder can move)\n"
           "Plot it with: /usr/bin/python3 scripts/plot_sweep.py OUT/sweep.csv [more.csv] -o plot.png\n\n"
           "  --param P, --values LIST, --out-dir OUT   as above\n"
           "  --report R.md          Markdown table of the values\n"
@@ -155,7 +156,10 @@ static int write_table(const char *dir, const char *param, const char *method, c
     num(f, s->blurry_ssim.mean);
     num(f, s->lift.mean);
     num(f, s->lift.ci95);
-    fprintf(f, ",%s\n", e[i].source);
+    /* the value's CSV lies in dir: its name alone keeps the folder movable (and
+     * no machine's absolute path goes into a committed sweep.csv) */
+    const char *slash = strrchr(e[i].source, '/');
+    fprintf(f, ",%s\n", slash ? slash + 1 : e[i].source);
   }
   int rc = 0;
   if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0) rc = gpd_error("cannot write %s: %s", tmp, strerror(errno));
