@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Plot the summaries of `gpdeblur sweep` (OUT/sweep.csv): mean PSNR and
 mean SSIM against the swept parameter, with 95% confidence intervals of the
-mean as error bars, one line per input file and method. The paper's Fig. 8
+mean as error bars, one line per input file and method, and dashed in the
+same colour the blurry inputs' mean (where deblurring started; it changes
+with the noise and the blur length). The paper's Fig. 8
 (noise sigma), Fig. 14 (blur length) and Fig. 11 (random restarts).
 
     /usr/bin/python3 scripts/plot_sweep.py OUT/sweep.csv [RANGE/sweep.csv ...] -o plot.png
@@ -43,13 +45,14 @@ def read_sweep(path):
 
 
 def lines_of(rows, name):
-    """(label, [(x, value text, psnr, psnr ci, ssim, ssim ci)]) per method and dataset."""
+    """(label, [(x, value text, psnr, psnr ci, ssim, ssim ci, blurry psnr, blurry ssim)]) per method and dataset."""
     groups = {}
     for r in rows:
         key = (r["method"], r["dataset"])
         groups.setdefault(key, []).append(
             (number(r["x"]), r["value"], number(r["psnr_mean"]), number(r["psnr_ci95"]),
-             number(r["ssim_mean"]), number(r["ssim_ci95"])))
+             number(r["ssim_mean"]), number(r["ssim_ci95"]),
+             number(r.get("blurry_psnr_mean", "nan")), number(r.get("blurry_ssim_mean", "nan"))))
     out = []
     for (method, dataset), pts in groups.items():
         pts.sort(key=lambda p: p[0])
@@ -86,10 +89,12 @@ def main():
             xs = [p[0] for p in pts]
             for p in pts:
                 ticks[p[0]] = p[1]
-            ax_p.errorbar(xs, [p[2] for p in pts], yerr=[0 if math.isnan(p[3]) else p[3] for p in pts],
-                          marker="o", capsize=3, label=label)
-            ax_s.errorbar(xs, [p[4] for p in pts], yerr=[0 if math.isnan(p[5]) else p[5] for p in pts],
-                          marker="o", capsize=3, label=label)
+            for ax, col in ((ax_p, 2), (ax_s, 4)):
+                line = ax.errorbar(xs, [p[col] for p in pts], yerr=[0 if math.isnan(p[col + 1]) else p[col + 1] for p in pts],
+                                   marker="o", capsize=3, label=label)
+                blurry = [p[6 if col == 2 else 7] for p in pts]
+                if not all(math.isnan(b) for b in blurry):
+                    ax.plot(xs, blurry, linestyle="--", marker=".", color=line[0].get_color(), label=label + ": blurry input")
     for ax, what in ((ax_p, "PSNR (dB)"), (ax_s, "SSIM")):
         ax.set_xlabel(XLABEL.get(param, param))
         ax.set_ylabel(what)
