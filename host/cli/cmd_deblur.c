@@ -213,7 +213,7 @@ static int validate_args(const deblur_args *a, deblur_inputs *in) {
     /* the restarts' NN.png, NN_kernel.* and restarts.csv: never over another output */
     const char *opts[] = {"-o", "--kernel-out", "--range-out", "--log"};
     const char *paths[] = {a->out, a->kernel_out, a->range_out, a->log_path};
-    for (int i = 0; i < 4; i++)
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
       if (paths[i]) GPD_TRY(gpd_cli_check_not_inside(opts[i], paths[i], "--restarts-out", a->restarts_out));
   }
   GPD_TRY(gpd_image_load(&in->y, a->blurry, 0));
