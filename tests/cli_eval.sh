@@ -109,6 +109,8 @@ if "$BIN" sweep "$T/faces" --param sigma --values 0.01,0.05 --out-dir "$T/sw" "$
      --report "$T/sw.md" >"$T/sw.out" 2>"$T/sw.err"; then
   [ "$(wc -l < "$T/sw/sweep.csv")" -eq 3 ] || bad "sweep.csv: $(cat "$T/sw/sweep.csv")"
   [ -s "$T/sw/sigma_0.05.csv" ] && [ -s "$T/sw/sigma_0.05.csv.json" ] || bad "no per-value results for sigma 0.05"
+  [ "$(grep -c '^| blurry input (.*; sigma 0.0[15]) |' "$T/sw.md")" -eq 2 ] ||
+    bad "a noise sweep's report should have a blurry row per value: $(grep blurry "$T/sw.md")"
   [ "$(awk -F, 'NR == 3 { print $NF }' "$T/sw/sweep.csv")" = sigma_0.05.csv ] ||
     bad "sweep.csv should name its results beside it: $(tail -1 "$T/sw/sweep.csv")"
   grep -q "sigma 0.05" "$T/sw.md" || bad "the sweep report lacks sigma 0.05"

@@ -175,10 +175,28 @@ int gpd_eval_report_markdown(FILE *f, const gpd_eval_report_entry *e, int n, con
     }
     fputc('\n', f);
   }
-  /* the blurry inputs of each dataset's first test-target entry that has them */
-  int any_blurry = 0;
-  for (int i = 0; i < n; i++) any_blurry |= blurry_entry(&e[i]);
-  if (any_blurry) {
+  /* the blurry inputs of each dataset's first test-target entry that has them: one row when a
+   * dataset's entries all started from the same blurry images (Table V); a row per entry when
+   * they did not (a noise or blur-length sweep blurs anew for each value) */
+  int any_blurry = 0, same_blurry = 1;
+  for (int i = 0; i < n; i++) {
+    any_blurry |= blurry_entry(&e[i]);
+    for (int j = 0; j < i && blurry_entry(&e[i]); j++)
+      if (blurry_entry(&e[j]) && !strcmp(e[i].dataset, e[j].dataset) &&
+          (e[i].summary.blurry_psnr.mean != e[j].summary.blurry_psnr.mean ||
+           e[i].summary.blurry_ssim.mean != e[j].summary.blurry_ssim.mean))
+        same_blurry = 0;
+  }
+  for (int i = 0; i < n && !same_blurry; i++) {
+    if (!blurry_entry(&e[i])) continue;
+    fprintf(f, "| blurry input (%s) |", e[i].method);
+    for (int d = 0; d < nd; d++) {
+      const int mine = !strcmp(e[i].dataset, datasets[d]);
+      table_cells(f, mine ? &e[i].summary.blurry_psnr : NULL, mine ? &e[i].summary.blurry_ssim : NULL);
+    }
+    fputc('\n', f);
+  }
+  if (any_blurry && same_blurry) {
     fprintf(f, "| blurry input |");
     for (int d = 0; d < nd; d++) {
       const gpd_eval_report_entry *hit = NULL;
