@@ -180,8 +180,9 @@ int gpd_eval_report_markdown(FILE *f, const gpd_eval_report_entry *e, int n, con
    * they did not (a noise or blur-length sweep blurs anew for each value) */
   int any_blurry = 0, same_blurry = 1;
   for (int i = 0; i < n; i++) {
-    any_blurry |= blurry_entry(&e[i]);
-    for (int j = 0; j < i && blurry_entry(&e[i]); j++)
+    if (!blurry_entry(&e[i])) continue;
+    any_blurry = 1;
+    for (int j = 0; j < i; j++)
       if (blurry_entry(&e[j]) && !strcmp(e[i].dataset, e[j].dataset) &&
           (e[i].summary.blurry_psnr.mean != e[j].summary.blurry_psnr.mean ||
            e[i].summary.blurry_ssim.mean != e[j].summary.blurry_ssim.mean))
