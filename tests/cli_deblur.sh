@@ -178,6 +178,24 @@ else
   bad "GPD_SOLVER_THREADS=2 failed: $(cat "$T/err_thr.txt")"
 fi
 
+# progress when stderr is a file (a log, a batch job's output): whole lines,
+# no carriage returns or escapes, the last at 100 %; a short run (under
+# GPD_PROGRESS_EVERY, default a minute) writes nothing
+if GPD_PROGRESS_EVERY=0 "$BIN" deblur "$T/blurry.png" -o "$T/out_log.png" --alg 1 "${G[@]}" --lr 1e-7 --restarts 2 --steps 6 \
+     >/dev/null 2>"$T/err_log.txt"; then
+  [ "$(grep -c '^deblur: ' "$T/err_log.txt")" -ge 2 ] || bad "progress lines: fewer than 2 in $(cat "$T/err_log.txt")"
+  ! grep -q $'[\r\033]' "$T/err_log.txt" || bad "progress lines: control characters in the log"
+  tail -n 1 "$T/err_log.txt" | grep -q '^deblur: 100% 6/6 .* it/s elapsed [0-9]*:[0-9][0-9] ETA 0:00' ||
+    bad "progress lines: the last is not 100 %: $(tail -n 1 "$T/err_log.txt")"
+else
+  bad "deblur with progress lines failed: $(cat "$T/err_log.txt")"
+fi
+if "$BIN" deblur "$T/blurry.png" -o "$T/out_log.png" --alg 1 "${G[@]}" --lr 1e-7 --restarts 2 --steps 6 >/dev/null 2>"$T/err_log.txt"; then
+  [ ! -s "$T/err_log.txt" ] || bad "a short run wrote progress to a log: $(cat "$T/err_log.txt")"
+else
+  bad "deblur (short, no progress) failed: $(cat "$T/err_log.txt")"
+fi
+
 # ---- bad inputs: one line, non-zero exit ----------------------------------
 expect_fail() { # WHAT EXPECTED-TEXT command...
   local what=$1 want=$2

@@ -32,14 +32,32 @@ int gpd_cli_usage_fail(const char *cmd, const char *fmt, ...) {
   return 2;
 }
 
+/* The period of the log lines (GPD_PROGRESS_EVERY seconds, default 60). */
+static double progress_line_period(void) {
+  const char *env = getenv("GPD_PROGRESS_EVERY");
+  char *end;
+  double s = env ? strtod(env, &end) : 60.0;
+  return env && (end == env || *end || !(s >= 0.0)) ? 60.0 : s;
+}
+
 void gpd_progress_start(gpd_progress *p, const char *label, long total) {
   const char *env = getenv("GPD_PROGRESS");
   p->label = label;
   p->total = total > 0 ? total : 1;
   p->start = gpd_seconds();
-  p->last_draw = 0.0;
+  p->last_draw = p->start;
+  p->lines_drawn = 0;
   p->extra[0] = 0;
-  p->enabled = env ? atoi(env) != 0 : isatty(STDERR_FILENO);
+  p->period = progress_line_period();
+  if (env) p->mode = atoi(env) != 0 ? GPD_PROGRESS_BAR : GPD_PROGRESS_OFF;
+  else p->mode = isatty(STDERR_FILENO) ? GPD_PROGRESS_BAR : GPD_PROGRESS_LINES;
+}
+
+/* "M:SS", or "H:MM:SS" from an hour on. */
+static void format_duration(double seconds, char *buf, size_t size) {
+  long s = seconds > 0 ? (long)(seconds + 0.5) : 0;
+  if (s >= 3600) snprintf(buf, size, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+  else snprintf(buf, size, "%ld:%02ld", s / 60, s % 60);
 }
 
 static void progress_draw(gpd_progress *p, long done) {
@@ -48,26 +66,45 @@ static void progress_draw(gpd_progress *p, long done) {
   if (frac > 1) frac = 1;
   double elapsed = gpd_seconds() - p->start;
   double rate = elapsed > 0 ? (double)done / elapsed : 0.0;
-  double eta = rate > 0 ? (double)(p->total - done) / rate : 0.0;
+  char eta[32], took[32];
+  format_duration(rate > 0 ? (double)(p->total - done) / rate : 0.0, eta, sizeof eta);
+  format_duration(elapsed, took, sizeof took);
+  if (p->mode == GPD_PROGRESS_LINES) { /* a log: whole lines, no control characters */
+    fprintf(stderr, "%s: %3d%% %ld/%ld %.3g it/s elapsed %s ETA %s%s%s\n", p->label, (int)(100 * frac), done,
+            p->total, rate, took, eta, p->extra[0] ? " " : "", p->extra);
+    fflush(stderr);
+    return;
+  }
   char bar[64];
   int filled = (int)(frac * width);
   for (int i = 0; i < width; i++) bar[i] = i < filled ? '#' : '.';
   bar[width] = 0;
-  fprintf(stderr, "\r%s [%s] %3d%% %ld/%ld %.1f it/s ETA %d:%02d %s\033[K", p->label, bar, (int)(100 * frac), done,
-          p->total, rate, (int)eta / 60, (int)eta % 60, p->extra);
+  fprintf(stderr, "\r%s [%s] %3d%% %ld/%ld %.1f it/s ETA %s %s\033[K", p->label, bar, (int)(100 * frac), done,
+          p->total, rate, eta, p->extra);
   fflush(stderr);
 }
 
 void gpd_progress_update(gpd_progress *p, long done) {
-  if (!p->enabled) return;
+  if (p->mode == GPD_PROGRESS_OFF) return;
   double now = gpd_seconds();
-  if (now - p->last_draw < 0.1 && done < p->total) return;
+  if (p->mode == GPD_PROGRESS_LINES) {
+    if (now - p->last_draw < p->period || done >= p->total) return; /* the last line comes from finish */
+    p->lines_drawn++;
+  } else if (now - p->last_draw < 0.1 && done < p->total) {
+    return;
+  }
   p->last_draw = now;
   progress_draw(p, done);
 }
 
 void gpd_progress_finish(gpd_progress *p) {
-  if (!p->enabled) return;
+  if (p->mode == GPD_PROGRESS_OFF) return;
+  if (p->mode == GPD_PROGRESS_LINES) {
+    /* a run short enough to print no line leaves the log alone */
+    if (p->lines_drawn == 0 && gpd_seconds() - p->start < p->period) return;
+    progress_draw(p, p->total);
+    return;
+  }
   progress_draw(p, p->total);
   fputc('\n', stderr);
 }

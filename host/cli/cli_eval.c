@@ -444,7 +444,7 @@ static void on_start(void *ctx, long todo) {
 static void on_skipped(void *ctx, const gpd_eval_item *it, const char *why) {
   cli_progress *p = ctx;
   /* clear the bar's line so the message stands on its own line */
-  if (p->bar.enabled) fputs("\r\033[K", stderr);
+  if (p->bar.mode == GPD_PROGRESS_BAR) fputs("\r\033[K", stderr);
   fprintf(stderr, "gpdeblur %s: skipped %s: %s\n", p->cmd, it->name, why);
 }
 
@@ -462,7 +462,7 @@ static void on_done(void *ctx, const gpd_eval_row *row, long done, long todo) {
 
 static void on_step(void *ctx, int step, int steps) {
   cli_progress *p = ctx;
-  if (!p->bar.enabled) return;
+  if (p->bar.mode == GPD_PROGRESS_OFF) return;
   bar_extra(p, step, steps);
   gpd_progress_update(&p->bar, p->done);
 }
@@ -475,7 +475,7 @@ int gpd_cli_eval_execute(const char *cmd, gpd_cli_eval_session *s, const gpd_eva
   int rc = gpd_eval_run(s->e, s->have_gi ? &s->gi : NULL, s->have_gk ? &s->gk : NULL, cfg, &s->full, &h, out);
   if (p.bar.label) {
     if (rc == 0 && !out->stopped) gpd_progress_finish(&p.bar);
-    else if (p.bar.enabled) fputc('\n', stderr);
+    else if (p.bar.mode == GPD_PROGRESS_BAR) fputc('\n', stderr);
   }
   if (out->dropped > 0)
     fprintf(stderr, "gpdeblur %s: cut a partial last line (%ld bytes, a write interrupted by a kill) off %s\n", cmd,

@@ -128,8 +128,8 @@ void gpd_cli_monitor_attach(gpd_cli_monitor *m, gpd_solve_options *o, const char
   m->csv = csv;
   o->log = monitor_log;
   o->log_ctx = m;
-  /* without a CSV, log points only refresh the bar's best loss */
-  o->log_every = log_every > 0 ? log_every : (m->bar.enabled ? 50 : 0);
+  /* without a CSV, log points only refresh the progress line's best loss */
+  o->log_every = log_every > 0 ? log_every : (m->bar.mode != GPD_PROGRESS_OFF ? 50 : 0);
   o->progress = monitor_progress;
   o->progress_ctx = m;
 }

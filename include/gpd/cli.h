@@ -31,14 +31,21 @@ int gpd_cli_bad_option(const char *cmd, int opt, char **argv);
  * 'b'; ..." or "gpdeblur NAME: missing the WHAT; ...") and returns 2. */
 int gpd_cli_one_positional(const char *cmd, int argc, char **argv, const char *what);
 
-/* Progress bar on stderr, drawn only when stderr is a terminal or
- * GPD_PROGRESS=1, redrawn at most 10 times a second:
- *   label [#########.........] 45% 450/1000 12.3 it/s ETA 0:44 <extra> */
+/* Progress on stderr. On a terminal (or with GPD_PROGRESS=1) a bar redrawn
+ * at most 10 times a second:
+ *   label [#########.........] 45% 450/1000 12.3 it/s ETA 0:44 <extra>
+ * Elsewhere (a log file, a batch job's output) a plain line at most once
+ * every GPD_PROGRESS_EVERY seconds (default 60), and one at the end of a
+ * run that printed any or lasted that long; nothing for shorter runs:
+ *   label:  45% 450/1000 12.3 it/s elapsed 0:36 ETA 0:44 <extra>
+ * GPD_PROGRESS=0: nothing. */
+typedef enum { GPD_PROGRESS_OFF, GPD_PROGRESS_BAR, GPD_PROGRESS_LINES } gpd_progress_mode;
 typedef struct gpd_progress {
   const char *label;
   long total;
-  double start, last_draw;
-  int enabled;
+  double start, last_draw, period;
+  gpd_progress_mode mode;
+  int lines_drawn;
   char extra[96];
 } gpd_progress;
 void gpd_progress_start(gpd_progress *p, const char *label, long total);
