@@ -38,6 +38,33 @@ int gpd_cuda_available(void) {
   return count > 0;
 }
 
+void gpd_engine_cuda_libraries(char *buf, size_t size) {
+  int runtime = 0, driver = 0, cufft = 0, cublas_major = 0, cublas_minor = 0, count = 0;
+  if (cudaRuntimeGetVersion(&runtime) != cudaSuccess) runtime = 0;
+  if (cudaDriverGetVersion(&driver) != cudaSuccess) driver = 0;
+  if (cufftGetVersion(&cufft) != CUFFT_SUCCESS) cufft = 0;
+  if (cublasGetProperty(MAJOR_VERSION, &cublas_major) != CUBLAS_STATUS_SUCCESS) cublas_major = 0;
+  if (cublasGetProperty(MINOR_VERSION, &cublas_minor) != CUBLAS_STATUS_SUCCESS) cublas_minor = 0;
+  const size_t cudnn = cudnnGetVersion();
+  char gpu[512];
+  if (!driver) {
+    snprintf(gpu, sizeof gpu, "no NVIDIA driver");
+  } else if (cudaGetDeviceCount(&count) != cudaSuccess || count < 1) {
+    snprintf(gpu, sizeof gpu, "driver %d.%d, no GPU visible", driver / 1000, driver % 1000 / 10);
+  } else {
+    struct cudaDeviceProp prop;
+    if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess)
+      snprintf(gpu, sizeof gpu, "driver %d.%d, %d GPU%s: 0 %s (sm_%d%d, %.0f GiB)", driver / 1000, driver % 1000 / 10,
+               count, count == 1 ? "" : "s", prop.name, prop.major, prop.minor,
+               (double)prop.totalGlobalMem / (1024.0 * 1024.0 * 1024.0));
+    else snprintf(gpu, sizeof gpu, "driver %d.%d, %d GPUs", driver / 1000, driver % 1000 / 10, count);
+  }
+  (void)cudaGetLastError(); /* a missing driver or GPU is reported above, not left pending */
+  snprintf(buf, size, "CUDA runtime %d.%d, cuDNN %zu.%zu.%zu, cuFFT %d.%d.%d, cuBLAS %d.%d; %s", runtime / 1000,
+           runtime % 1000 / 10, cudnn / 10000, cudnn % 10000 / 100, cudnn % 100, cufft / 1000, cufft % 1000 / 100,
+           cufft % 100, cublas_major, cublas_minor, gpu);
+}
+
 int cuda_capturing(const gpd_engine *e) {
   enum cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
   if (cudaStreamIsCapturing(cuda_stream_of(e), &status) != cudaSuccess) {

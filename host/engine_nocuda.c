@@ -1,9 +1,15 @@
 /* Without the CUDA engine in the build, asking for it is a clear error. */
 #ifndef GPD_HAVE_CUDA
+#include <stdio.h>
+
 #include "gpd/common.h"
 #include "gpd/engine.h"
 
 int gpd_cuda_available(void) { return 0; }
+
+void gpd_engine_cuda_libraries(char *buf, size_t size) {
+  snprintf(buf, size, "not built (the CUDA toolkit or cuDNN was not found at configure time)");
+}
 
 gpd_engine *gpd_engine_cuda_create(int device, gpd_precision precision) {
   (void)device;

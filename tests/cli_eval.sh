@@ -43,6 +43,9 @@ if "$BIN" eval "$T/faces" -o "$T/ref.csv" "${G[@]}" -n 300 >"$T/ref.out" 2>"$T/r
   grep -q "skipped 000006.png" "$T/ref.err" || bad "the stderr line does not name the image: $(cat "$T/ref.err")"
   grep -q "6 images (5 ok, 1 skipped, 0 diverged)" "$T/ref.out" || bad "summary: $(head -1 "$T/ref.out")"
   [ "$(wc -l < "$T/ref.csv")" -eq 7 ] || bad "ref.csv has $(wc -l < "$T/ref.csv") lines, expected 7"
+  # the manifest names the build that made the rows, as --version does
+  v=$("$BIN" --version | sed -n '1s/^gpdeblur //p')
+  grep -qF "\"gpdeblur\": \"$v\"" "$T/ref.csv.json" || bad "the manifest does not record the build '$v': $(cat "$T/ref.csv.json")"
 else
   bad "eval failed: $(cat "$T/ref.err")"
 fi

@@ -89,6 +89,20 @@ head -c 300 "$SHARP" >"$T/trunc.png"
 must_fail "truncated PNG" 1 "trunc.png" "$BIN" metrics "$T/trunc.png" "$SHARP"
 must_fail "truncated PNG (blur)" 1 "trunc.png" "$BIN" blur "$T/trunc.png" --seed 1 -o "$T/x.png"
 must_fail "kernel larger than image" 1 "larger" "$BIN" blur "$SHARP" --crop-resize 20:20 --seed 1 -o "$T/x.png"
+# --version: the build (git describe of the tree, or "unknown" outside a
+# checkout) and one line per engine naming its libraries
+run "--version" "$BIN" --version
+head -n 1 "$T/out" | grep -Eq '^gpdeblur ([0-9a-f]{7,}(-dirty)?|unknown)$' || fail "--version: first line '$(head -n 1 "$T/out")'"
+if [ -d "$SRC/.git" ] && command -v git >/dev/null; then
+  want=$(git -C "$SRC" describe --always --dirty --abbrev=12)
+  head -n 1 "$T/out" | grep -q "^gpdeblur ${want%-dirty}" || fail "--version: '$(head -n 1 "$T/out")' is not the tree's $want"
+fi
+grep -q '^ref:  OpenBLAS [0-9]' "$T/out" || fail "--version: no OpenBLAS line: $(cat "$T/out")"
+grep -Eq '^cpu:  oneDNN [0-9]+\.[0-9]+\.[0-9]+, fftw-3' "$T/out" || fail "--version: no oneDNN / FFTW line: $(cat "$T/out")"
+grep -Eq '^cuda: (not built|CUDA runtime [0-9]+\.[0-9]+, cuDNN [0-9.]+, cuFFT [0-9.]+, cuBLAS [0-9.]+; )' "$T/out" ||
+  fail "--version: no cuda line: $(cat "$T/out")"
+[ "$(wc -l <"$T/out")" -eq 4 ] || fail "--version: $(wc -l <"$T/out") lines, not 4"
+
 must_fail "unknown option" 2 "unknown option '--bogus'" "$BIN" metrics --bogus "$SHARP" "$SHARP"
 must_fail "unknown short option" 2 "unknown option '-q'" "$BIN" kernels -q -n 1 --seed 1 -o "$T/q"
 must_fail "missing value" 2 "needs a value" "$BIN" blur "$SHARP" -o

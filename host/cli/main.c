@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "gpd/cli.h"
+#include "gpd/version.h"
 
 int gpd_cmd_info(int argc, char **argv);
 int gpd_cmd_kernels(int argc, char **argv);
@@ -43,7 +44,8 @@ static void usage(FILE *f) {
              "Blind image deconvolution with deep generative priors (Asim, Shamshad, Ahmed).\n\nsubcommands:\n");
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-  fprintf(f, "\n'gpdeblur <subcommand> --help' describes each.\n");
+  fprintf(f, "\n'gpdeblur <subcommand> --help' describes each; 'gpdeblur --version' says which build\n"
+             "this is and the libraries each engine (ref, cpu, cuda) runs on.\n");
 }
 
 int main(int argc, char **argv) {
@@ -53,6 +55,12 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
     usage(stdout);
+    return 0;
+  }
+  if (!strcmp(argv[1], "--version")) {
+    char libraries[2048];
+    gpd_library_versions(libraries, sizeof libraries);
+    printf("gpdeblur %s\n%s", gpd_version(), libraries);
     return 0;
   }
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -13,7 +13,9 @@
  * OpenBLAS, which the reference ops still use, is kept to one thread while
  * a `cpu` engine exists so that the two pools never share the cores. */
 #include <cblas.h>
+#include <fftw3.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "cpu_ops.h"
@@ -85,4 +87,9 @@ gpd_engine *gpd_engine_cpu_create(void) { return gpd_engine_cpu_create_precision
 
 void gpd_cpu_set_threads(int threads) {
   if (threads > 0) omp_set_num_threads(threads);
+}
+
+void gpd_engine_cpu_libraries(char *buf, size_t size) {
+  const dnnl_version_t *v = dnnl_version();
+  snprintf(buf, size, "oneDNN %d.%d.%d, %s", v->major, v->minor, v->patch, fftwf_version);
 }

@@ -6,6 +6,7 @@
  * norms. */
 #define _DEFAULT_SOURCE
 #include <cblas.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -96,4 +97,9 @@ gpd_engine *gpd_engine_ref_create(void) {
 
 void gpd_ref_set_threads(int threads) {
   if (threads > 0) openblas_set_num_threads(threads);
+}
+
+void gpd_engine_ref_libraries(char *buf, size_t size) {
+  const char *config = openblas_get_config();
+  snprintf(buf, size, "%s", config ? config : "OpenBLAS (version unknown)");
 }

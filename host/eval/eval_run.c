@@ -16,6 +16,7 @@
 #include "eval_internal.h"
 #include "gpd/common.h"
 #include "gpd/repo_path.h"
+#include "gpd/version.h"
 
 const char *gpd_eval_alg_name(gpd_algorithm a) {
   switch (a) {
@@ -153,6 +154,7 @@ int gpd_eval_manifest_of(const gpd_eval_config *c, const gpd_eval_list *full, gp
   rc = rc ? rc : gpd_eval_manifest_info(m, "dataset", "%s", c->dataset ? c->dataset : "images");
   if (!rc && c->dir) rc = info_path(m, "dir", c->dir);
   if (!rc && c->device) rc = gpd_eval_manifest_info(m, "device", "%s", c->device);
+  rc = rc ? rc : gpd_eval_manifest_info(m, "gpdeblur", "%s", gpd_version()); /* the build (gpdeblur --version) */
   if (!rc && c->image_gen) rc = info_path(m, "image_gen_path", c->image_gen);
   if (!rc && c->blur_gen) rc = info_path(m, "blur_gen_path", c->blur_gen);
   rc = rc ? rc : gpd_eval_manifest_set_files(m, full);

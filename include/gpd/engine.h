@@ -343,6 +343,13 @@ void gpd_ref_set_threads(int threads);
 gpd_engine *gpd_engine_cuda_create(int device, gpd_precision precision);
 /* 1 when the build has the CUDA engine and a GPU is visible. */
 int gpd_cuda_available(void);
+/* The libraries each engine runs on, one line of text for people
+ * (`gpdeblur --version`): ref OpenBLAS; cpu oneDNN and FFTW; cuda the
+ * runtime, cuDNN, cuFFT and cuBLAS with the GPU it sees or why none ("not
+ * built" without the CUDA engine). */
+void gpd_engine_ref_libraries(char *buf, size_t size);
+void gpd_engine_cpu_libraries(char *buf, size_t size);
+void gpd_engine_cuda_libraries(char *buf, size_t size);
 /* "ref", "cpu", "cuda" or "auto" (cuda when available, else cpu). */
 gpd_engine *gpd_engine_create(const char *name, gpd_precision precision);
 void gpd_engine_destroy(gpd_engine *e);
