@@ -351,6 +351,8 @@ for st in $STAGES; do
     *) status=FAILED note="exit $rc (see $(logfile "$st"))" failed=1 ;;
   esac
   [ "$st" = build ] && [ $rc -ne 0 ] && built=0
+  # what was built and what it runs on: the libraries and the GPU the CUDA engine sees
+  [ "$st" = build ] && [ $rc -eq 0 ] && say "$("$BUILD/gpdeblur" --version 2>&1)"
   ROWS+=("$st|$status|$secs|$budget|$note")
 done
 
