@@ -25,15 +25,6 @@ void gpd_eval_kernels_free(gpd_eval_kernels *k) {
 
 static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
-  const unsigned char *p = data;
-  for (size_t i = 0; i < n; i++) {
-    h ^= p[i];
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 static int list_kernel_files(gpd_eval_kernels *k) {
   DIR *d = opendir(k->dir);
   if (!d) return gpd_error("cannot open the kernel folder %s: %s", k->dir, strerror(errno));
@@ -74,14 +65,14 @@ static int list_kernel_files(gpd_eval_kernels *k) {
   if (k->n_files == 0) return gpd_error("no kernel files (.kernel, .txt, .png) in %s", k->dir);
   qsort(k->files, (size_t)k->n_files, sizeof(char *), by_name);
   /* check each once and fingerprint the set for the manifest */
-  uint64_t h = 1469598103934665603ull;
+  uint64_t h = GPD_FNV1A64_INIT;
   for (int i = 0; i < k->n_files; i++) {
     float *kv = NULL;
     int ks = 0;
     if (gpd_kernel_load(k->files[i], &kv, &ks) != 0) return -1;
     const char *base = strrchr(k->files[i], '/') + 1;
-    h = fnv1a(h, base, strlen(base) + 1);
-    h = fnv1a(h, kv, sizeof(float) * (size_t)ks * ks);
+    h = gpd_fnv1a64(h, base, strlen(base) + 1);
+    h = gpd_fnv1a64(h, kv, sizeof(float) * (size_t)ks * ks);
     free(kv);
     if (ks > k->ksize) return gpd_error("kernel %s is %dx%d, larger than the %dx%d canvas", k->files[i], ks, ks, k->ksize, k->ksize);
   }

@@ -263,13 +263,9 @@ int gpd_eval_hash_file(const char *path, uint64_t *hash) {
   FILE *f = fopen(path, "rb");
   if (!f) return gpd_error("cannot open %s: %s", path, strerror(errno));
   unsigned char buf[1 << 16];
-  uint64_t h = 1469598103934665603ull;
+  uint64_t h = GPD_FNV1A64_INIT;
   size_t got;
-  while ((got = fread(buf, 1, sizeof buf, f)) > 0)
-    for (size_t i = 0; i < got; i++) {
-      h ^= buf[i];
-      h *= 1099511628211ull;
-    }
+  while ((got = fread(buf, 1, sizeof buf, f)) > 0) h = gpd_fnv1a64(h, buf, got);
   int err = ferror(f);
   fclose(f);
   if (err) return gpd_error("cannot read %s", path);

@@ -57,6 +57,12 @@ int gpd_kill_points_armed(void);
 /* Wall-clock seconds (monotonic). */
 double gpd_seconds(void);
 
+/* FNV-1a, 64 bits: h folded with n bytes of data (start from
+ * GPD_FNV1A64_INIT); the fingerprints of files and settings in manifests
+ * and checkpoints. */
+#define GPD_FNV1A64_INIT 1469598103934665603ull
+uint64_t gpd_fnv1a64(uint64_t h, const void *data, size_t n);
+
 #ifdef __cplusplus
 }
 #endif
