@@ -144,6 +144,51 @@ else
   bad "alg 3 failed: $(cat "$T/err_3.txt")"
 fi
 
+# Algorithm 3's checkpoints: a run stopped after step 7 of its first restart
+# (GPD_TEST_ALG3_STOP_AT: saved, then an error, as a kill after a save
+# leaves it), run again, ends bit for bit where the uninterrupted run does,
+# and leaves no file behind; a file of another solve is refused
+A3=(--alg 3 --blur-gen "$T/blur.safetensors" --device cpu --restarts 2 --steps 20 --fit-steps 3 --untrained-width 4
+    --untrained-latent 8 --kernel-out "$T/k_a3.kernel")
+if "$BIN" deblur "$T/gray32.png" -o "$T/a3_whole.png" "${A3[@]}" >"$T/a3_whole.json" 2>"$T/a3.err"; then
+  cp "$T/k_a3.kernel" "$T/k_a3_whole.kernel"
+  if GPD_TEST_ALG3_STOP_AT=7 "$BIN" deblur "$T/gray32.png" -o "$T/a3_cont.png" "${A3[@]}" --checkpoint-dir "$T/ck" \
+       >/dev/null 2>"$T/a3.err"; then
+    bad "alg 3 checkpoints: the stopped run exited 0"
+  fi
+  grep -q "stopped after step 7 of its main phase" "$T/a3.err" || bad "alg 3 checkpoints: $(cat "$T/a3.err")"
+  [ "$(ls "$T/ck" | grep -c '^alg3_[0-9a-f]\{16\}_r0\.safetensors$')" -eq 1 ] || bad "alg 3 checkpoints: no file for restart 0: $(ls "$T/ck")"
+  if "$BIN" deblur "$T/gray32.png" -o "$T/a3_cont.png" "${A3[@]}" --checkpoint-dir "$T/ck" \
+       >"$T/a3_cont.json" 2>"$T/a3.err"; then
+    cmp -s "$T/a3_whole.png" "$T/a3_cont.png" || bad "alg 3 checkpoints: the continued image differs"
+    cmp -s "$T/k_a3_whole.kernel" "$T/k_a3.kernel" || bad "alg 3 checkpoints: the continued kernel differs"
+    for key in measurement total restart_iterations chosen; do
+      [ "$(grep -o "\"$key\":[^,]*" "$T/a3_whole.json")" = "$(grep -o "\"$key\":[^,]*" "$T/a3_cont.json")" ] ||
+        bad "alg 3 checkpoints: $key $(grep -o "\"$key\":[^,]*" "$T/a3_cont.json") against $(grep -o "\"$key\":[^,]*" "$T/a3_whole.json")"
+    done
+    [ -z "$(ls "$T/ck")" ] || bad "alg 3 checkpoints: files left: $(ls "$T/ck")"
+  else
+    bad "alg 3 checkpoints: the continued run failed: $(cat "$T/a3.err")"
+  fi
+  # the file of restart 0 with another solve's fingerprint inside: refused, one line
+  GPD_TEST_ALG3_STOP_AT=1 "$BIN" deblur "$T/gray32.png" -o "$T/a3_cont.png" "${A3[@]}" --checkpoint-dir "$T/ck" \
+    >/dev/null 2>&1
+  f=$(ls "$T/ck"/alg3_*_r0.safetensors 2>/dev/null | head -n 1)
+  if [ -n "$f" ]; then
+    # the same name, a fingerprint inside that is not its own (the same length: the header stays valid)
+    sed -i 's/"fingerprint":"alg3_[0-9a-f]\{16\}/"fingerprint":"alg3_ffffffffffffffff/' "$f"
+    if "$BIN" deblur "$T/gray32.png" -o "$T/a3_cont.png" "${A3[@]}" --checkpoint-dir "$T/ck" >/dev/null 2>"$T/a3.err"; then
+      bad "alg 3 checkpoints: another solve's file was continued"
+    fi
+    [ "$(wc -l < "$T/a3.err")" -eq 1 ] && grep -q "made by another solve" "$T/a3.err" ||
+      bad "alg 3 checkpoints: another solve's file: $(cat "$T/a3.err")"
+  else
+    bad "alg 3 checkpoints: no file after a stop at step 1"
+  fi
+else
+  bad "alg 3 (for checkpoints) failed: $(cat "$T/a3.err")"
+fi
+
 # linear boundary: a 37x37 blurry image, a 64x64 result
 if "$BIN" deblur "$T/blurry37.png" -o "$T/out_lin.png" --boundary linear "${G[@]}" --restarts 2 --steps 3 --lr 1e-7 \
      >"$T/out_lin.json" 2>"$T/err_lin.txt"; then

@@ -40,6 +40,8 @@ enum {
   OPT_SELECT,
   OPT_INIT_IMAGE,
   OPT_AVERAGE_BEST,
+  OPT_CHECKPOINT_DIR,
+  OPT_CHECKPOINT_EVERY,
   OPT_FLOAT /* + index into FLOAT_OPTS */
 };
 
@@ -50,6 +52,7 @@ void gpd_cli_solve_args_init(gpd_cli_solve_args *a, gpd_algorithm alg) {
   a->alg = alg;
   a->boundary = GPD_BOUNDARY_CIRCULAR;
   a->restarts = a->steps = a->fit_steps = a->untrained_width = a->untrained_latent = -1;
+  a->checkpoint_seconds = -1.0;
 }
 
 /* name is in the NULL-terminated list names (every name when names is NULL) */
@@ -77,6 +80,8 @@ void gpd_cli_solve_options_add_only(struct option *opts, int *n, const char *con
       {"select", required_argument, 0, OPT_SELECT},
       {"init-image", required_argument, 0, OPT_INIT_IMAGE},
       {"average-best", required_argument, 0, OPT_AVERAGE_BEST},
+      {"checkpoint-dir", required_argument, 0, OPT_CHECKPOINT_DIR},
+      {"checkpoint-every", required_argument, 0, OPT_CHECKPOINT_EVERY},
   };
   _Static_assert(sizeof fixed / sizeof fixed[0] + sizeof FLOAT_OPTS / sizeof FLOAT_OPTS[0] <= GPD_CLI_SOLVE_MAX_OPTS,
                  "GPD_CLI_SOLVE_MAX_OPTS is the room callers leave for these entries");
@@ -174,6 +179,11 @@ int gpd_cli_solve_option(gpd_cli_solve_args *a, int opt, const char *arg) {
     a->alg2_init_blurry = !strcmp(arg, "blurry");
     return 1;
   case OPT_AVERAGE_BEST: GPD_TRY(gpd_parse_int("average-best", arg, 1, 1000000, &a->average_best)); return 1;
+  case OPT_CHECKPOINT_DIR:
+    GPD_TRY(gpd_cli_check_output_dir("--checkpoint-dir", arg));
+    a->checkpoint_dir = arg;
+    return 1;
+  case OPT_CHECKPOINT_EVERY: GPD_TRY(gpd_parse_float("checkpoint-every", arg, 0, 1e9, &a->checkpoint_seconds)); return 1;
   case OPT_UNTRAINED_LATENT:
     GPD_TRY(gpd_parse_int("untrained-latent", arg, 1, 1 << 20, &a->untrained_latent));
     return 1;
@@ -191,6 +201,8 @@ void gpd_cli_solve_apply(const gpd_cli_solve_args *a, gpd_solve_options *o) {
   if (a->untrained_width > 0) o->untrained_width = (int)a->untrained_width;
   if (a->untrained_latent > 0) o->untrained_latent = (int)a->untrained_latent;
   if (a->untrained_arch) o->untrained_arch = a->untrained_arch;
+  o->checkpoint_dir = a->checkpoint_dir;
+  if (a->checkpoint_seconds >= 0) o->checkpoint_seconds = a->checkpoint_seconds;
   if (a->schedule_set) o->schedule = a->schedule;
   o->keep_kernel_scale = a->keep_kernel_scale;
   o->alg2_select_total = a->alg2_select_total;
@@ -268,5 +280,10 @@ void gpd_cli_solve_usage_weights(FILE *f) {
           "      --lr-z X           Adam step of z_i, z_k (default 0.001)\n"
           "      --lr-w X           Adam step of the weights (default 0.0001)\n"
           "      --untrained-arch A dcgan_tf (default) | dcgan_torch\n"
-          "      --untrained-width W, --untrained-latent L   (default 64, 100)\n");
+          "      --untrained-width W, --untrained-latent L   (default 64, 100)\n"
+          "      --checkpoint-dir D each restart saves its state in D when its fit ends and then\n"
+          "                         every --checkpoint-every seconds (default 600); run the same\n"
+          "                         command again to continue a killed run where it was saved\n"
+          "                         (bit-identical on the same device); a restart's file goes\n"
+          "                         when it ends\n");
 }

@@ -31,6 +31,8 @@ typedef struct gpd_cli_solve_args {
   uint64_t seed;
   int seed_set;
   const char *untrained_arch;
+  const char *checkpoint_dir;         /* Alg 3: --checkpoint-dir */
+  double checkpoint_seconds;          /* --checkpoint-every; < 0: the default */
   int schedule_set, halving_set;
   int keep_kernel_scale;
   int alg2_select_total;

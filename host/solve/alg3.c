@@ -17,11 +17,13 @@
  *                + nu TV(G_I(z_i, W)),
  *     Adam on z_i, z_k (lr_z) and W (lr_w), fresh moments.
  * The restart with the lowest final measurement data(G_I, G_K) wins. */
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "solve_internal.h"
 
@@ -269,6 +271,27 @@ typedef struct alg3_run {
   solve_tasks t;
 } alg3_run;
 
+/* A restart's checkpoints during its main phase: every o->checkpoint_seconds,
+ * and at step GPD_TEST_ALG3_STOP_AT, after which the run stops with an error
+ * (the tests' stand-in for a kill). */
+typedef struct alg3_saver {
+  alg3_restart *a;
+  const char *path;
+  double seconds, last;
+  long stop_at;
+} alg3_saver;
+
+static int save_after_step(void *ctx, solve_problem *p, int done) {
+  alg3_saver *s = ctx;
+  const int stop = s->stop_at == done;
+  if (!stop && gpd_seconds() - s->last < s->seconds) return 0;
+  GPD_TRY(alg3_checkpoint_save(p, &s->a->net, s->path, done));
+  s->last = gpd_seconds();
+  if (stop) return gpd_error("Algorithm 3 stopped after step %d of its main phase (GPD_TEST_ALG3_STOP_AT); its checkpoint "
+                             "is %s", done, s->path);
+  return 0;
+}
+
 static int alg3_task(void *ctx, gpd_engine *e, int r) {
   alg3_run *run = ctx;
   const gpd_solve_options *o = run->in->o;
@@ -277,18 +300,40 @@ static int alg3_task(void *ctx, gpd_engine *e, int r) {
   solve_inputs in = *run->in;
   gpd_net gk_view;
   solve_inputs_on(&in, e, NULL, &gk_view);
+  char path[4096] = "";
+  if (o->checkpoint_dir) GPD_TRY(alg3_checkpoint_path(&in, r, path, sizeof path));
   alg3_restart *a = NULL;
   GPD_TRY(alg3_restart_create(&in, r, &a));
-  solve_hooks hfit = {0};
-  solve_progress_sum_hook(t->progress, r, &hfit);
-  int rc = solve_run(a->fit, o->fit_steps, NULL, &hfit);
+  int start = 0;
+  int rc = path[0] ? alg3_checkpoint_load(a->main, &a->net, path, o->steps, &start) : 0;
+  if (rc > 0) {
+    /* the fit ran before the checkpoint: W holds its result */
+    a->fit->record[0].iterations = o->fit_steps;
+    rc = 0;
+  } else if (rc == 0) {
+    solve_hooks hfit = {0};
+    solve_progress_sum_hook(t->progress, r, &hfit);
+    rc = solve_run(a->fit, o->fit_steps, NULL, &hfit);
+    if (rc == 0 && path[0]) rc = alg3_checkpoint_save(a->main, &a->net, path, 0);
+  }
   solve_hooks hmain = {0};
+  alg3_saver saver = {a, path, o->checkpoint_seconds, gpd_seconds(), -1};
   if (rc == 0) {
     solve_progress_sum_hook(t->progress, r, &hmain);
     hmain.progress_offset = o->fit_steps;
+    hmain.start_step = start;
+    if (path[0]) {
+      const char *stop = getenv("GPD_TEST_ALG3_STOP_AT");
+      saver.stop_at = stop ? atol(stop) : -1;
+      hmain.after_step = save_after_step;
+      hmain.after_step_ctx = &saver;
+    }
     if (t->log) solve_log_table_hook(t->log, r, r, &hmain);
     rc = solve_run(a->main, o->steps, NULL, &hmain);
   }
+  /* a restart that ended (or diverged) needs its checkpoint no more; after
+   * an error it stays to be continued */
+  if (rc >= 0 && path[0] && alg3_checkpoint_remove(path) != 0) rc = -1;
   pthread_mutex_lock(&t->lock);
   if (rc >= 0) {
     solve_tasks_record(t, a->main);
@@ -309,6 +354,8 @@ int alg3_solve(const solve_inputs *in, const gpd_solve_plan *plan, gpd_solve_res
   alg3_run run = {.in = in};
   solve_tasks *t = &run.t;
   int rc = -1;
+  if (o->checkpoint_dir && mkdir(o->checkpoint_dir, 0777) != 0 && errno != EEXIST)
+    return gpd_error("--checkpoint-dir '%s': cannot create it: %s", o->checkpoint_dir, strerror(errno));
   GPD_TRY(solve_tasks_init(t, res, 1, R, "Algorithm 3"));
   t->progress = solve_progress_sum_new(o, R, ((long)o->fit_steps + o->steps) * R);
   if (!t->progress) goto done;

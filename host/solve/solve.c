@@ -47,6 +47,8 @@ void gpd_solve_defaults(gpd_solve_options *o, gpd_algorithm alg) {
   o->untrained_width = 64;
   o->untrained_latent = 100;
   o->untrained_arch = "dcgan_tf";
+  o->checkpoint_dir = NULL;
+  o->checkpoint_seconds = 600.0;
   o->log_every = 0;
   o->schedule = GPD_SCHEDULE_FULL;
   /* halving points: the lowest mean measurement regret within 35% of the
@@ -161,6 +163,11 @@ int gpd_solve_check_options(const gpd_solve_options *o) {
   if (o->keep_restarts && (o->alg == GPD_ALG_3 || o->alg == GPD_ALG_RANGE))
     return gpd_error("keeping every restart's outputs is for naive, Algorithm 1 and Algorithm 2 (%s keeps one restart)",
                      alg_name(o->alg));
+  if (o->checkpoint_dir && o->alg != GPD_ALG_3)
+    return gpd_error("checkpoints are for Algorithm 3, whose restarts run for hours (%s runs its restarts as one batch)",
+                     alg_name(o->alg));
+  if (o->checkpoint_dir && !(o->checkpoint_seconds >= 0.0 && isfinite(o->checkpoint_seconds)))
+    return gpd_error("checkpoint_seconds must be >= 0 (got %g)", o->checkpoint_seconds);
   if (o->keep_restarts && o->keep_kernel_scale)
     return gpd_error("the kept restarts are put in the gauge sum(k) = 1: they cannot keep the raw kernel scale");
   if (o->average_best > 1 && o->keep_kernel_scale)

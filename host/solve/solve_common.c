@@ -373,6 +373,7 @@ static int run_iterations(solve_problem *p, int t0, int t1, const solve_hooks *h
     }
     if (h->log_every > 0 && t % h->log_every == 0) log_point(p, h, t);
     if (h->progress) h->progress(h->progress_ctx, (int)(h->progress_offset + t + 1), (int)h->progress_total);
+    if (h->after_step && (rc = h->after_step(h->after_step_ctx, p, t + 1)) != 0) break;
   }
   gpd_engine_graph_free(graph);
   return rc;
@@ -389,7 +390,9 @@ static void record_rows(solve_problem *p) {
 
 int solve_run(solve_problem *p, int steps, const solve_halving *halving, const solve_hooks *h) {
   const int points = halving ? halving->n : 0;
-  int t = 0;
+  int t = h->start_step;
+  if (t < 0 || t > steps || (t > 0 && points > 0))
+    return gpd_error("solve_run: cannot start at step %d of %d%s", t, steps, points > 0 ? " with halving points" : "");
   for (int k = 0; k <= points; k++) {
     const int end = k < points ? halving->at[k] : steps;
     if (end > t) {

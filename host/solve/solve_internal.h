@@ -187,6 +187,14 @@ typedef struct solve_hooks {
   void (*progress)(void *ctx, int done, int total);
   void *progress_ctx;
   long progress_offset, progress_total; /* done = offset + iterations of this run */
+  /* The full schedule only: the run starts at iteration start_step (its
+   * state was restored, e.g. from a checkpoint); 0: from the start. */
+  int start_step;
+  /* Called after each iteration with the iterations done so far (the next
+   * one's index), the problem's state being that point's; non-zero stops
+   * the run with that code (-1: an error). NULL: never. */
+  int (*after_step)(void *ctx, solve_problem *p, int done);
+  void *after_step_ctx;
 } solve_hooks;
 
 /* Hooks forwarding to the options' log and progress callbacks. */
@@ -355,6 +363,16 @@ solve_problem *alg3_fit_problem(alg3_restart *a);  /* eq. 12: W only */
 solve_problem *alg3_main_problem(alg3_restart *a); /* eq. 11: z_i, z_k, W */
 gpd_net *alg3_network(alg3_restart *a);
 void alg3_restart_free(alg3_restart *a);
+/* Algorithm 3's checkpoints (alg3_checkpoint.c): the file of restart
+ * `restart` of this solve in o->checkpoint_dir; save the main problem's
+ * state (its groups with their Adam moments, the network's batch-norm
+ * statistics) after `step` iterations; load it (1, *step set and the
+ * problem's iteration count with it; 0: no file; -1: an error, e.g. a file
+ * of another solve); remove it when the restart ends. */
+int alg3_checkpoint_path(const solve_inputs *in, int restart, char *path, size_t size);
+int alg3_checkpoint_save(solve_problem *p, gpd_net *net, const char *path, int step);
+int alg3_checkpoint_load(solve_problem *p, gpd_net *net, const char *path, int steps, int *step);
+int alg3_checkpoint_remove(const char *path);
 
 /* ---- memory, groups and threads ------------------------------------------------ */
 

@@ -100,6 +100,15 @@ typedef struct gpd_solve_options {
   float lr_w;          /* 1e-4 (W) */
   int untrained_width; /* DCGAN width for the untrained generator, 64 */
   int untrained_latent;/* 100 */
+  /* Algorithm 3's restarts are long (400 + 20,000 steps: hours on a CPU).
+   * With a checkpoint_dir each restart saves its state there (host/solve/
+   * alg3_checkpoint.c) when its eq. 12 fit ends and then every
+   * checkpoint_seconds (600), and a solve that finds the file of its
+   * restart (the same blurry image, options, seed and generators) continues
+   * from it, bit for bit what an uninterrupted run computes on the same
+   * engine; the file goes when the restart ends. NULL (default): none. */
+  const char *checkpoint_dir;
+  double checkpoint_seconds;
   /* Logging: called every log_every steps (0 = never), and once for the
    * final point (step = steps), with per-restart measurement losses (host
    * array of `restarts`; NaN for a diverged restart) and total losses. The
