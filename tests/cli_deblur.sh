@@ -266,6 +266,8 @@ expect_fail "blur VAE as image generator" "holds the blur VAE, not an image gene
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" --image-gen "$T/blur.safetensors" --blur-gen "$T/blur.safetensors" --device cpu
 expect_fail "image generator as blur generator" "holds a dcgan_tf image generator, not the blur VAE" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" --image-gen "$T/gen.safetensors" --blur-gen "$T/gen.safetensors" --device cpu
+expect_fail "a size no shipped generator makes" "no shipped image generator makes 20x20x3 images (circular boundary): the shipped ones make 64x64x3 (dcgan_celeba64) and 32x32x3 (svhn_vae); pass --image-gen FILE, or --alg 3 --boundary linear for a photo of any size" \
+  "$BIN" deblur "$T/rgb20.png" -o "$T/x.png" --blur-gen "$T/blur.safetensors" --device cpu --steps 1
 expect_fail "kernel that does not fit" "the blur generator's 28x28 kernel does not fit a 20x20 image" \
   "$BIN" deblur "$T/rgb20.png" -o "$T/x.png" --alg 3 --blur-gen "$T/blur.safetensors" --device cpu --steps 1
 cp "$SRC/tests/fixtures/chelsea_64.png" "$T/gen.png"

@@ -334,7 +334,8 @@ static int default_image_gen(const gpd_cli_eval_args *a, const gpd_cli_eval_sess
   }
   if (!(*file = gpd_cli_default_image_generator(3, h, w)))
     return gpd_error("no shipped image generator makes %dx%d images (the shipped ones make 64x64 and 32x32; see "
-                     "--crop-resize); pass --image-gen FILE",
+                     "--crop-resize); pass --image-gen FILE, or --alg 3 --boundary linear for photos of any "
+                     "size (an untrained generator fitted to each)",
                      h, w);
   return 0;
 }

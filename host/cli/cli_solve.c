@@ -82,7 +82,8 @@ const char *gpd_cli_default_image_generator(int c, int h, int w) {
 int gpd_cli_pick_image_generator(int c, int h, int w, const char *boundary, const char **file) {
   if ((*file = gpd_cli_default_image_generator(c, h, w))) return 0;
   return gpd_error("no shipped image generator makes %dx%dx%d images%s%s%s: the shipped ones make 64x64x3 "
-                   "(dcgan_celeba64) and 32x32x3 (svhn_vae); pass --image-gen FILE",
+                   "(dcgan_celeba64) and 32x32x3 (svhn_vae); pass --image-gen FILE, or --alg 3 --boundary linear for a "
+                   "photo of any size (an untrained generator fitted to it)",
                    h, w, c, boundary ? " (" : "", boundary ? boundary : "", boundary ? " boundary)" : "");
 }
 
