@@ -40,7 +40,9 @@ restarts=(--restarts 10)
 case $SWEEP in
   length_i2) alg=(--alg 2 --select total) ;;
   *_i1) alg=(--alg 1) ;;
-  *_range) alg=(--alg 1 --range) ;;
+  # the range sweeps share one folder of range images (eval --range-cache):
+  # each face is projected once for all their values, not once per value
+  *_range) alg=(--alg 1 --range --range-cache "$OUT/range_cache") ;;
 esac
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")

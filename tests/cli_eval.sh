@@ -128,6 +128,29 @@ else
   bad "sweep failed: $(cat "$T/sw.err")"
 fi
 
+# ---- --range-cache: a range sweep projects each image once, and its rows are the uncached ones --
+RG=(--range --range-steps 4 --range-restarts 2 --range-lr 1e-6 "${G[@]}" -n 3 --limit 2)
+if "$BIN" sweep "$T/faces" --param sigma --values 0.01,0.05 --out-dir "$T/swn" "${RG[@]}" >/dev/null 2>"$T/swn.err" &&
+   "$BIN" sweep "$T/faces" --param sigma --values 0.01,0.05 --out-dir "$T/swc" "${RG[@]}" --range-cache "$T/rc" \
+     >/dev/null 2>"$T/swc.err"; then
+  [ "$(ls "$T/rc" | grep -c '^range_[0-9a-f]\{16\}\.safetensors$')" -eq 2 ] || bad "range cache: $(ls "$T/rc")"
+  grep -q "range images: 0 read from $T/rc, 2 projected and added to it" "$T/swc.err" &&
+    grep -q "range images: 2 read from $T/rc, 0 projected and added to it" "$T/swc.err" ||
+    bad "range cache: the first value should project 2 images, the second read them: $(cat "$T/swc.err")"
+  for v in 0.01 0.05; do
+    tail -n +2 "$T/swn/sigma_$v.csv" >"$T/rows_n.csv"
+    tail -n +2 "$T/swc/sigma_$v.csv" >"$T/rows_c.csv"
+    same_rows "$T/rows_c.csv" "$T/rows_n.csv" >"$T/cmp.txt" || bad "range cache: sigma $v differs: $(cat "$T/cmp.txt")"
+    [ "$(cut -d, -f14 "$T/rows_c.csv")" = "$(cut -d, -f14 "$T/rows_n.csv")" ] || bad "range cache: sigma $v: range PSNR differs"
+  done
+  # a third run reads everything (another noise value: the same range images)
+  "$BIN" eval "$T/faces" -o "$T/rc3.csv" "${RG[@]}" --sigma 0.02 --range-cache "$T/rc" >/dev/null 2>"$T/rc3.err" &&
+    grep -q "range images: 2 read from" "$T/rc3.err" || bad "range cache, eval: $(cat "$T/rc3.err")"
+else
+  bad "range sweeps failed: $(cat "$T/swn.err" "$T/swc.err" 2>/dev/null)"
+fi
+one_line 1 "range cache without --range" -- "$BIN" eval "$T/faces" -o "$T/x.csv" "${G[@]}" --range-cache "$T/rc"
+
 # ---- a restarts sweep with --average-best: points below K average all they have ------------
 GR=(--image-gen "$T/gen.safetensors" --blur-gen "$T/blur.safetensors" --device cpu --lr 1e-7)
 if "$BIN" sweep "$T/faces" --param restarts --values 1,3 --average-best 2 --out-dir "$T/swr" "${GR[@]}" \

@@ -33,6 +33,7 @@ enum {
   OPT_RANGE_STEPS,
   OPT_RANGE_RESTARTS,
   OPT_RANGE_LR,
+  OPT_RANGE_CACHE,
   OPT_IMAGE_GEN,
   OPT_BLUR_GEN,
   OPT_RESUME,
@@ -75,6 +76,9 @@ void gpd_cli_eval_usage_common(FILE *f) {
           "      --range            deblur each image's range image (its projection onto G_I's\n"
           "                         range) and compare with it: the paper's i_range\n"
           "      --range-steps N, --range-restarts N, --range-lr X   its projection (default 3000, 10, 0.05)\n"
+          "      --range-cache DIR  keep each range image in DIR and read it back in later runs\n"
+          "                         (a sweep projects the same images for every value; a file is\n"
+          "                         read only where the projection would compute that very image)\n"
           "generators and device:\n"
           "      --image-gen FILE   image generator (default by size: weights/dcgan_celeba64 or svhn_vae)\n"
           "      --blur-gen FILE    blur VAE (default weights/blur_vae.safetensors)\n"
@@ -144,6 +148,7 @@ static void option_table(int sweep, struct option *opts) {
       {"range-steps", required_argument, 0, OPT_RANGE_STEPS},
       {"range-restarts", required_argument, 0, OPT_RANGE_RESTARTS},
       {"range-lr", required_argument, 0, OPT_RANGE_LR},
+      {"range-cache", required_argument, 0, OPT_RANGE_CACHE},
       {"image-gen", required_argument, 0, OPT_IMAGE_GEN},
       {"blur-gen", required_argument, 0, OPT_BLUR_GEN},
       {"device", required_argument, 0, 'd'},
@@ -203,6 +208,7 @@ static int apply_option(gpd_cli_eval_args *a, int opt, const char *arg) {
   case OPT_RANGE_STEPS: return gpd_parse_int("range-steps", arg, 0, 100000000, &a->range_steps);
   case OPT_RANGE_RESTARTS: return gpd_parse_int("range-restarts", arg, 1, 1000000, &a->range_restarts);
   case OPT_RANGE_LR: return gpd_parse_float("range-lr", arg, 1e-30, 1e9, &a->range_lr);
+  case OPT_RANGE_CACHE: a->range_cache = arg; return 0;
   case OPT_IMAGE_GEN: a->image_gen = arg; return 0;
   case OPT_BLUR_GEN: a->blur_gen = arg; return 0;
   case 'd': a->device = arg; return 0;
@@ -265,6 +271,8 @@ static int validate_args(int sweep, const gpd_cli_eval_args *a) {
   if (sweep && !a->param) return gpd_error("--param sigma|length|restarts|steps is required");
   if (a->range && a->solve.alg == GPD_ALG_3)
     return gpd_error("--range: Algorithm 3 has no trained image generator to project onto");
+  if (a->range_cache && !a->range) return gpd_error("--range-cache keeps the range images of --range: give --range too");
+  if (a->range_cache) GPD_TRY(gpd_cli_check_output_dir("--range-cache", a->range_cache));
   if (a->image_gen && a->solve.alg == GPD_ALG_3)
     return gpd_error("--image-gen: Algorithm 3 builds its own untrained generator (see --untrained-arch)");
   if (a->kernels_dir && (a->bucket_min || a->bucket_max))
@@ -383,6 +391,7 @@ int gpd_cli_eval_open(const gpd_cli_eval_args *a, gpd_cli_eval_session *s) {
   if (a->range_steps >= 0) c->range_solve.steps = (int)a->range_steps;
   if (a->range_restarts > 0) c->range_solve.restarts = (int)a->range_restarts;
   if (a->range_lr > 0) c->range_solve.adam_lr = (float)a->range_lr;
+  c->range_cache = a->range_cache;
   c->crop = a->crop;
   c->size = a->size;
   c->sigma = (float)a->sigma;
@@ -478,6 +487,9 @@ int gpd_cli_eval_execute(const char *cmd, gpd_cli_eval_session *s, const gpd_eva
     if (rc == 0 && !out->stopped) gpd_progress_finish(&p.bar);
     else if (p.bar.mode == GPD_PROGRESS_BAR) fputc('\n', stderr);
   }
+  if (cfg->range_cache && (out->range_cached || out->range_projected))
+    fprintf(stderr, "gpdeblur %s: range images: %ld read from %s, %ld projected and added to it\n", cmd,
+            out->range_cached, cfg->range_cache, out->range_projected);
   if (out->dropped > 0)
     fprintf(stderr, "gpdeblur %s: cut a partial last line (%ld bytes, a write interrupted by a kill) off %s\n", cmd,
             out->dropped, cfg->csv);

@@ -28,6 +28,7 @@ typedef struct gpd_cli_eval_args {
   int range;
   long range_steps, range_restarts;
   double range_lr;
+  const char *range_cache; /* --range-cache DIR */
   const char *image_gen, *blur_gen, *device;
   gpd_precision precision;
   int threads;            /* --threads (0: OMP_NUM_THREADS / OPENBLAS_NUM_THREADS) */

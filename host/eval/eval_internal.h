@@ -11,6 +11,8 @@ typedef struct eval_state {
   const gpd_eval_hooks *hooks;
   gpd_eval_outcome *out;
   int ksize; /* the canvas test kernels are blurred on */
+  uint64_t image_gen_hash; /* the image generator file's FNV-1a (--range-cache keys) */
+  int have_image_gen_hash;
 } eval_state;
 
 /* One item of a batch on its way through the stages (eval_item.c): its
@@ -26,6 +28,7 @@ typedef struct eval_slot {
   float *k;              /* the true kernel: ksize x ksize (synthetic), ks x ks (Levin) */
   int ks;
   gpd_solve_result res;  /* the deblurring */
+  int range_cached;      /* target was read from the range cache, not projected */
 } eval_slot;
 
 /* The stages of an item (file, index, alg and target of its row set):
@@ -39,6 +42,12 @@ int eval_slot_prepare(eval_state *s, eval_slot *slot);
 int eval_slot_blur(eval_state *s, eval_slot *slot);
 int eval_slot_finish(eval_state *s, eval_slot *slot);
 void eval_slot_free(eval_slot *slot);
+
+/* --range-cache (eval_range_cache.c): the slot's range image and its PSNR
+ * from the cache (1, range_cached set; 0: not there; -1: an error), and the
+ * slot's projected range image into it. */
+int eval_range_cache_load(eval_state *s, eval_slot *slot);
+int eval_range_cache_store(eval_state *s, const eval_slot *slot);
 /* The row's status and note ("skipped", "diverged"), the note cut to size;
  * the slot is no longer pending. */
 void eval_slot_set_note(eval_slot *slot, const char *status, const char *why);

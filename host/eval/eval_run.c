@@ -250,6 +250,7 @@ static int check_config(const gpd_eval_config *c, const gpd_net *gi, const gpd_n
   if (c->range && c->range_solve.alg != GPD_ALG_RANGE) return gpd_error("the range projection's options are not GPD_ALG_RANGE's");
   GPD_TRY(gpd_solve_check_options(&c->solve));
   if (c->range) GPD_TRY(gpd_solve_check_options(&c->range_solve));
+  if (c->range_cache && !c->range) return gpd_error("--range-cache keeps range images: it needs --range");
   *ksize = 0;
   if (!c->levin) {
     if (!c->kernels) return gpd_error("no test kernels given");
@@ -303,6 +304,25 @@ static int batch_size(eval_state *s, long todo, int *images) {
   return 0;
 }
 
+/* --range: each pending item's range image, from the cache where it has
+ * it, else projected (and then added to the cache). */
+static int range_images(eval_state *s, eval_slot *slots, int n) {
+  const char *cache = s->c->range_cache;
+  for (int j = 0; cache && j < n; j++) {
+    if (!slots[j].pending) continue;
+    const int got = eval_range_cache_load(s, &slots[j]);
+    if (got < 0) return -1;
+    s->out->range_cached += got;
+  }
+  GPD_TRY(eval_solve_slots(s, slots, n, 1));
+  for (int j = 0; cache && j < n; j++) {
+    if (!slots[j].pending || slots[j].range_cached || !slots[j].target.data) continue;
+    GPD_TRY(eval_range_cache_store(s, &slots[j]));
+    s->out->range_projected++;
+  }
+  return 0;
+}
+
 /* The batch's items through their stages, then their rows appended in
  * index order (each synced before the next). */
 static int run_batch(eval_state *s, eval_slot *slots, int n, FILE *f) {
@@ -312,7 +332,7 @@ static int run_batch(eval_state *s, eval_slot *slots, int n, FILE *f) {
   const double t0 = gpd_seconds();
   int rc = 0;
   for (int j = 0; !rc && j < n; j++) rc = eval_slot_prepare(s, &slots[j]);
-  if (!rc && c->range) rc = eval_solve_slots(s, slots, n, 1);
+  if (!rc && c->range) rc = range_images(s, slots, n);
   for (int j = 0; !rc && j < n; j++) rc = eval_slot_blur(s, &slots[j]);
   if (!rc) rc = eval_solve_slots(s, slots, n, 0);
   for (int j = 0; !rc && j < n; j++) rc = eval_slot_finish(s, &slots[j]);

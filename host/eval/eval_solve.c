@@ -60,11 +60,14 @@ int eval_solve_slots(eval_state *s, eval_slot *slots, int n, int range) {
   gpd_solve_result *res = gpd_calloc((size_t)n, sizeof *res, "the batch's results");
   int rc = ys && seeds && which && done && res ? 0 : -1;
   for (int a = 0; !rc && a < n; a++) {
-    if (done[a] || !slots[a].pending) continue;
+    /* a range image from the cache needs no projection */
+    if (done[a] || !slots[a].pending || (range && slots[a].target.data)) continue;
     /* the pending images of a's size, in index order */
     int m = 0;
     for (int b = a; b < n; b++) {
-      if (done[b] || !slots[b].pending || !same_size(input_of(&slots[b], range), input_of(&slots[a], range))) continue;
+      if (done[b] || !slots[b].pending || (range && slots[b].target.data) ||
+          !same_size(input_of(&slots[b], range), input_of(&slots[a], range)))
+        continue;
       ys[m] = *input_of(&slots[b], range);
       seeds[m] = base->seed + (uint64_t)slots[b].it->index;
       which[m++] = b;

@@ -288,6 +288,8 @@ typedef struct gpd_eval_config {
   gpd_solve_options solve;      /* the algorithm; item i runs with seed solve.seed + i */
   int range;                    /* deblur the range image (î_range) instead of the test image */
   gpd_solve_options range_solve;/* its range projection (alg GPD_ALG_RANGE); seed + i too */
+  const char *range_cache;      /* a folder keeping the range images between runs (a sweep
+                                 * projects the same images for every value); NULL: none */
   int crop, size;               /* crop-resize recipe (0 0: images as they are) */
   float sigma;                  /* noise N(0, sigma^2) after blurring */
   uint64_t noise_seed;          /* item i's noise is drawn from noise_seed + i */
@@ -314,6 +316,7 @@ typedef struct gpd_eval_outcome {
   long resumed;        /* rows found in the CSV before the run */
   long dropped;        /* bytes of a partial last line cut off */
   long todo, done;     /* items of this run: to evaluate, evaluated */
+  long range_cached, range_projected; /* --range-cache: range images read from it, projected and added */
   int stopped;         /* stop_after was reached */
   int batch_images;    /* images per solve this run used */
   int grid_rows;
