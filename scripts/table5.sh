@@ -41,7 +41,9 @@ FIRST=${4:-1}
 case $ROW in
   i2) opts=(--alg 2 --select total) ;;
   i1 | hn_i1) opts=(--alg 1) ;;
-  range | hn_range) opts=(--alg 1 --range) ;;
+  # range images kept in OUT_DIR/range_cache (eval --range-cache): a shard
+  # killed after its projections does not project them again when resumed
+  range | hn_range) opts=(--alg 1 --range --range-cache "$OUT/range_cache") ;;
   *) echo "table5.sh: row '$ROW' is not i2, i1, range, hn_i1 or hn_range" >&2; exit 2 ;;
 esac
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
