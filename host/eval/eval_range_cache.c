@@ -52,14 +52,10 @@ static int cache_path(eval_state *s, const eval_slot *slot, char *path, size_t s
 int eval_range_cache_load(eval_state *s, eval_slot *slot) {
   char path[4096];
   GPD_TRY(cache_path(s, slot, path, sizeof path));
-  struct stat st_file;
-  if (stat(path, &st_file) != 0) {
-    if (errno == ENOENT) return 0;
-    return gpd_error("--range-cache: %s: %s", path, strerror(errno));
-  }
   gpd_safetensors st;
   memset(&st, 0, sizeof st);
-  GPD_TRY(gpd_st_read(&st, path));
+  const int found = gpd_st_read_if_exists(&st, path);
+  if (found <= 0) return found;
   const gpd_image *im = &slot->sharp;
   const size_t count = (size_t)im->c * im->h * im->w;
   const gpd_st_tensor *t = gpd_st_find(&st, "range_image");

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gpd/common.h"
@@ -515,4 +516,14 @@ int gpd_st_writer_save(gpd_st_writer *w, const char *path) {
     return gpd_error("%s: cannot rename %s into place: %s", path, tmp, strerror(err));
   }
   return 0;
+}
+
+int gpd_st_read_if_exists(gpd_safetensors *st, const char *path) {
+  struct stat sb;
+  if (stat(path, &sb) != 0) {
+    if (errno == ENOENT) return 0;
+    return gpd_error("%s: %s", path, strerror(errno));
+  }
+  GPD_TRY(gpd_st_read(st, path));
+  return 1;
 }

@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gpd/weights.h"
@@ -130,14 +129,10 @@ int alg3_checkpoint_save(solve_problem *p, gpd_net *net, const char *path, int s
 
 int alg3_checkpoint_load(solve_problem *p, gpd_net *net, const char *path, int steps, int *step) {
   *step = 0;
-  struct stat st_file;
-  if (stat(path, &st_file) != 0) {
-    if (errno == ENOENT) return 0;
-    return gpd_error("checkpoint %s: %s", path, strerror(errno));
-  }
   gpd_safetensors st;
   memset(&st, 0, sizeof st);
-  GPD_TRY(gpd_st_read(&st, path));
+  const int found = gpd_st_read_if_exists(&st, path);
+  if (found <= 0) return found;
   int rc = -1;
   char fingerprint[256];
   fingerprint_of(path, fingerprint, sizeof fingerprint);

@@ -47,6 +47,9 @@ typedef struct gpd_safetensors {
  * offsets inside the data, dtype sizes matching shapes, the tensors tiling
  * the data section exactly). Errors are one line naming the file. */
 int gpd_st_read(gpd_safetensors *st, const char *path);
+/* gpd_st_read where a missing file is no error: 1 read, 0 no such file,
+ * -1 an error (a file that cannot be read or is not safetensors). */
+int gpd_st_read_if_exists(gpd_safetensors *st, const char *path);
 /* The same from the file's bytes in memory (copied); `name` is what errors
  * call it. */
 int gpd_st_read_memory(gpd_safetensors *st, const char *name, const uint8_t *bytes, size_t size);
