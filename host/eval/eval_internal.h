@@ -11,8 +11,7 @@ typedef struct eval_state {
   const gpd_eval_hooks *hooks;
   gpd_eval_outcome *out;
   int ksize; /* the canvas test kernels are blurred on */
-  uint64_t image_gen_hash; /* the image generator file's FNV-1a (--range-cache keys) */
-  int have_image_gen_hash;
+  char image_gen[64]; /* the manifest's image_gen setting, the file's FNV-1a (--range-cache keys) */
 } eval_state;
 
 /* One item of a batch on its way through the stages (eval_item.c): its

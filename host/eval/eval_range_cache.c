@@ -27,14 +27,10 @@ static uint64_t fold_int(uint64_t h, long v) { return gpd_fnv1a64(h, &v, sizeof 
 static int cache_path(eval_state *s, const eval_slot *slot, char *path, size_t size) {
   const gpd_eval_config *c = s->c;
   const gpd_solve_options *o = &c->range_solve;
-  if (!s->have_image_gen_hash) {
-    if (!c->image_gen) return gpd_error("--range-cache: the image generator's file is not known");
-    GPD_TRY(gpd_eval_hash_file(c->image_gen, &s->image_gen_hash));
-    s->have_image_gen_hash = 1;
-  }
+  if (!c->image_gen) return gpd_error("--range-cache: the image generator's file is not known");
   const gpd_image *im = &slot->sharp;
   uint64_t h = gpd_fnv1a64(GPD_FNV1A64_INIT, FORMAT_KEY " 1", sizeof FORMAT_KEY " 1");
-  h = gpd_fnv1a64(h, &s->image_gen_hash, sizeof s->image_gen_hash);
+  h = gpd_fnv1a64(h, s->image_gen, strlen(s->image_gen) + 1); /* the file's hash, as the manifest has it */
   const long ints[] = {im->c, im->h, im->w, o->steps, o->restarts, (long)o->schedule, o->n_halving, (long)c->precision};
   for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) h = fold_int(h, ints[i]);
   h = gpd_fnv1a64(h, im->data, (size_t)im->c * im->h * im->w * sizeof(float));

@@ -374,6 +374,8 @@ int gpd_eval_run(gpd_engine *e, gpd_net *gi, gpd_net *gk, const gpd_eval_config 
 
   gpd_eval_manifest m;
   GPD_TRY(gpd_eval_manifest_of(c, full, &m));
+  const char *gen = gpd_eval_manifest_get(&m, "image_gen");
+  snprintf(s.image_gen, sizeof s.image_gen, "%s", gen ? gen : "none");
   FILE *f = open_results(c, &m, out);
   gpd_eval_manifest_free(&m);
   if (!f) return -1;

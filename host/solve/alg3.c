@@ -269,6 +269,7 @@ gpd_net *alg3_network(alg3_restart *a) { return &a->net; }
 typedef struct alg3_run {
   const solve_inputs *in;
   solve_tasks t;
+  uint64_t fingerprint; /* of the solve, for its checkpoints' names (o->checkpoint_dir) */
 } alg3_run;
 
 /* A restart's checkpoints during its main phase: every o->checkpoint_seconds,
@@ -301,7 +302,7 @@ static int alg3_task(void *ctx, gpd_engine *e, int r) {
   gpd_net gk_view;
   solve_inputs_on(&in, e, NULL, &gk_view);
   char path[4096] = "";
-  if (o->checkpoint_dir) GPD_TRY(alg3_checkpoint_path(&in, r, path, sizeof path));
+  if (o->checkpoint_dir) GPD_TRY(alg3_checkpoint_path(o->checkpoint_dir, run->fingerprint, r, path, sizeof path));
   alg3_restart *a = NULL;
   GPD_TRY(alg3_restart_create(&in, r, &a));
   int start = 0;
@@ -354,8 +355,11 @@ int alg3_solve(const solve_inputs *in, const gpd_solve_plan *plan, gpd_solve_res
   alg3_run run = {.in = in};
   solve_tasks *t = &run.t;
   int rc = -1;
-  if (o->checkpoint_dir && mkdir(o->checkpoint_dir, 0777) != 0 && errno != EEXIST)
-    return gpd_error("--checkpoint-dir '%s': cannot create it: %s", o->checkpoint_dir, strerror(errno));
+  if (o->checkpoint_dir) {
+    if (mkdir(o->checkpoint_dir, 0777) != 0 && errno != EEXIST)
+      return gpd_error("--checkpoint-dir '%s': cannot create it: %s", o->checkpoint_dir, strerror(errno));
+    GPD_TRY(alg3_checkpoint_fingerprint(in, &run.fingerprint));
+  }
   GPD_TRY(solve_tasks_init(t, res, 1, R, "Algorithm 3"));
   t->progress = solve_progress_sum_new(o, R, ((long)o->fit_steps + o->steps) * R);
   if (!t->progress) goto done;

@@ -3,10 +3,11 @@
  * holding what the rest of the restart depends on: the untrained
  * generator's weights and batch-norm statistics, z_i and z_k, the Adam
  * moments of all three, and in the metadata the main phase's step. The
- * fingerprint in the name (and the metadata) covers everything else the
- * restart computes from: the blurry image, the geometry, the options that
- * shape the restart, the seed, the blur generator's weights and the engine's
- * precision, so a file is only ever continued by the solve that wrote it.
+ * fingerprint in the name (and the metadata), one per solve, covers
+ * everything else the restart computes from: the blurry image, the
+ * geometry, the options that shape the restart, the seed, the blur
+ * generator's weights and the engine's precision, so a file is only ever
+ * continued by the solve that wrote it.
  *
  * Why this is exact: the main phase's iteration t depends on its state
  * (the tensors above) and on t alone (the Adam schedule is computed from
@@ -30,13 +31,13 @@ static uint64_t fold_int(uint64_t h, long v) { return gpd_fnv1a64(h, &v, sizeof 
 static uint64_t fold_float(uint64_t h, float v) { return gpd_fnv1a64(h, &v, sizeof v); }
 static uint64_t fold_text(uint64_t h, const char *s) { return gpd_fnv1a64(h, s, strlen(s) + 1); }
 
-int alg3_checkpoint_path(const solve_inputs *in, int restart, char *path, size_t size) {
+int alg3_checkpoint_fingerprint(const solve_inputs *in, uint64_t *fingerprint) {
   const gpd_solve_options *o = in->o;
   const solve_geom *g = &in->g;
   const gpd_image *y = in->y;
   uint64_t h = fold_text(GPD_FNV1A64_INIT, FORMAT_KEY " " FORMAT_VERSION);
   const long dims[] = {y->c, y->h, y->w, g->hx, g->wx, g->k, (long)g->boundary, o->steps, o->fit_steps,
-                       o->untrained_width, o->untrained_latent, restart, (long)in->e->precision};
+                       o->untrained_width, o->untrained_latent, (long)in->e->precision};
   for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) h = fold_int(h, dims[i]);
   h = gpd_fnv1a64(h, y->data, (size_t)y->c * y->h * y->w * sizeof(float));
   const float weights[] = {o->fit_lr, o->lr_z, o->lr_w, o->nu, o->kappa};
@@ -53,8 +54,13 @@ int alg3_checkpoint_path(const solve_inputs *in, int restart, char *path, size_t
   if (!rc) h = gpd_fnv1a64(h, w, (gk->n_params + gk->n_buffers) * sizeof(float));
   free(w);
   if (rc) return -1;
-  const int n = snprintf(path, size, "%s/alg3_%016" PRIx64 "_r%d.safetensors", o->checkpoint_dir, h, restart);
-  if (n < 0 || (size_t)n >= size) return gpd_error("--checkpoint-dir '%s': the path is too long", o->checkpoint_dir);
+  *fingerprint = h;
+  return 0;
+}
+
+int alg3_checkpoint_path(const char *dir, uint64_t fingerprint, int restart, char *path, size_t size) {
+  const int n = snprintf(path, size, "%s/alg3_%016" PRIx64 "_r%d.safetensors", dir, fingerprint, restart);
+  if (n < 0 || (size_t)n >= size) return gpd_error("--checkpoint-dir '%s': the path is too long", dir);
   return 0;
 }
 

@@ -363,13 +363,15 @@ solve_problem *alg3_fit_problem(alg3_restart *a);  /* eq. 12: W only */
 solve_problem *alg3_main_problem(alg3_restart *a); /* eq. 11: z_i, z_k, W */
 gpd_net *alg3_network(alg3_restart *a);
 void alg3_restart_free(alg3_restart *a);
-/* Algorithm 3's checkpoints (alg3_checkpoint.c): the file of restart
- * `restart` of this solve in o->checkpoint_dir; save the main problem's
+/* Algorithm 3's checkpoints (alg3_checkpoint.c): the fingerprint of a
+ * solve (its blurry image, options, seed, blur generator, precision); the
+ * file of restart `restart` of that solve in dir; save the main problem's
  * state (its groups with their Adam moments, the network's batch-norm
  * statistics) after `step` iterations; load it (1, *step set and the
  * problem's iteration count with it; 0: no file; -1: an error, e.g. a file
  * of another solve); remove it when the restart ends. */
-int alg3_checkpoint_path(const solve_inputs *in, int restart, char *path, size_t size);
+int alg3_checkpoint_fingerprint(const solve_inputs *in, uint64_t *fingerprint);
+int alg3_checkpoint_path(const char *dir, uint64_t fingerprint, int restart, char *path, size_t size);
 int alg3_checkpoint_save(solve_problem *p, gpd_net *net, const char *path, int step);
 int alg3_checkpoint_load(solve_problem *p, gpd_net *net, const char *path, int steps, int *step);
 int alg3_checkpoint_remove(const char *path);
