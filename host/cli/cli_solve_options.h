@@ -28,6 +28,7 @@ typedef struct gpd_cli_solve_args {
   int alg_set, boundary_set;
   long restarts, steps, fit_steps, untrained_width, untrained_latent; /* -1: the algorithm's default */
   long average_best;                  /* 0: the default (1) */
+  long polish_steps;                  /* --polish; -1: the default (0) */
   uint64_t seed;
   int seed_set;
   const char *untrained_arch;

@@ -101,6 +101,13 @@ static int solver_settings(gpd_eval_manifest *m, const char *prefix, const gpd_s
     if (o->adam_lr_decay > 0.0f) SETF("adam_lr_decay", o->adam_lr_decay);
     if (o->adam_lr_kernel > 0.0f) SETF("adam_lr_kernel", o->adam_lr_kernel);
     if (o->adam_lr_anneal > 0.0f) SETF("adam_lr_anneal", o->adam_lr_anneal);
+    /* only when on: results made before it existed keep comparing equal */
+    if (o->polish_steps > 0) {
+      SETF("polish_steps", o->polish_steps);
+      SETF("polish_tau", o->polish_tau);
+      SETF("polish_rho", o->polish_rho);
+      SETF("polish_lr", o->polish_lr);
+    }
   }
   if (o->alg == GPD_ALG_2 || o->alg == GPD_ALG_RANGE) SETF("adam_lr", o->adam_lr);
   if (o->alg == GPD_ALG_RANGE) SETF("lr_decay", o->lr_decay);

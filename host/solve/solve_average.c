@@ -37,6 +37,10 @@ int solve_tasks_average_init(solve_tasks *t, int k, int keep) {
 
 int solve_tasks_pooled(const solve_tasks *t) { return t->pool > 0; }
 
+gpd_solve_result *solve_tasks_candidate(solve_tasks *t, int image, int j) {
+  return &t->cand[(size_t)image * t->pool + j].out;
+}
+
 void solve_tasks_average_free(solve_tasks *t) {
   if (t->cand)
     for (size_t i = 0; i < (size_t)t->images * t->pool; i++) gpd_solve_result_free(&t->cand[i].out);

@@ -78,6 +78,7 @@ int solve_batched(const solve_inputs *in, solve_create_fn create, const gpd_solv
     if (o->log && o->log_every > 0 && !(t->log = solve_log_table_new(o, b.items, b.groups))) goto done;
   }
   if (solve_parallel_run(in->e, b.groups, plan->threads, group_task, &b) != 0) goto done;
+  if (solve_tasks_polish(t, in) != 0) goto done;
   if (solve_tasks_pooled(t) && solve_tasks_average_finish(t) != 0) goto done;
   solve_tasks_finish(t, o);
   rc = 0;

@@ -466,6 +466,14 @@ int solve_tasks_pooled(const solve_tasks *t);
 int solve_tasks_offer_all(solve_tasks *t, solve_problem *p);
 int solve_tasks_average_finish(solve_tasks *t);
 void solve_tasks_average_free(solve_tasks *t);
+/* Candidate j (< t->n_cand[image]) of an image: its outputs, in the unit gauge. */
+gpd_solve_result *solve_tasks_candidate(solve_tasks *t, int image, int j);
+/* Algorithm 2's non-blind finish (solve_polish.c; in->o->polish_steps > 0):
+ * after all tasks ran and before the candidates are averaged, polishes each
+ * image's held candidates (pooled) or its best restart's result (put in the
+ * unit gauge first unless keep_kernel_scale). Nothing for other algorithms
+ * or 0 steps. 0 or -1. */
+int solve_tasks_polish(solve_tasks *t, const solve_inputs *in);
 /* After all tasks ran: emits the gathered log; per image: graph launches and
  * failed captures,
  * diverged count and chosen (the best restart, -1 when all diverged). */

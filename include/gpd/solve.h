@@ -79,6 +79,17 @@ typedef struct gpd_solve_options {
    * also sees whether i stays near the range and G_I(z_i) explains y (and
    * so penalises a right answer that lies beyond the range). */
   int alg2_select_total;
+  /* Algorithm 2's non-blind finish (host/solve/solve_polish.c): each
+   * restart the solve returns (the chosen one, or those averaged or kept)
+   * has its free image solved once more with its kernel k and range image
+   * G_I(z_i) fixed, min_i data(i, k) + polish_tau mean((i - G_I(z_i))^2)
+   * + polish_rho TV(i), by polish_steps Adam steps of polish_lr from where
+   * the solve left it; the choice of restarts and their losses are the
+   * blind solve's. 0 steps (default): none, the paper's. */
+  int polish_steps;
+  float polish_tau;    /* 30 */
+  float polish_rho;    /* 5e-4 */
+  float polish_lr;     /* 0.002 */
   /* naive, 1 and 2: the result is the mean of the average_best restarts with
    * the lowest measurement that ran to the end (images, range images and
    * kernels, each in the gauge sum(k) = 1 first: keep_kernel_scale must be 0;
