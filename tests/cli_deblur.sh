@@ -97,6 +97,21 @@ else
   bad "--average-best failed: $(cat "$T/err_avg.txt")"
 fi
 
+# --polish: Algorithm 2's non-blind finish changes the image, not the choice of restart or its
+# losses (test_solver_groups checks what it computes)
+if "$BIN" deblur "$T/blurry.png" -o "$T/out_np.png" --alg 2 "${G[@]}" --restarts 2 --steps 6 --seed 2 \
+     >"$T/out_np.json" 2>"$T/err_np.txt" &&
+   "$BIN" deblur "$T/blurry.png" -o "$T/out_po.png" --alg 2 "${G[@]}" --restarts 2 --steps 6 --seed 2 \
+     --polish 40 --polish-lr 0.01 >"$T/out_po.json" 2>"$T/err_po.txt"; then
+  chosen_and_measurement "$T/out_np.json" > "$T/np.txt"
+  chosen_and_measurement "$T/out_po.json" > "$T/po.txt"
+  [ "$(wc -l < "$T/np.txt")" -eq 2 ] && cmp -s "$T/np.txt" "$T/po.txt" ||
+    bad "--polish changed the restart or its losses: $(cat "$T/po.txt") against $(cat "$T/np.txt")"
+  ! cmp -s "$T/out_np.png" "$T/out_po.png" || bad "--polish 40 left the image as it was"
+else
+  bad "deblur --polish failed: $(cat "$T/err_np.txt" "$T/err_po.txt")"
+fi
+
 # --restarts-out: every restart in the folder, best first; rank 0 is the result (the best alone),
 # the CSV lists them with their files, measurements in order, PSNR with --truth, kernels summing to 1
 if "$BIN" deblur "$T/blurry.png" -o "$T/out_ro.png" --alg 2 "${G[@]}" --restarts 3 --steps 6 --adam-lr 1e-3 --seed 2 \
@@ -307,6 +322,12 @@ expect_fail "negative Adam decay" "--adam-lr-decay" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --alg 2 --adam-lr-decay -5
 expect_fail "anneal beyond the run" "--adam-lr-anneal" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --alg 2 --adam-lr-anneal 1.5
+expect_fail "polishing Algorithm 1" "the non-blind finish (polish) is for Algorithm 2" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --alg 1 --polish 5
+expect_fail "negative polish" "--polish" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --alg 2 --polish -5
+expect_fail "polish without a step" "--polish-lr" \
+  "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --alg 2 --polish 5 --polish-lr 0
 expect_fail "averaging no restart" "--average-best" \
   "$BIN" deblur "$T/blurry.png" -o "$T/x.png" "${G[@]}" --average-best 0
 expect_fail "averaging more restarts than run" "average_best must be between 1 and the restarts (2; got 3)" \

@@ -13,7 +13,11 @@
  *    restarts that diverge do so identically in groups;
  *  - Algorithm 3's restarts on 2 threads give the sequential result;
  *  - when not even one restart fits, a one-line error naming the need and
- *    the free memory (from the options' limit and from GPD_MEMORY_LIMIT_MB).
+ *    the free memory (from the options' limit and from GPD_MEMORY_LIMIT_MB);
+ *  - Algorithm 2's non-blind finish (polish_steps) lowers its objective on
+ *    every kept restart without changing their choice, kernels or range
+ *    images, is what the mean of the best averages, and gives the chosen
+ *    restart alone what it gets among the kept ones.
  * The CUDA graph path itself needs a GPU (tests/test_engine_ops.c captures
  * and replays the device-scalar optimiser steps there); here the eager
  * path runs the same iteration function. */
@@ -872,6 +876,113 @@ static void test_keep_restarts(void) {
   check_refused("keeping Algorithm 3's restarts", &o, NULL, &GK, "keeps one restart");
 }
 
+/* Algorithm 2's objective of the non-blind finish at image x (host, the
+ * image's size) with kernel k and range image r fixed, on the CPU engine:
+ * data(x, k) + tau mean((x - r)^2) + rho TV(x). */
+static double polish_objective(const float *x, const float *k, const float *r, const gpd_solve_options *o) {
+  const int K = GK.out_h;
+  const size_t n = (size_t)Y.c * Y.h * Y.w;
+  gpd_data_term *d = gpd_data_term_create(E, 1, Y.c, Y.h, Y.w, K, GPD_BOUNDARY_CIRCULAR);
+  float *xd = E->alloc(E, n, "x"), *kd = E->alloc(E, (size_t)K * K, "k"), *yd = E->alloc(E, n, "y");
+  float *loss = E->alloc(E, 2, "losses"), host[2] = {NAN, NAN};
+  if (!d || !xd || !kd || !yd || !loss || E->upload(E, xd, x, n) || E->upload(E, kd, k, (size_t)K * K) ||
+      E->upload(E, yd, Y.data, n) || gpd_data_term_eval(d, xd, kd, yd, 1, 1.0f, loss, NULL, NULL) ||
+      E->tv_forward(E, 1, Y.c, Y.h, Y.w, xd, loss + 1) || E->download(E, host, loss, 2))
+    CHECK(0, "the polish objective: %s", gpd_last_error());
+  double range = 0;
+  for (size_t i = 0; i < n; i++) range += ((double)x[i] - r[i]) * ((double)x[i] - r[i]);
+  gpd_data_term_free(d);
+  E->free(E, xd);
+  E->free(E, kd);
+  E->free(E, yd);
+  E->free(E, loss);
+  return host[0] + o->polish_tau * range / (double)n + o->polish_rho * host[1];
+}
+
+/* polish_steps: the same restarts, chosen and ranked alike, with the same
+ * kernels and range images; each kept restart's free image lowers the
+ * finish's objective from where the solve left it, by Adam steps from it
+ * (1 step moves no pixel by more than polish_lr); the mean of the best
+ * restarts averages the polished images; the chosen restart alone gets what
+ * it gets among the kept ones; refused for other algorithms and bad steps. */
+static void test_alg2_polish(void) {
+  gpd_solve_options o;
+  quick_options(&o, GPD_ALG_2, 6, 4);
+  o.restarts = 4;
+  o.keep_restarts = 1;
+  const size_t n = (size_t)Y.c * Y.h * Y.w, nk = gpd_net_out_size(&GK);
+  gpd_solve_result plain, polished, one_step, alone, mean;
+  if (gpd_solve(E, &Y, &GI, &GK, &o, &plain) != 0) {
+    CHECK(0, "Algorithm 2, 4 restarts: %s", gpd_last_error());
+    return;
+  }
+  o.polish_steps = 200;
+  o.polish_lr = 0.01f;
+  CHECK_OK(gpd_solve(E, &Y, &GI, &GK, &o, &polished));
+  if (check_failures) return;
+  CHECK(polished.chosen == plain.chosen && polished.measurement == plain.measurement &&
+            polished.n_ranked == plain.n_ranked && polished.n_ranked >= 2,
+        "the finish changed the choice: restart %d (%g), %d kept; without it %d (%g), %d kept", polished.chosen,
+        polished.measurement, polished.n_ranked, plain.chosen, plain.measurement, plain.n_ranked);
+  for (int j = 0; j < polished.n_ranked && j < plain.n_ranked; j++) {
+    const gpd_solve_restart *a = &plain.ranked[j], *b = &polished.ranked[j];
+    CHECK(a->restart == b->restart && bits_equal(a->kernel, b->kernel, nk) &&
+              bits_equal(a->range_image.data, b->range_image.data, n),
+          "rank %d: the finish changed restart %d's kernel or range image", j, a->restart);
+    const double before = polish_objective(a->image.data, a->kernel, a->range_image.data, &o);
+    const double after = polish_objective(b->image.data, b->kernel, b->range_image.data, &o);
+    CHECK(after < 0.9 * before, "rank %d: the finish's objective went from %g to %g", j, before, after);
+  }
+  CHECK(bits_equal(polished.image.data, polished.ranked[0].image.data, n), "the result is not the polished best");
+  /* one step: Adam's first step moves each pixel by at most its step */
+  o.polish_steps = 1;
+  CHECK_OK(gpd_solve(E, &Y, &GI, &GK, &o, &one_step));
+  if (!check_failures) {
+    const double moved = max_abs_diff(one_step.image.data, plain.image.data, n);
+    CHECK(moved > 0.5 * o.polish_lr && moved <= 1.0001 * o.polish_lr, "one step of %g moved a pixel by %g",
+          o.polish_lr, moved);
+    gpd_solve_result_free(&one_step);
+  }
+  /* the chosen restart alone (no pool): what it gets among the kept ones,
+   * in the same gauge (a polish before the gauge moved it by sum(k) more) */
+  o.polish_steps = 200;
+  o.keep_restarts = 0;
+  CHECK_OK(gpd_solve(E, &Y, &GI, &GK, &o, &alone));
+  if (!check_failures) {
+    CHECK(max_abs_diff(alone.image.data, polished.image.data, n) < 1e-6,
+          "the chosen restart polished alone differs from it polished among the kept by %g",
+          max_abs_diff(alone.image.data, polished.image.data, n));
+    gpd_solve_result_free(&alone);
+  }
+  /* the mean of the best averages the polished images */
+  o.average_best = 2;
+  CHECK_OK(gpd_solve(E, &Y, &GI, &GK, &o, &mean));
+  if (!check_failures) {
+    double err = 0;
+    for (size_t i = 0; i < n; i++)
+      err = fmax(err, fabs(mean.image.data[i] - 0.5 * (polished.ranked[0].image.data[i] +
+                                                        polished.ranked[1].image.data[i])));
+    CHECK(mean.averaged == 2 && err < 1e-5, "the mean of 2 polished restarts is off by %g (%d averaged)", err,
+          mean.averaged);
+    gpd_solve_result_free(&mean);
+  }
+  gpd_solve_result_free(&plain);
+  gpd_solve_result_free(&polished);
+  /* refused up front, by name */
+  quick_options(&o, GPD_ALG_2, 4, 3);
+  o.polish_steps = -1;
+  check_refused("a negative polish", &o, &GI, &GK, "polish_steps");
+  o.polish_steps = 5;
+  o.polish_lr = 0.0f;
+  check_refused("a polish without a step", &o, &GI, &GK, "polish_lr");
+  o.polish_lr = 0.002f;
+  o.polish_rho = -1.0f;
+  check_refused("a negative polish TV weight", &o, &GI, &GK, "polish_rho");
+  quick_options(&o, GPD_ALG_1, 4, 3);
+  o.polish_steps = 5;
+  check_refused("polishing Algorithm 1", &o, &GI, &GK, "for Algorithm 2");
+}
+
 int main(void) {
   unsetenv("GPD_MEMORY_LIMIT_MB");
   unsetenv("GPD_SOLVER_THREADS");
@@ -898,6 +1009,7 @@ int main(void) {
   test_groups();
   test_alg3_threads();
   test_too_small();
+  test_alg2_polish();
   test_kernel_scale();
   test_alg2_select_total();
   test_alg2_init_blurry();

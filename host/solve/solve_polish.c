@@ -100,6 +100,7 @@ int solve_tasks_polish(solve_tasks *t, const solve_inputs *in) {
       gpd_solve_result *res = &t->res[i];
       /* candidates are in the returned gauge already; the chosen one is put
        * there now (gpd_solve_batch's own pass then finds sum(k) = 1) */
+      res->chosen = t->best[i]; /* what solve_tasks_finish sets; the gauge acts on a chosen result */
       if (!o->keep_kernel_scale) solve_result_unit_kernel(res);
       items[n++] = (polish_item){&res->image, &res->range_image, res->kernel, i};
     }
