@@ -48,6 +48,7 @@ void gpd_progress_start(gpd_progress *p, const char *label, long total) {
   p->last_draw = p->start;
   p->lines_drawn = 0;
   p->extra[0] = 0;
+  p->partial = 0.0;
   p->period = progress_line_period();
   if (env) p->mode = atoi(env) != 0 ? GPD_PROGRESS_BAR : GPD_PROGRESS_OFF;
   else p->mode = isatty(STDERR_FILENO) ? GPD_PROGRESS_BAR : GPD_PROGRESS_LINES;
@@ -62,12 +63,13 @@ static void format_duration(double seconds, char *buf, size_t size) {
 
 static void progress_draw(gpd_progress *p, long done) {
   const int width = 28;
-  double frac = (double)done / (double)p->total;
+  const double work = (double)done + (p->partial > 0 ? p->partial : 0.0);
+  double frac = work / (double)p->total;
   if (frac > 1) frac = 1;
   double elapsed = gpd_seconds() - p->start;
-  double rate = elapsed > 0 ? (double)done / elapsed : 0.0;
+  double rate = elapsed > 0 ? work / elapsed : 0.0;
   char eta[32], took[32];
-  format_duration(rate > 0 ? (double)(p->total - done) / rate : 0.0, eta, sizeof eta);
+  format_duration(rate > 0 ? ((double)p->total - work) / rate : 0.0, eta, sizeof eta);
   format_duration(elapsed, took, sizeof took);
   if (p->mode == GPD_PROGRESS_LINES) { /* a log: whole lines, no control characters */
     fprintf(stderr, "%s: %3d%% %ld/%ld %.3g it/s elapsed %s ETA %s%s%s\n", p->label, (int)(100 * frac), done,

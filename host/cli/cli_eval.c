@@ -466,14 +466,16 @@ static void on_done(void *ctx, const gpd_eval_row *row, long done, long todo) {
     p->psnr_n++;
   }
   bar_extra(p, 0, 0);
+  p->bar.partial = 0.0; /* the batch's rows are in: what it did counts in done now */
   gpd_progress_update(&p->bar, done);
   (void)todo;
 }
 
-static void on_step(void *ctx, int step, int steps) {
+static void on_step(void *ctx, int step, int steps, double images) {
   cli_progress *p = ctx;
   if (p->bar.mode == GPD_PROGRESS_OFF) return;
   bar_extra(p, step, steps);
+  p->bar.partial = images;
   gpd_progress_update(&p->bar, p->done);
 }
 

@@ -12,6 +12,11 @@ typedef struct eval_state {
   gpd_eval_outcome *out;
   int ksize; /* the canvas test kernels are blurred on */
   char image_gen[64]; /* the manifest's image_gen setting, the file's FNV-1a (--range-cache keys) */
+  /* the solve in flight, for the step hook's progress in images: its images,
+   * and the images of the batch solved before it (earlier sizes, or the
+   * range projection: each counts half of a --range batch) */
+  int solving;
+  double solved;
 } eval_state;
 
 /* One item of a batch on its way through the stages (eval_item.c): its

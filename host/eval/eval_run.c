@@ -338,6 +338,7 @@ static int run_batch(eval_state *s, eval_slot *slots, int n, FILE *f) {
   gpd_eval_outcome *out = s->out;
   const double t0 = gpd_seconds();
   int rc = 0;
+  s->solved = 0.0;
   for (int j = 0; !rc && j < n; j++) rc = eval_slot_prepare(s, &slots[j]);
   if (!rc && c->range) rc = range_images(s, slots, n);
   for (int j = 0; !rc && j < n; j++) rc = eval_slot_blur(s, &slots[j]);

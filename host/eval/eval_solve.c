@@ -14,7 +14,9 @@
 
 static void step_hook(void *ctx, int step, int steps) {
   const eval_state *s = ctx;
-  if (s->hooks && s->hooks->step) s->hooks->step(s->hooks->ctx, step, steps);
+  const double share = s->c->range ? 0.5 : 1.0; /* of an image's work: --range solves twice */
+  const double images = s->solved + share * s->solving * (steps > 0 ? (double)step / steps : 0.0);
+  if (s->hooks && s->hooks->step) s->hooks->step(s->hooks->ctx, step, steps, images);
 }
 
 /* The image a slot gives the solver. */
@@ -73,7 +75,11 @@ int eval_solve_slots(eval_state *s, eval_slot *slots, int n, int range) {
       which[m++] = b;
       done[b] = 1;
     }
-    if (gpd_solve_batch(s->e, m, ys, seeds, gi, s->gk, &o, res) != 0) {
+    s->solving = m;
+    const int failed = gpd_solve_batch(s->e, m, ys, seeds, gi, s->gk, &o, res) != 0;
+    s->solved += (s->c->range ? 0.5 : 1.0) * m;
+    s->solving = 0;
+    if (failed) {
       char msg[512];
       snprintf(msg, sizeof msg, "%s", gpd_last_error());
       const char *what = range ? "range projection" : "deblurring";

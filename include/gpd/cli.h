@@ -47,6 +47,10 @@ typedef struct gpd_progress {
   gpd_progress_mode mode;
   int lines_drawn;
   char extra[96];
+  /* work done beyond `done`, in the same units (a batch partly through:
+   * 2.4 of its 8 images), counted in the bar, the rate and the ETA but not
+   * in the done / total shown; 0 from gpd_progress_start */
+  double partial;
 } gpd_progress;
 void gpd_progress_start(gpd_progress *p, const char *label, long total);
 void gpd_progress_update(gpd_progress *p, long done);

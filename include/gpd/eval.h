@@ -276,8 +276,11 @@ typedef struct gpd_eval_hooks {
   void (*start)(void *ctx, long todo);
   /* after each item's row is durable: done of todo in this run */
   void (*done)(void *ctx, const gpd_eval_row *row, long done, long todo);
-  /* solver iterations of the batch in flight */
-  void (*step)(void *ctx, int step, int steps);
+  /* solver iterations of the batch in flight; images: how far the batch
+   * is, in images (the images of the solve in flight times the fraction of
+   * the batch's solves done: its range projection and its deblurring with
+   * --range), for a rate and an ETA before its rows come */
+  void (*step)(void *ctx, int step, int steps, double images);
 } gpd_eval_hooks;
 
 /* The most restarts (images x restarts) one batch of an evaluation holds
