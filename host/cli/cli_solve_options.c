@@ -284,7 +284,7 @@ void gpd_cli_solve_usage_weights(FILE *f) {
           "      (the defaults are the paper's, for 10,000 steps; at ~2,000 steps --adam-lr 0.02\n"
           "      --tau 30 --select total lifted held-out faces most; on 16 of them fp32 0.3 dB\n"
           "      more than bf16, which is 1.4x faster on the cpu engine, --average-best 4\n"
-          "      0.46 dB more than the best restart alone, and --polish 500 PPP dB more:\n"
+          "      0.46 dB more than the best restart alone, and --polish 500 0.51 dB more:\n"
           "      EVALUATION.md)\n"
           "Algorithm 3 (Adam):\n"
           "      --nu N             TV weight on the image (default 0.001)\n"
