@@ -12,10 +12,13 @@
 #include "eval_internal.h"
 #include "gpd/common.h"
 
+/* One solve's share of an image's work, for the progress in images: with
+ * --range each image is solved twice (projected, then deblurred). */
+static double solve_share(const eval_state *s) { return s->c->range ? 0.5 : 1.0; }
+
 static void step_hook(void *ctx, int step, int steps) {
   const eval_state *s = ctx;
-  const double share = s->c->range ? 0.5 : 1.0; /* of an image's work: --range solves twice */
-  const double images = s->solved + share * s->solving * (steps > 0 ? (double)step / steps : 0.0);
+  const double images = s->solved + solve_share(s) * s->solving * (steps > 0 ? (double)step / steps : 0.0);
   if (s->hooks && s->hooks->step) s->hooks->step(s->hooks->ctx, step, steps, images);
 }
 
@@ -61,9 +64,9 @@ int eval_solve_slots(eval_state *s, eval_slot *slots, int n, int range) {
   char *done = gpd_calloc((size_t)n, 1, "the batch's images");
   gpd_solve_result *res = gpd_calloc((size_t)n, sizeof *res, "the batch's results");
   int rc = ys && seeds && which && done && res ? 0 : -1;
-  /* a range image read from the cache is that half of its image's work done */
+  /* a range image read from the cache is that share of its image's work done */
   for (int a = 0; range && a < n; a++)
-    if (slots[a].pending && slots[a].target.data) s->solved += 0.5;
+    if (slots[a].pending && slots[a].target.data) s->solved += solve_share(s);
   for (int a = 0; !rc && a < n; a++) {
     /* a range image from the cache needs no projection */
     if (done[a] || !slots[a].pending || (range && slots[a].target.data)) continue;
@@ -80,7 +83,7 @@ int eval_solve_slots(eval_state *s, eval_slot *slots, int n, int range) {
     }
     s->solving = m;
     const int failed = gpd_solve_batch(s->e, m, ys, seeds, gi, s->gk, &o, res) != 0;
-    s->solved += (s->c->range ? 0.5 : 1.0) * m;
+    s->solved += solve_share(s) * m;
     s->solving = 0;
     if (failed) {
       char msg[512];

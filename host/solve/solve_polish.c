@@ -40,7 +40,7 @@ static int polish_batch(const solve_inputs *in, const polish_item *items, int n)
   float *x = e->alloc(e, count, "the polished images");          /* (n, C, Hx, Wx) */
   float *r = e->alloc(e, count, "the polish's range images");    /* (n, C, Hx, Wx) */
   float *grad = e->alloc(e, count, "the polish's gradient");     /* (n, C, Hx, Wx) */
-  float *m = e->alloc(e, count, "the polish's Adam moments");
+  float *m = e->alloc(e, count, "the polish's Adam moments"); /* zeroed, as Adam starts */
   float *v = e->alloc(e, count, "the polish's Adam moments");
   float *k = e->alloc(e, (size_t)n * kk, "the polish's kernels"); /* (n, K, K) */
   float *y = e->alloc(e, (size_t)n * yper, "the polish's blurry images"); /* (n, C, H, W) */
@@ -54,7 +54,6 @@ static int polish_batch(const solve_inputs *in, const polish_item *items, int n)
         e->upload(e, y + j * yper, solve_inputs_image(in, it->of_image)->data, yper) != 0)
       goto done;
   }
-  if (e->fill(e, m, 0.0f, count) != 0 || e->fill(e, v, 0.0f, count) != 0) goto done;
   /* d/di of polish_tau mean((i - r)^2) over the image's C Hx Wx values */
   const float range_scale = 2.0f * o->polish_tau / (float)per;
   for (int t = 0; t < o->polish_steps; t++) {
