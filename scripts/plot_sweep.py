@@ -3,7 +3,8 @@
 mean SSIM against the swept parameter, with 95% confidence intervals of the
 mean as error bars, one line per input file and method, and dashed in the
 same colour the blurry inputs' mean (where deblurring started; it changes
-with the noise and the blur length). The paper's Fig. 8
+with the noise and the blur length; for a sweep of range images, the
+blurred range images'). The paper's Fig. 8
 (noise sigma), Fig. 14 (blur length) and Fig. 11 (random restarts).
 
     /usr/bin/python3 scripts/plot_sweep.py OUT/sweep.csv [RANGE/sweep.csv ...] -o plot.png
@@ -94,7 +95,9 @@ def main():
                                    marker="o", capsize=3, label=label)
                 blurry = [p[6 if col == 2 else 7] for p in pts]
                 if not all(math.isnan(b) for b in blurry):
-                    ax.plot(xs, blurry, linestyle="--", marker=".", color=line[0].get_color(), label=label + ": blurry input")
+                    # a range-image sweep starts from the blurred range image, not the blurry input
+                    start = "blurry range image" if "i_range" in label else "blurry input"
+                    ax.plot(xs, blurry, linestyle="--", marker=".", color=line[0].get_color(), label=f"{label}: {start}")
     for ax, what in ((ax_p, "PSNR (dB)"), (ax_s, "SSIM")):
         ax.set_xlabel(XLABEL.get(param, param))
         ax.set_ylabel(what)

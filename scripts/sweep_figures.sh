@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The paper's sweep figures from the folders scripts/sweeps.sh writes: each
+# figure puts the test images' sweep and the range images' sweep on one pair
+# of axes, as the paper's figures do.
+#
+#   bash scripts/sweep_figures.sh OUT_DIR
+#
+# writes, for each pair whose two sweep.csv files are both in OUT_DIR,
+#   OUT_DIR/fig8_noise.png     noise_i1 and noise_range       (Fig. 8)
+#   OUT_DIR/fig11_restarts.png restarts_i1 and restarts_range (Fig. 11)
+#   OUT_DIR/fig14_length.png   length_i2 and length_range     (Fig. 14)
+# and names each pair it skips for want of a sweep. Needs matplotlib
+# (Debian: python3-matplotlib).
+set -euo pipefail
+OUT=${1:?usage: sweep_figures.sh OUT_DIR}
+[[ -d $OUT ]] || { echo "sweep_figures.sh: $OUT is not a folder" >&2; exit 2; }
+/usr/bin/python3 -c "import matplotlib" 2>/dev/null ||
+  { echo "sweep_figures.sh: /usr/bin/python3 has no matplotlib (Debian: python3-matplotlib)" >&2; exit 2; }
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+made=0
+# figure file, title, test-image sweep, range-image sweep
+while read -r png title test range; do
+  missing=()
+  for s in "$test" "$range"; do [[ -f $OUT/$s/sweep.csv ]] || missing+=("$s"); done
+  if ((${#missing[@]})); then
+    echo "sweep_figures.sh: $png skipped: no sweep.csv for ${missing[*]}" >&2
+    continue
+  fi
+  /usr/bin/python3 "$ROOT/scripts/plot_sweep.py" "$OUT/$test/sweep.csv" "$OUT/$range/sweep.csv" \
+    --title "${title//_/ }" -o "$OUT/$png"
+  made=$((made + 1))
+done <<'EOF'
+fig8_noise.png Fig._8:_noise,_CelebA noise_i1 noise_range
+fig11_restarts.png Fig._11:_random_restarts,_CelebA restarts_i1 restarts_range
+fig14_length.png Fig._14:_blur_length,_CelebA length_i2 length_range
+EOF
+echo "sweep_figures.sh: $made figure(s) in $OUT" >&2
