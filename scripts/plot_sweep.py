@@ -85,6 +85,7 @@ def main():
 
     fig, (ax_p, ax_s) = plt.subplots(1, 2, figsize=(10, 4))
     ticks = {}
+    legend = []  # (handle, label): each method's line, then its dashed start
     for rows, name in zip(sweeps, names):
         for label, pts in lines_of(rows, name):
             xs = [p[0] for p in pts]
@@ -93,11 +94,15 @@ def main():
             for ax, col in ((ax_p, 2), (ax_s, 4)):
                 line = ax.errorbar(xs, [p[col] for p in pts], yerr=[0 if math.isnan(p[col + 1]) else p[col + 1] for p in pts],
                                    marker="o", capsize=3, label=label)
+                if ax is ax_p:
+                    legend.append((line, label))
                 blurry = [p[6 if col == 2 else 7] for p in pts]
                 if not all(math.isnan(b) for b in blurry):
                     # a range-image sweep starts from the blurred range image, not the blurry input
                     start = "blurry range image" if "i_range" in label else "blurry input"
-                    ax.plot(xs, blurry, linestyle="--", marker=".", color=line[0].get_color(), label=f"{label}: {start}")
+                    dashed, = ax.plot(xs, blurry, linestyle="--", marker=".", color=line[0].get_color(), label=f"{label}: {start}")
+                    if ax is ax_p:
+                        legend.append((dashed, f"{label}: {start}"))
     for ax, what in ((ax_p, "PSNR (dB)"), (ax_s, "SSIM")):
         ax.set_xlabel(XLABEL.get(param, param))
         ax.set_ylabel(what)
@@ -107,10 +112,13 @@ def main():
             xs = sorted(ticks)
             ax.set_xticks(xs)
             ax.set_xticklabels([ticks[x] for x in xs])
-    ax_p.legend(fontsize=8)
+    # the legend goes under the axes: inside, it hides the error bars
+    rows = len(legend)
+    fig.set_size_inches(10, 4 + 0.2 * rows)
+    fig.legend([h for h, _ in legend], [l for _, l in legend], loc="lower center", fontsize=8, frameon=False)
     if args.title:
         fig.suptitle(args.title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, (0.05 + 0.2 * rows) / (4 + 0.2 * rows), 1, 1))
     fig.savefig(args.output, dpi=120)
     print(f"plot_sweep.py: wrote {args.output}")
 
