@@ -99,10 +99,10 @@ def main():
                 blurry = [p[6 if col == 2 else 7] for p in pts]
                 if not all(math.isnan(b) for b in blurry):
                     # a range-image sweep starts from the blurred range image, not the blurry input
-                    start = "blurry range image" if "i_range" in label else "blurry input"
-                    dashed, = ax.plot(xs, blurry, linestyle="--", marker=".", color=line[0].get_color(), label=f"{label}: {start}")
+                    start = f"{label}: " + ("blurry range image" if "i_range" in label else "blurry input")
+                    dashed, = ax.plot(xs, blurry, linestyle="--", marker=".", color=line[0].get_color(), label=start)
                     if ax is ax_p:
-                        legend.append((dashed, f"{label}: {start}"))
+                        legend.append((dashed, start))
     for ax, what in ((ax_p, "PSNR (dB)"), (ax_s, "SSIM")):
         ax.set_xlabel(XLABEL.get(param, param))
         ax.set_ylabel(what)

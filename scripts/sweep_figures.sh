@@ -18,8 +18,8 @@ OUT=${1:?usage: sweep_figures.sh OUT_DIR}
   { echo "sweep_figures.sh: /usr/bin/python3 has no matplotlib (Debian: python3-matplotlib)" >&2; exit 2; }
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 made=0
-# figure file, title, test-image sweep, range-image sweep
-while read -r png title test range; do
+# figure file, test-image sweep, range-image sweep, title (the rest of the line)
+while read -r png test range title; do
   missing=()
   for s in "$test" "$range"; do [[ -f $OUT/$s/sweep.csv ]] || missing+=("$s"); done
   if ((${#missing[@]})); then
@@ -27,11 +27,11 @@ while read -r png title test range; do
     continue
   fi
   /usr/bin/python3 "$ROOT/scripts/plot_sweep.py" "$OUT/$test/sweep.csv" "$OUT/$range/sweep.csv" \
-    --title "${title//_/ }" -o "$OUT/$png"
+    --title "$title" -o "$OUT/$png"
   made=$((made + 1))
 done <<'EOF'
-fig8_noise.png Fig._8:_noise,_CelebA noise_i1 noise_range
-fig11_restarts.png Fig._11:_random_restarts,_CelebA restarts_i1 restarts_range
-fig14_length.png Fig._14:_blur_length,_CelebA length_i2 length_range
+fig8_noise.png noise_i1 noise_range Fig. 8: noise, CelebA
+fig11_restarts.png restarts_i1 restarts_range Fig. 11: random restarts, CelebA
+fig14_length.png length_i2 length_range Fig. 14: blur length, CelebA
 EOF
 echo "sweep_figures.sh: $made figure(s) in $OUT" >&2
