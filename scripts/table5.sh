@@ -21,12 +21,12 @@
 # at most the shard in flight. Merge them with
 #   gpdeblur eval-merge OUT_DIR/ROW_s*.csv -o OUT_DIR/ROW.csv
 # It runs in the repository root: OUT_DIR and DATA are relative to it (or
-# absolute). The house numbers are rendered into DATA first when it has no
-# images (scripts/render_house_numbers.py --seed 1, the test set's seed),
-# and checked against the committed rows' checksums (the renders depend on
-# the installed fonts).
+# absolute). The house numbers are the committed renders in
+# data/housenum_test (scripts/render_house_numbers.py --count 100 --seed 1,
+# the test set's seed): rendering again elsewhere can give other pixels
+# (fonts, their rasteriser), so the rows read these files, never a new render.
 # Environment (defaults in brackets):
-#   DATA       image folder [../shared/data/celeba beside the checkout; out/housenum_test]
+#   DATA       image folder [../shared/data/celeba beside the checkout; data/housenum_test]
 #   FILES      file numbers A:B [8001:8040; 1:100]
 #   SHARDS     [5; 10]
 #   STEPS      [10000; 6000]
@@ -51,16 +51,9 @@ BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 cd "$ROOT"
 case $ROW in
   hn_*)
-    DATA=${DATA:-out/housenum_test}
-    if ! ls "$DATA"/000001.png >/dev/null 2>&1; then
-      /usr/bin/python3 scripts/render_house_numbers.py --out "$DATA" --count 100 --seed 1
-    fi
-    # The renders depend on the installed fonts: the committed rows were made
-    # from the renders whose checksums are in SUMS; other renders make other rows.
-    SUMS=bench/results/table5_cpu_20261202/housenum_test.sha256
-    if [ -z "${FILES:-}" ] && ! (cd "$DATA" && sha256sum --check --quiet "$ROOT/$SUMS" >/dev/null 2>&1); then
-      echo "table5.sh: the renders in $DATA differ from those of the committed rows ($SUMS):" \
-        "check the fonts render_house_numbers.py lists" >&2
+    DATA=${DATA:-data/housenum_test}
+    if [ -z "${FILES:-}" ] && ! ls "$DATA"/000100.png >/dev/null 2>&1; then
+      echo "table5.sh: $DATA has no renders 000001.png .. 000100.png (data/housenum_test is committed)" >&2
       exit 1
     fi
     data_opts=(--files "${FILES:-1:100}" --steps "${STEPS:-6000}" --dataset "house numbers")
