@@ -100,7 +100,6 @@ pid=
 "$BIN" eval-merge "$T/s1.csv" "$T/s2.csv" -o "$T/all.csv" >/dev/null 2>"$T/merge.err" || bad "merge: $(cat "$T/merge.err")"
 same_rows "$T/all.csv" "$T/ref.csv" >"$T/cmp.txt" || bad "merged shards differ from the unsharded run: $(cat "$T/cmp.txt")"
 
-# ---- bad input: one line on stderr each, non-zero exit --------------------------
 one_line() { # EXPECTED_STATUS WHAT -- command...
   local want=$1 what=$2
   shift 3
@@ -109,6 +108,28 @@ one_line() { # EXPECTED_STATUS WHAT -- command...
   [ "$st" -eq "$want" ] || bad "$what: exit $st, expected $want"
   [ "$(wc -l < "$T/err.txt")" -eq 1 ] || bad "$what: expected one line on stderr, got: $(cat "$T/err.txt")"
 }
+
+# ---- the same names, other pixels: never resumed or merged -----------------------------
+# (a rerendered test set, another copy of a data set); manifests written before the
+# "inputs" setting existed lack it and still resume
+mkdir -p "$T/changed"
+cp "$T/faces"/00000[1-3].png "$T/changed/"
+"$BIN" eval "$T/changed" -o "$T/ch.csv" "${G[@]}" -n 3 >/dev/null 2>&1 || bad "eval of the copy"
+grep -q '"inputs": "fnv1a64:[0-9a-f]\{16\}"' "$T/ch.csv.json" || bad "the manifest has no inputs hash: $(cat "$T/ch.csv.json")"
+"$BIN" eval "$T/changed" -o "$T/ch1.csv" "${G[@]}" -n 3 --shard 1/2 >/dev/null 2>&1 || bad "shard 1/2 of the copy"
+"$BIN" eval "$T/changed" -o "$T/ch.csv" "${G[@]}" -n 3 --resume >/dev/null 2>&1 || bad "resume over the same images refused"
+"$BIN" blur "$T/faces/000001.png" --seed 3 -o "$T/blurred.png" >/dev/null 2>&1 && cp "$T/blurred.png" "$T/changed/000002.png" ||
+  bad "blur"
+"$BIN" eval "$T/changed" -o "$T/ch2.csv" "${G[@]}" -n 3 --shard 2/2 >/dev/null 2>&1 || bad "shard 2/2 of the changed copy"
+one_line 1 "resume over changed images" -- "$BIN" eval "$T/changed" -o "$T/ch.csv" "${G[@]}" -n 3 --resume
+grep -q "inputs=fnv1a64" "$T/err.txt" || bad "the refusal does not name the inputs: $(cat "$T/err.txt")"
+one_line 1 "merge across changed images" -- "$BIN" eval-merge "$T/ch1.csv" "$T/ch2.csv" -o "$T/x.csv"
+sed -i -e ':a' -e 'N' -e '$!ba' -e 's/,\n  "inputs": "fnv1a64:[0-9a-f]*"//' "$T/ch.csv.json"
+grep -q inputs "$T/ch.csv.json" && bad "the test could not remove the inputs hash: $(cat "$T/ch.csv.json")"
+"$BIN" eval "$T/changed" -o "$T/ch.csv" "${G[@]}" -n 3 --resume >/dev/null 2>"$T/old.err" ||
+  bad "a manifest without an inputs hash no longer resumes: $(cat "$T/old.err")"
+
+# ---- bad input: one line on stderr each, non-zero exit --------------------------
 one_line 2 "unknown option" -- "$BIN" eval "$T/faces" -o "$T/x.csv" --no-such-option
 one_line 1 "bad shard" -- "$BIN" eval "$T/faces" -o "$T/x.csv" "${G[@]}" --shard 3/2
 one_line 1 "missing folder" -- "$BIN" eval "$T/nowhere" -o "$T/x.csv" "${G[@]}"

@@ -230,6 +230,10 @@ int gpd_eval_manifest_read(const char *csv, gpd_eval_manifest *m) {
 
 /* ---- comparing --------------------------------------------------------------------- */
 
+/* Settings compared only when both manifests have them: added after
+ * results were committed whose manifests lack them. */
+static int compared_when_both(const char *key) { return !strcmp(key, "inputs"); }
+
 static const char *setting_of(const gpd_eval_manifest *m, const char *key) {
   for (int i = 0; i < m->n_settings; i++)
     if (!strcmp(m->settings[i].key, key)) return m->settings[i].value;
@@ -242,6 +246,7 @@ int gpd_eval_manifest_compare(const gpd_eval_manifest *a, const char *an, const 
     const char *xn = pass ? bn : an, *yn = pass ? an : bn;
     for (int i = 0; i < x->n_settings; i++) {
       const char *other = setting_of(y, x->settings[i].key);
+      if (!other && compared_when_both(x->settings[i].key)) continue;
       if (!other)
         return gpd_error("%s was made with %s=%s, %s without that setting", xn, x->settings[i].key, x->settings[i].value,
                          yn);
@@ -259,16 +264,46 @@ int gpd_eval_manifest_compare(const gpd_eval_manifest *a, const char *an, const 
   return 0;
 }
 
+/* Folds a file's bytes into h; -1 (h unspecified) when it cannot be read. */
+static int fold_file(FILE *f, uint64_t *h) {
+  unsigned char buf[1 << 16];
+  size_t got;
+  while ((got = fread(buf, 1, sizeof buf, f)) > 0) *h = gpd_fnv1a64(*h, buf, got);
+  return ferror(f) ? -1 : 0;
+}
+
 int gpd_eval_hash_file(const char *path, uint64_t *hash) {
   FILE *f = fopen(path, "rb");
   if (!f) return gpd_error("cannot open %s: %s", path, strerror(errno));
-  unsigned char buf[1 << 16];
   uint64_t h = GPD_FNV1A64_INIT;
-  size_t got;
-  while ((got = fread(buf, 1, sizeof buf, f)) > 0) h = gpd_fnv1a64(h, buf, got);
-  int err = ferror(f);
+  int err = fold_file(f, &h);
   fclose(f);
   if (err) return gpd_error("cannot read %s", path);
   *hash = h;
   return 0;
+}
+
+/* A tag byte, then the file's bytes (or a marker when it cannot be read);
+ * the item's name is folded in before with its NUL, so fields stay apart. */
+static uint64_t fold_input(uint64_t h, char tag, const char *path) {
+  h = gpd_fnv1a64(h, &tag, 1);
+  if (!path) return h;
+  FILE *f = fopen(path, "rb");
+  uint64_t folded = h;
+  if (f && fold_file(f, &folded) == 0) h = folded;
+  else h = gpd_fnv1a64(h, "\xffunreadable", 11);
+  if (f) fclose(f);
+  return h;
+}
+
+uint64_t gpd_eval_hash_inputs(const gpd_eval_list *full) {
+  uint64_t h = GPD_FNV1A64_INIT;
+  for (long i = 0; i < full->n; i++) {
+    const gpd_eval_item *it = &full->items[i];
+    h = gpd_fnv1a64(h, it->name, strlen(it->name) + 1);
+    h = fold_input(h, 'i', it->path);
+    h = fold_input(h, 't', it->truth);
+    h = fold_input(h, 'k', it->kernel);
+  }
+  return h;
 }

@@ -165,6 +165,7 @@ int gpd_eval_manifest_of(const gpd_eval_config *c, const gpd_eval_list *full, gp
   if (!rc && c->image_gen) rc = info_path(m, "image_gen_path", c->image_gen);
   if (!rc && c->blur_gen) rc = info_path(m, "blur_gen_path", c->blur_gen);
   rc = rc ? rc : gpd_eval_manifest_set_files(m, full);
+  rc = rc ? rc : gpd_eval_manifest_set(m, "inputs", "fnv1a64:%016llx", (unsigned long long)gpd_eval_hash_inputs(full));
   if (rc) gpd_eval_manifest_free(m);
   return rc;
 }

@@ -208,11 +208,20 @@ void gpd_eval_manifest_path(const char *csv, char *buf, size_t size);
 int gpd_eval_manifest_write(const char *csv, const gpd_eval_manifest *m);
 int gpd_eval_manifest_read(const char *csv, gpd_eval_manifest *m);
 /* Same settings and the same selection? The error names the first
- * difference ("A.csv has sigma=0.01, B.csv has sigma=0.02"). */
+ * difference ("A.csv has sigma=0.01, B.csv has sigma=0.02"). The
+ * "inputs" setting (the selected files' contents) is compared only when
+ * both manifests have it: manifests written before it existed lack it. */
 int gpd_eval_manifest_compare(const gpd_eval_manifest *a, const char *a_name, const gpd_eval_manifest *b,
                               const char *b_name);
 /* FNV-1a 64 of a file's bytes (identifies the generators in the settings). */
 int gpd_eval_hash_file(const char *path, uint64_t *hash);
+/* FNV-1a 64 over the full selection's names and file contents (Levin: the
+ * capture, its sharp image and its kernel), in index order: the "inputs"
+ * setting, so that results are never resumed or merged across images that
+ * changed under the same names (a rerendered set, another copy of a data
+ * set). A file that cannot be read folds in a marker instead: it is
+ * skipped, and recorded, when it is evaluated. */
+uint64_t gpd_eval_hash_inputs(const gpd_eval_list *full);
 
 /* ---- summaries and reports ---------------------------------------------------- */
 
