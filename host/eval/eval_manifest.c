@@ -230,10 +230,6 @@ int gpd_eval_manifest_read(const char *csv, gpd_eval_manifest *m) {
 
 /* ---- comparing --------------------------------------------------------------------- */
 
-/* Settings compared only when both manifests have them: added after
- * results were committed whose manifests lack them. */
-static int compared_when_both(const char *key) { return !strcmp(key, "inputs"); }
-
 static const char *setting_of(const gpd_eval_manifest *m, const char *key) {
   for (int i = 0; i < m->n_settings; i++)
     if (!strcmp(m->settings[i].key, key)) return m->settings[i].value;
@@ -245,8 +241,8 @@ int gpd_eval_manifest_compare(const gpd_eval_manifest *a, const char *an, const 
     const gpd_eval_manifest *x = pass ? b : a, *y = pass ? a : b;
     const char *xn = pass ? bn : an, *yn = pass ? an : bn;
     for (int i = 0; i < x->n_settings; i++) {
+      if (!strcmp(x->settings[i].key, "inputs")) continue; /* below, once the names are known to agree */
       const char *other = setting_of(y, x->settings[i].key);
-      if (!other && compared_when_both(x->settings[i].key)) continue;
       if (!other)
         return gpd_error("%s was made with %s=%s, %s without that setting", xn, x->settings[i].key, x->settings[i].value,
                          yn);
@@ -261,6 +257,12 @@ int gpd_eval_manifest_compare(const gpd_eval_manifest *a, const char *an, const 
     if (strcmp(a->files[i], b->files[i]))
       return gpd_error("%s and %s select different images (item %ld is %s in one and %s in the other)", an, bn, i,
                        a->files[i], b->files[i]);
+  /* Compared only when both have it: manifests written before it existed
+   * lack it. */
+  const char *ia = setting_of(a, "inputs"), *ib = setting_of(b, "inputs");
+  if (ia && ib && strcmp(ia, ib))
+    return gpd_error("%s and %s were made from different image files under the same names (inputs=%s and %s)", an,
+                     bn, ia, ib);
   return 0;
 }
 
