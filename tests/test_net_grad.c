@@ -6,7 +6,9 @@
  * for 30 random entries of the input and of every parameter tensor are
  * compared with finite differences of L (summed in double on the host):
  * central, forward and backward differences at steps 1e-2 .. 1e-5, one of
- * which must agree (see compare() for why). Tolerance: |fd - analytic| <=
+ * which must agree (see compare() for why; one entry per tensor that sits
+ * among dense kinks may instead lie between the one-sided differences).
+ * Tolerance: |fd - analytic| <=
  * 2e-3 * rms(analytic of that tensor) + 1e-4 * rms(all parameter
  * gradients) + 2e-2 * |analytic|; the second term covers gradients that
  * are exactly zero (a bias right before a training-mode batch norm), where
@@ -15,7 +17,7 @@
  * ReLUs) or whose gradients vanish are reported, not passed.
  *
  * Also checked: weight gradients accumulate (a second backward doubles
- * them), accumulate_weights = 0 leaves net->grads alone, dx = NULL gives
+ * them, to 1e-4 relative: the sums round differently), accumulate_weights = 0 leaves net->grads alone, dx = NULL gives
  * the same weight gradients, and a forward at a batch above the workspace's
  * is refused.
  *
@@ -96,17 +98,31 @@ static void compare(setup *s, const char *what, float *engine_buf, const float *
   double ss = 0;
   for (size_t i = 0; i < count; i++) ss += (double)analytic[i] * analytic[i];
   double rms = sqrt(ss / (double)count);
-  int m = count < SAMPLES ? (int)count : SAMPLES, bad = 0;
+  int m = count < SAMPLES ? (int)count : SAMPLES, bad = 0, kinks = 0;
   for (int j = 0; j < m; j++) {
     size_t idx = count <= SAMPLES ? (size_t)j : (size_t)gpd_rng_int(r, 0, (int)count - 1);
     double an = analytic[idx], best = NAN;
     double tol = 2e-3 * rms + 1e-4 * rms_all + 2e-2 * fabs(an);
     double step = h;
+    int between = 0; /* at some step, a kink shows and an lies between the one-sided slopes */
     for (int k = 0; k < 4 && !(fabs(best - an) <= tol); k++, step /= 10) {
       double est[3];
       fd_one(s, engine_buf, idx, step, est);
       for (int q = 0; q < 3; q++)
         if (isnan(best) || fabs(est[q] - an) < fabs(best - an)) best = est[q];
+      double lo = fmin(est[1], est[2]), hi = fmax(est[1], est[2]);
+      between |= hi - lo > 2 * tol && an >= lo - tol && an <= hi + tol;
+    }
+    /* An entry can sit where kinks are denser than the smallest clean step
+     * (a first-layer weight moves every ReLU and max-pool choice of the
+     * image: slopes 0.3 left and 0.04 right of the point, new kinks every
+     * 1e-4 on both sides): no difference is clean there. Backprop's value
+     * is then one of the slopes that meet at the point, so it lies between
+     * the one-sided differences. One such entry per tensor is accepted;
+     * a wrong gradient is caught by the others. */
+    if (!(fabs(best - an) <= tol) && between && kinks == 0) {
+      kinks++;
+      continue;
     }
     if (!(fabs(best - an) <= tol)) {
       if (bad < 5)
@@ -198,8 +214,17 @@ static void check_arch(gpd_engine *e, const gpd_arch *arch, const char *role, in
   /* Accumulation: a second backward doubles; without weights, grads stay. */
   CHECK_OK(gpd_net_backward(&s.net, &s.ws, s.n, s.dyd, NULL, 1));
   e->download(e, g2, s.net.grads, np);
+  /* Tolerance: the second pass adds into sums that already hold the
+   * first, so the float sums round differently; the weight gradients of
+   * a wide layer cancel (dcgan_tf: 0.053 from terms of order 1, 2e-6
+   * apart after OpenBLAS's Zen kernels), so the bound is 1e-4 of the value
+   * plus 1e-5 of the gradients' rms. Not accumulating is off by the whole
+   * value. */
+  double ssg = 0;
+  for (size_t i = 0; i < np; i++) ssg += (double)g[i] * g[i];
+  const double acc_abs = 1e-5 * sqrt(ssg / (double)(np ? np : 1)) + 1e-12;
   int bad = 0;
-  for (size_t i = 0; i < np; i++) bad += !(fabs(g2[i] - 2 * g[i]) <= 1e-5 * fabs(g[i]) + 1e-12);
+  for (size_t i = 0; i < np; i++) bad += !(fabs(g2[i] - 2 * g[i]) <= 1e-4 * fabs(g[i]) + acc_abs);
   CHECK(bad == 0, "%s %s: %d weight gradients do not accumulate (or dx = NULL changed them)", arch->name, role, bad);
   e->fill(e, dxd, 0.0f, nin);
   CHECK_OK(gpd_net_backward(&s.net, &s.ws, s.n, s.dyd, dxd, 0));
@@ -207,7 +232,7 @@ static void check_arch(gpd_engine *e, const gpd_arch *arch, const char *role, in
   e->download(e, g2, s.net.grads, np);
   e->download(e, dx2, dxd, nin);
   bad = 0;
-  for (size_t i = 0; i < np; i++) bad += !(fabs(g2[i] - 2 * g[i]) <= 1e-5 * fabs(g[i]) + 1e-12);
+  for (size_t i = 0; i < np; i++) bad += !(fabs(g2[i] - 2 * g[i]) <= 1e-4 * fabs(g[i]) + acc_abs);
   CHECK(bad == 0, "%s %s: accumulate_weights = 0 changed %d weight gradients", arch->name, role, bad);
   CHECK(!memcmp(dx, dx2, nin * sizeof(float)), "%s %s: dx differs between backward passes", arch->name, role);
   CHECK_OK(gpd_net_backward(&s.net, &s.ws, s.n, s.dyd, NULL, 0));
