@@ -4,7 +4,8 @@
 # real file format): a run killed with SIGKILL mid-way and resumed gives the
 # rows of an uninterrupted run, and one image at a time the rows of the
 # batch of all (within float tolerance); a truncated PNG costs exactly one line on
-# stderr and is counted; bad options cost one line each; the sweep's CSV
+# stderr and is counted; results are never resumed or merged across an
+# image changed under its name; bad options cost one line each; the sweep's CSV
 # plots with scripts/plot_sweep.py (when matplotlib is there).
 #   bash tests/cli_eval.sh path/to/gpdeblur SOURCE_DIR
 set -uo pipefail
