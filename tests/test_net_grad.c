@@ -17,9 +17,9 @@
  * ReLUs) or whose gradients vanish are reported, not passed.
  *
  * Also checked: weight gradients accumulate (a second backward doubles
- * them, to 1e-4 relative: the sums round differently), accumulate_weights = 0 leaves net->grads alone, dx = NULL gives
- * the same weight gradients, and a forward at a batch above the workspace's
- * is refused.
+ * them, to 1e-4 relative: the sums round differently), accumulate_weights
+ * = 0 leaves net->grads alone, dx = NULL gives the same weight gradients,
+ * and a forward at a batch above the workspace's is refused.
  *
  * The finite differences run on the reference engine `ref`, whose float
  * sums are plain loops; the `cpu` engine (oneDNN) is then held to ref's
@@ -215,11 +215,11 @@ static void check_arch(gpd_engine *e, const gpd_arch *arch, const char *role, in
   CHECK_OK(gpd_net_backward(&s.net, &s.ws, s.n, s.dyd, NULL, 1));
   e->download(e, g2, s.net.grads, np);
   /* Tolerance: the second pass adds into sums that already hold the
-   * first, so the float sums round differently; the weight gradients of
-   * a wide layer cancel (dcgan_tf: 0.053 from terms of order 1, 2e-6
-   * apart after OpenBLAS's Zen kernels), so the bound is 1e-4 of the value
-   * plus 1e-5 of the gradients' rms. Not accumulating is off by the whole
-   * value. */
+   * first, so the float sums round differently, and a weight gradient
+   * that is a cancelling sum keeps little relative precision (dcgan_tf
+   * on an AMD EPYC: 0.053, and 2e-6 from doubling), so the bound is 1e-4
+   * of the value plus 1e-5 of the gradients' rms. Not accumulating is off
+   * by the whole value. */
   double ssg = 0;
   for (size_t i = 0; i < np; i++) ssg += (double)g[i] * g[i];
   const double acc_abs = 1e-5 * sqrt(ssg / (double)(np ? np : 1)) + 1e-12;
