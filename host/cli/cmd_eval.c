@@ -93,7 +93,9 @@ static int write_report(const gpd_cli_eval_args *a, gpd_cli_eval_session *s, con
       .method = method, .dataset = s->dataset, .source = a->output, .target = s->cfg.range ? "range" : "test",
       .summary = *sum};
   gpd_eval_manifest m;
-  GPD_TRY(gpd_eval_manifest_of(&s->cfg, &s->full, &m));
+  /* the manifest the run wrote beside its CSV: its settings, without
+   * reading every image again for the inputs hash */
+  GPD_TRY(gpd_eval_manifest_read(a->output, &m));
   FILE *f = fopen(a->report, "w");
   int rc = f ? 0 : gpd_error("cannot write the report %s", a->report);
   if (!rc) rc = gpd_eval_report_markdown(f, &entry, 1, &m);
