@@ -5,7 +5,8 @@
 # rows of an uninterrupted run, and one image at a time the rows of the
 # batch of all (within float tolerance); a truncated PNG costs exactly one line on
 # stderr and is counted; results are never resumed or merged across an
-# image changed under its name; bad options cost one line each; the sweep's CSV
+# image changed under its name; a run's --report holds its CSV's mean and its
+# manifest's settings; bad options cost one line each; the sweep's CSV
 # plots with scripts/plot_sweep.py (when matplotlib is there).
 #   bash tests/cli_eval.sh path/to/gpdeblur SOURCE_DIR
 set -uo pipefail
@@ -39,7 +40,7 @@ same_rows() {
 
 # ---- a truncated PNG: one line on stderr, a skipped row, counted ------------
 head -c 80 "$SRC/tests/fixtures/chelsea_64.png" > "$T/faces/000006.png"
-if "$BIN" eval "$T/faces" -o "$T/ref.csv" "${G[@]}" -n 300 >"$T/ref.out" 2>"$T/ref.err"; then
+if "$BIN" eval "$T/faces" -o "$T/ref.csv" "${G[@]}" -n 300 --report "$T/ref.md" >"$T/ref.out" 2>"$T/ref.err"; then
   [ "$(wc -l < "$T/ref.err")" -eq 1 ] || bad "expected one stderr line, got: $(cat "$T/ref.err")"
   grep -q "skipped 000006.png" "$T/ref.err" || bad "the stderr line does not name the image: $(cat "$T/ref.err")"
   grep -q "6 images (5 ok, 1 skipped, 0 diverged)" "$T/ref.out" || bad "summary: $(head -1 "$T/ref.out")"
@@ -47,6 +48,19 @@ if "$BIN" eval "$T/faces" -o "$T/ref.csv" "${G[@]}" -n 300 >"$T/ref.out" 2>"$T/r
   # the manifest names the build that made the rows, as --version does
   v=$("$BIN" --version | sed -n '1s/^gpdeblur //p')
   grep -qF "\"gpdeblur\": \"$v\"" "$T/ref.csv.json" || bad "the manifest does not record the build '$v': $(cat "$T/ref.csv.json")"
+  # --report beside the run: its mean PSNR is the CSV's, its settings are those of the
+  # manifest the run wrote (inputs hash included), as `eval --summarize` reports them
+  mean=$(awk -F, 'NR > 1 && $7 == "ok" { s += $8; n++ } END { if (n) printf "%.2f", s / n }' "$T/ref.csv")
+  grep -q "^| î1 (Algorithm 1) | faces | 5 | 1 | 0 | $mean ± " "$T/ref.md" ||
+    bad "the report's row does not hold the CSV's mean PSNR $mean: $(grep '^| î1' "$T/ref.md")"
+  inputs=$(sed -n 's/.*"inputs": "\(fnv1a64:[0-9a-f]*\)".*/\1/p' "$T/ref.csv.json")
+  grep -qF -- "- inputs: \`$inputs\`" "$T/ref.md" || bad "the report's settings lack the manifest's inputs $inputs"
+  if "$BIN" eval --summarize "$T/ref.csv" --report "$T/sum.md" >/dev/null 2>"$T/sum.err"; then
+    diff <(sed -n '/^- /p' "$T/ref.md") <(sed -n '/^- /p' "$T/sum.md") >"$T/cmp.txt" ||
+      bad "eval --report and eval --summarize --report name other settings: $(cat "$T/cmp.txt")"
+  else
+    bad "eval --summarize: $(cat "$T/sum.err")"
+  fi
 else
   bad "eval failed: $(cat "$T/ref.err")"
 fi
