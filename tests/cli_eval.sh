@@ -6,7 +6,8 @@
 # batch of all (within float tolerance); a truncated PNG costs exactly one line on
 # stderr and is counted; results are never resumed or merged across an
 # image changed under its name; a run's --report holds its CSV's mean and its
-# manifest's settings; bad options cost one line each; the sweep's CSV
+# manifest's settings; bad options cost one line each; a sweep's gain over its
+# first value is paired by image; the sweep's CSV
 # plots with scripts/plot_sweep.py (when matplotlib is there).
 #   bash tests/cli_eval.sh path/to/gpdeblur SOURCE_DIR
 set -uo pipefail
@@ -165,6 +166,14 @@ if "$BIN" sweep "$T/faces" --param sigma --values 0.01,0.05 --out-dir "$T/sw" "$
   [ "$(awk -F, 'NR == 3 { print $NF }' "$T/sw/sweep.csv")" = sigma_0.05.csv ] ||
     bad "sweep.csv should name its results beside it: $(tail -1 "$T/sw/sweep.csv")"
   grep -q "sigma 0.05" "$T/sw.md" || bad "the sweep report lacks sigma 0.05"
+  # the gain over the first value, paired by image: the mean of the per-image differences
+  gain=$(awk -F, 'FNR == 1 { f++; next } $7 == "ok" { p[f, $1] = $8; n[f]++ }
+    END { for (k in p) { split(k, x, SUBSEP); if (x[1] == 2 && ((1, x[2]) in p)) { s += p[2, x[2]] - p[1, x[2]]; m++ } }
+          if (m == 2) printf "%.4f", s / m }' "$T/sw/sigma_0.01.csv" "$T/sw/sigma_0.05.csv")
+  awk -F, -v g="$gain" 'NR == 1 { ok = $23 == "gain_mean" && $24 == "gain_ci95" }
+    NR == 2 { ok = ok && $23 == 0 } NR == 3 { d = $23 - g; ok = ok && g != "" && d < 1e-4 && d > -1e-4 && $24 > 0 }
+    END { exit !ok }' "$T/sw/sweep.csv" ||
+    bad "sweep.csv's gain over sigma 0.01 should be 0, then the paired mean $gain: $(cut -d, -f23,24 "$T/sw/sweep.csv" | tr '\n' ' ')"
   if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
     /usr/bin/python3 "$SRC/scripts/plot_sweep.py" "$T/sw/sweep.csv" -o "$T/sw.png" >/dev/null 2>"$T/plot.err" ||
       bad "plot_sweep.py: $(cat "$T/plot.err")"

@@ -110,6 +110,33 @@ static void test_stats(void) {
         sum.ok, sum.skipped, sum.diverged);
   CHECK(sum.psnr.n == 2 && fabs(sum.psnr.mean - 21.0) < 1e-12, "PSNR over ok rows only: n %ld mean %g", sum.psnr.n,
         sum.psnr.mean);
+
+  /* a sweep's gain over its first value: images matched by name, in any
+   * order; an image not ok at either value, or missing at the first, left out.
+   * first: a 20 (ok), b 30 (ok), c 25 (skipped), d 22 (ok);
+   * later: d 25, b 31, a 22, c 26, e 40 (not at the first) -> gains 3, 1, 2 */
+  const char *first_names[] = {"a", "b", "c", "d"}, *later_names[] = {"d", "b", "a", "c", "e"};
+  const double first_psnr[] = {20, 30, 25, 22}, later_psnr[] = {25, 31, 22, 26, 40};
+  gpd_eval_row first[4], later[5];
+  for (int i = 0; i < 5; i++) {
+    if (i < 4) {
+      gpd_eval_row_init(&first[i]);
+      snprintf(first[i].file, sizeof first[i].file, "%s", first_names[i]);
+      first[i].psnr = first_psnr[i];
+    }
+    gpd_eval_row_init(&later[i]);
+    snprintf(later[i].file, sizeof later[i].file, "%s", later_names[i]);
+    later[i].psnr = later_psnr[i];
+  }
+  snprintf(first[2].status, sizeof first[2].status, "skipped");
+  gpd_eval_stat gain;
+  gpd_eval_paired_psnr_gain(later, 5, first, 4, &gain);
+  CHECK(gain.n == 3 && fabs(gain.mean - 2.0) < 1e-12 && fabs(gain.std - 1.0) < 1e-12,
+        "paired gain: n %ld mean %g std %g, expected 3, 2, 1", gain.n, gain.mean, gain.std);
+  CHECK(fabs(gain.ci95 - 4.302652730 / sqrt(3.0)) < 1e-8, "paired gain's interval %.9g", gain.ci95);
+  gpd_eval_paired_psnr_gain(first, 4, first, 4, &gain);
+  CHECK(gain.n == 3 && gain.mean == 0 && gain.std == 0, "a value against itself: n %ld mean %g std %g", gain.n,
+        gain.mean, gain.std);
 }
 
 /* ---- CSV rows ------------------------------------------------------------------------ */

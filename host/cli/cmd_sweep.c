@@ -43,7 +43,9 @@ static void usage(FILE *f) {
           "(--overwrite starts them again); OUT/sweep.csv holds one summary row per value:\n"
           "  param,value,x,method,dataset,images,ok,skipped,diverged,psnr_mean,psnr_std,psnr_ci95,\n"
           "  ssim_mean,ssim_std,ssim_ci95,kernel_error_mean,seconds_mean,restart_iterations_mean,\n"
-          "  blurry_psnr_mean,blurry_ssim_mean,lift_mean,lift_ci95 (lift: PSNR - blurry PSNR),results\n"
+          "  blurry_psnr_mean,blurry_ssim_mean,lift_mean,lift_ci95 (lift: PSNR - blurry PSNR),\n"
+          "  gain_mean,gain_ci95 (gain: PSNR - the first value's PSNR, per image: paired, so its\n"
+          "  interval leaves out how much the images differ), results\n"
           "  (results: the value's CSV, named relative to OUT, so the folder can move)\n"
           "Plot it with: /usr/bin/python3 scripts/plot_sweep.py OUT/sweep.csv [more.csv] -o plot.png\n\n"
           "  --param P, --values LIST, --out-dir OUT   as above\n"
@@ -130,7 +132,7 @@ static void num(FILE *f, double v) {
 /* method: the evaluated method without the value (the plot's line label;
  * no commas, labels are plain CSV fields). */
 static int write_table(const char *dir, const char *param, const char *method, const sweep_value *vals,
-                       const gpd_eval_report_entry *e, int n) {
+                       const gpd_eval_report_entry *e, const gpd_eval_stat *gain, int n) {
   char path[4096], tmp[4200];
   snprintf(path, sizeof path, "%s/sweep.csv", dir);
   snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
@@ -138,7 +140,7 @@ static int write_table(const char *dir, const char *param, const char *method, c
   if (!f) return gpd_error("cannot write %s: %s", tmp, strerror(errno));
   fprintf(f, "param,value,x,method,dataset,images,ok,skipped,diverged,psnr_mean,psnr_std,psnr_ci95,ssim_mean,"
              "ssim_std,ssim_ci95,kernel_error_mean,seconds_mean,restart_iterations_mean,blurry_psnr_mean,"
-             "blurry_ssim_mean,lift_mean,lift_ci95,results\n");
+             "blurry_ssim_mean,lift_mean,lift_ci95,gain_mean,gain_ci95,results\n");
   for (int i = 0; i < n; i++) {
     const gpd_eval_summary *s = &e[i].summary;
     fprintf(f, "%s,%s,%.9g,%s,%s,%ld,%ld,%ld,%ld", param, vals[i].text, vals[i].x, method, e[i].dataset, s->rows, s->ok,
@@ -156,6 +158,8 @@ static int write_table(const char *dir, const char *param, const char *method, c
     num(f, s->blurry_ssim.mean);
     num(f, s->lift.mean);
     num(f, s->lift.ci95);
+    num(f, gain[i].mean);
+    num(f, gain[i].ci95);
     /* the value's CSV lies in dir: its name alone keeps the folder movable (and
      * no machine's absolute path goes into a committed sweep.csv) */
     const char *slash = strrchr(e[i].source, '/');
@@ -192,6 +196,9 @@ int gpd_cmd_sweep(int argc, char **argv) {
   }
   static gpd_eval_report_entry entries[MAX_VALUES];
   static char methods[MAX_VALUES][256], paths[MAX_VALUES][4096];
+  static gpd_eval_stat gains[MAX_VALUES];
+  gpd_eval_rows first; /* the first value's rows, which every value's gain is paired with */
+  memset(&first, 0, sizeof first);
   char base[128];
   gpd_eval_method_label(gpd_eval_alg_name(s.cfg.solve.alg), s.cfg.range ? "range" : "test", base, sizeof base);
   long budget = a.stop_after;
@@ -235,13 +242,18 @@ int gpd_cmd_sweep(int argc, char **argv) {
         .method = methods[i], .dataset = s.dataset, .source = paths[i], .target = s.cfg.range ? "range" : "test"};
     gpd_eval_summarize(out.rows.rows, out.rows.n, &entries[i].summary);
     gpd_cli_eval_print_summary(stdout, methods[i], &entries[i].summary);
+    if (i == 0) { /* keep its rows: out.rows is freed below */
+      first = out.rows;
+      memset(&out.rows, 0, sizeof out.rows);
+    }
+    gpd_eval_paired_psnr_gain(i ? out.rows.rows : first.rows, i ? out.rows.n : first.n, first.rows, first.n, &gains[i]);
     done = i + 1;
     if (budget > 0) {
       budget -= out.done;
       if (out.stopped || budget <= 0) stopped = i + 1 < nv || out.stopped;
     }
     gpd_eval_outcome_free(&out);
-    rc = write_table(a.out_dir, a.param, base, vals, entries, done);
+    rc = write_table(a.out_dir, a.param, base, vals, entries, gains, done);
   }
   if (!rc && stopped)
     fprintf(stderr, "gpdeblur %s: stopped (--stop-after); run the same command again to continue\n", CMD);
@@ -253,6 +265,7 @@ int gpd_cmd_sweep(int argc, char **argv) {
       if (fclose(f) != 0 && !rc) rc = gpd_error("cannot write the report %s", a.report);
     }
   }
+  gpd_eval_rows_free(&first);
   if (rc) gpd_cli_fail(CMD);
   else printf("sweep: %s/sweep.csv (%d of %d values)\n", a.out_dir, done, nv);
   gpd_cli_eval_close(&s);

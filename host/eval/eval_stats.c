@@ -95,6 +95,26 @@ void gpd_eval_summarize(const gpd_eval_row *rows, long n, gpd_eval_summary *s) {
   free(v);
 }
 
+void gpd_eval_paired_psnr_gain(const gpd_eval_row *a, long na, const gpd_eval_row *b, long nb, gpd_eval_stat *s) {
+  double *d = malloc(sizeof(double) * (size_t)(na ? na : 1));
+  if (!d) {
+    *s = (gpd_eval_stat){0, NAN, NAN, NAN};
+    return;
+  }
+  long k = 0;
+  for (long i = 0; i < na; i++) {
+    if (strcmp(a[i].status, "ok")) continue;
+    /* sweeps are small (4 to 100 images a value): a linear search is enough */
+    for (long j = 0; j < nb; j++)
+      if (!strcmp(a[i].file, b[j].file)) {
+        if (!strcmp(b[j].status, "ok")) d[k++] = a[i].psnr - b[j].psnr; /* NaN where either is */
+        break;
+      }
+  }
+  gpd_eval_stat_of(d, k, s);
+  free(d);
+}
+
 void gpd_eval_method_label(const char *alg, const char *target, char *buf, size_t size) {
   const int range = target && !strcmp(target, "range");
   if (!strcmp(alg, "naive")) snprintf(buf, size, "%s (eq. 4)", range ? "naive on i_range" : "naive");

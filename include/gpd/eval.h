@@ -243,6 +243,11 @@ typedef struct gpd_eval_summary {
 double gpd_eval_t975(long df);
 void gpd_eval_stat_of(const double *x, long n, gpd_eval_stat *s);
 void gpd_eval_summarize(const gpd_eval_row *rows, long n, gpd_eval_summary *s);
+/* PSNR of a minus PSNR of b, per image, over the images ok in both (rows
+ * matched by file name): a sweep's gain over its first value. Paired, its
+ * interval leaves out how much the images differ from each other, which
+ * the interval of either mean holds. */
+void gpd_eval_paired_psnr_gain(const gpd_eval_row *a, long na, const gpd_eval_row *b, long nb, gpd_eval_stat *s);
 
 /* One evaluated set: a row of the report's table. */
 typedef struct gpd_eval_report_entry {
