@@ -6,6 +6,9 @@ same colour the blurry inputs' mean (where deblurring started; it changes
 with the noise and the blur length; for a sweep of range images, the
 blurred range images'). The paper's Fig. 8
 (noise sigma), Fig. 14 (blur length) and Fig. 11 (random restarts).
+With --gain, a third panel: each value's PSNR minus the first value's,
+paired per image (sweep.csv's gain_mean, gain_ci95), whose interval leaves
+out how much the images differ, as the intervals of the means do not.
 
     /usr/bin/python3 scripts/plot_sweep.py OUT/sweep.csv [RANGE/sweep.csv ...] -o plot.png
 
@@ -46,14 +49,16 @@ def read_sweep(path):
 
 
 def lines_of(rows, name):
-    """(label, [(x, value text, psnr, psnr ci, ssim, ssim ci, blurry psnr, blurry ssim)]) per method and dataset."""
+    """(label, [(x, value text, psnr, psnr ci, ssim, ssim ci, blurry psnr, blurry ssim, gain, gain ci)])
+    per method and dataset."""
     groups = {}
     for r in rows:
         key = (r["method"], r["dataset"])
         groups.setdefault(key, []).append(
             (number(r["x"]), r["value"], number(r["psnr_mean"]), number(r["psnr_ci95"]),
              number(r["ssim_mean"]), number(r["ssim_ci95"]),
-             number(r.get("blurry_psnr_mean", "nan")), number(r.get("blurry_ssim_mean", "nan"))))
+             number(r.get("blurry_psnr_mean", "nan")), number(r.get("blurry_ssim_mean", "nan")),
+             number(r.get("gain_mean", "nan")), number(r.get("gain_ci95", "nan"))))
     out = []
     for (method, dataset), pts in groups.items():
         pts.sort(key=lambda p: p[0])
@@ -68,6 +73,8 @@ def main():
     ap.add_argument("-o", "--output", required=True, help="the PNG to write")
     ap.add_argument("--title", default=None, help="figure title")
     ap.add_argument("--labels", default=None, help="comma-separated names for the inputs (default: none)")
+    ap.add_argument("--gain", action="store_true",
+                    help="a third panel: PSNR gain over the first value, paired per image")
     args = ap.parse_args()
 
     import matplotlib
@@ -82,8 +89,16 @@ def main():
     if len(params) != 1:
         sys.exit(f"plot_sweep.py: the inputs sweep different parameters ({', '.join(sorted(params))})")
     param = params.pop()
+    if args.gain:
+        old = [p for p, rows in zip(args.inputs, sweeps) if "gain_mean" not in rows[0]]
+        if old:
+            sys.exit(f"plot_sweep.py: --gain: {', '.join(old)} has no gain_mean column (written before it; "
+                     "run the sweep again: its values resume)")
 
-    fig, (ax_p, ax_s) = plt.subplots(1, 2, figsize=(10, 4))
+    width = 15 if args.gain else 10
+    fig, axes = plt.subplots(1, 3 if args.gain else 2, figsize=(width, 4))
+    ax_p, ax_s = axes[0], axes[1]
+    ax_g = axes[2] if args.gain else None
     ticks = {}
     legend = []  # (handle, label): each method's line, then its dashed start
     for rows, name in zip(sweeps, names):
@@ -103,7 +118,14 @@ def main():
                     dashed, = ax.plot(xs, blurry, linestyle="--", marker=".", color=line[0].get_color(), label=start)
                     if ax is ax_p:
                         legend.append((dashed, start))
-    for ax, what in ((ax_p, "PSNR (dB)"), (ax_s, "SSIM")):
+            if ax_g is not None:
+                ax_g.errorbar(xs, [p[8] for p in pts], yerr=[0 if math.isnan(p[9]) else p[9] for p in pts],
+                              marker="o", capsize=3, color=line[0].get_color())
+    panels = [(ax_p, "PSNR (dB)"), (ax_s, "SSIM")]
+    if ax_g is not None:
+        ax_g.axhline(0, color="gray", linewidth=0.8)
+        panels.append((ax_g, "PSNR gain over the first value (dB, paired)"))
+    for ax, what in panels:
         ax.set_xlabel(XLABEL.get(param, param))
         ax.set_ylabel(what)
         ax.grid(True, alpha=0.3)
@@ -114,7 +136,7 @@ def main():
             ax.set_xticklabels([ticks[x] for x in xs])
     # the legend goes under the axes: inside, it hides the error bars
     rows = len(legend)
-    fig.set_size_inches(10, 4 + 0.2 * rows)
+    fig.set_size_inches(width, 4 + 0.2 * rows)
     fig.legend([h for h, _ in legend], [l for _, l in legend], loc="lower center", fontsize=8, frameon=False)
     if args.title:
         fig.suptitle(args.title)

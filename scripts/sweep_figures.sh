@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The paper's sweep figures from the folders scripts/sweeps.sh writes: each
 # figure puts the test images' sweep and the range images' sweep on one pair
-# of axes, as the paper's figures do.
+# of axes, as the paper's figures do, and beside them each value's PSNR gain
+# over the first, paired per image (plot_sweep.py --gain).
 #
 #   bash scripts/sweep_figures.sh OUT_DIR
 #
@@ -27,7 +28,7 @@ while read -r png test range title; do
     continue
   fi
   /usr/bin/python3 "$ROOT/scripts/plot_sweep.py" "$OUT/$test/sweep.csv" "$OUT/$range/sweep.csv" \
-    --title "$title" -o "$OUT/$png"
+    --gain --title "$title" -o "$OUT/$png"
   made=$((made + 1))
 done <<'EOF'
 fig8_noise.png noise_i1 noise_range Fig. 8: noise, CelebA

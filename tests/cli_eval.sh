@@ -178,6 +178,12 @@ if "$BIN" sweep "$T/faces" --param sigma --values 0.01,0.05 --out-dir "$T/sw" "$
     /usr/bin/python3 "$SRC/scripts/plot_sweep.py" "$T/sw/sweep.csv" -o "$T/sw.png" >/dev/null 2>"$T/plot.err" ||
       bad "plot_sweep.py: $(cat "$T/plot.err")"
     [ -s "$T/sw.png" ] || bad "no plot"
+    /usr/bin/python3 "$SRC/scripts/plot_sweep.py" "$T/sw/sweep.csv" --gain -o "$T/swg.png" >/dev/null 2>"$T/plot.err" &&
+      [ -s "$T/swg.png" ] || bad "plot_sweep.py --gain: $(cat "$T/plot.err")"
+    # a sweep.csv from before the gain columns: --gain says so in one line
+    cut -d, -f1-22,25 "$T/sw/sweep.csv" >"$T/old_sweep.csv"
+    one_line 1 "plot_sweep.py --gain on a sweep.csv without gain_mean" -- \
+      /usr/bin/python3 "$SRC/scripts/plot_sweep.py" "$T/old_sweep.csv" --gain -o "$T/x.png"
   else
     echo "note: /usr/bin/python3 has no matplotlib; plot_sweep.py not run" >&2
   fi
