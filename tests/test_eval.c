@@ -640,6 +640,37 @@ static void test_end_to_end(void) {
   }
   CHECK(run(gpd_cmd_eval_merge, "eval-merge", s2, s1, "-o", merged, NULL) == 0, "merge: %s", gpd_last_error());
   CHECK(same_rows(merged, full), "merged shards == unsharded");
+  {
+    /* the merged manifest names every input (their folder once) and,
+     * where the inputs disagree (here the device), every value met */
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "sed -i 's/\"device\": \"cpu\"/\"device\": \"cuda\"/' '%s.json'", s2);
+    CHECK(system(cmd) == 0, "editing shard 2's manifest");
+    CHECK(run(gpd_cmd_eval_merge, "eval-merge", s2, s1, "-o", merged, NULL) == 0, "merge: %s", gpd_last_error());
+    gpd_eval_manifest m = {0};
+    if (gpd_eval_manifest_read(merged, &m) == 0) {
+      const char *from = gpd_eval_manifest_get(&m, "merged_from"), *device = gpd_eval_manifest_get(&m, "device");
+      CHECK(from && strstr(from, ": s2.csv s1.csv") && !strstr(from, "more"), "merged_from: %s", from ? from : "none");
+      CHECK(device && !strcmp(device, "cuda, cpu"), "merged device: %s", device ? device : "none");
+      gpd_eval_manifest_free(&m);
+    } else CHECK(0, "merged manifest: %s", gpd_last_error());
+    /* inputs whose names do not fit in one value: said, never cut silently */
+    char longname[200];
+    memset(longname, 'x', 150);
+    snprintf(longname + 150, sizeof longname - 150, "_1.csv");
+    const char *l1 = check_tmp_path(longname);
+    longname[151] = '2';
+    const char *l2 = check_tmp_path(longname);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s' && cp '%s.json' '%s.json' && cp '%s' '%s' && cp '%s.json' '%s.json'", s1,
+             l1, s1, l1, s2, l2, s2, l2);
+    CHECK(system(cmd) == 0, "copying the shards");
+    CHECK(run(gpd_cmd_eval_merge, "eval-merge", l1, l2, "-o", merged, NULL) == 0, "merge: %s", gpd_last_error());
+    if (gpd_eval_manifest_read(merged, &m) == 0) {
+      const char *from = gpd_eval_manifest_get(&m, "merged_from");
+      CHECK(from && strstr(from, "xx_1.csv ... and 1 more"), "long merged_from: %s", from ? from : "none");
+      gpd_eval_manifest_free(&m);
+    } else CHECK(0, "merged manifest: %s", gpd_last_error());
+  }
 
   /* overlapping, missing and mismatched shards are refused */
   const char *s1b = check_tmp_path("s1b.csv");

@@ -71,6 +71,70 @@ static int missing_error(const shard_input *in, int n, const int *owner, long co
                    missing > shown ? ", ..." : "", why);
 }
 
+/* items joined by sep into out (a manifest value); when they do not all
+ * fit, as many as do and then "... and K more", never a silent cut. */
+static void join_fitted(const char *const *items, int n, const char *sep, char *out, size_t size) {
+  char more[40];
+  size_t len = 0;
+  out[0] = '\0';
+  for (int j = 0; j < n; j++) {
+    /* room for this item and, unless it is the last, the tail that says how many follow */
+    snprintf(more, sizeof more, "%s... and %d more", j ? sep : "", n - j);
+    size_t need = (j ? strlen(sep) : 0) + strlen(items[j]) + (j + 1 < n ? strlen(more) + 8 : 0);
+    if (len + need >= size) {
+      snprintf(out + len, size - len, "%s", more);
+      return;
+    }
+    len += (size_t)snprintf(out + len, size - len, "%s%s", j ? sep : "", items[j]);
+  }
+}
+
+/* The merged manifest's info: the first input's, with "merged_from" (the
+ * inputs relative to the repository: their folder once when they share
+ * one) and, for each entry the inputs disagree on (the build that wrote
+ * each shard, the device), every value met rather than the first. */
+static int merged_info(gpd_eval_manifest *m, const shard_input *in, int n) {
+  const size_t value_size = sizeof m->info[0].value;
+  char(*rel)[1024] = gpd_malloc(sizeof *rel * (size_t)n, "merge paths");
+  const char **items = gpd_malloc(sizeof *items * (size_t)n, "merge paths");
+  char *value = gpd_malloc(value_size, "merge info");
+  int rc = rel && items && value ? 0 : -1;
+  for (int j = 0; !rc && j < n; j++) gpd_repo_relative(in[j].path, rel[j], sizeof rel[j]);
+  /* the folder all inputs share ("" when they do not) */
+  const char *slash = rc ? NULL : strrchr(rel[0], '/');
+  size_t dir = slash ? (size_t)(slash - rel[0]) + 1 : 0;
+  for (int j = 1; !rc && dir && j < n; j++)
+    if (strncmp(rel[j], rel[0], dir) || strchr(rel[j] + dir, '/')) dir = 0;
+  for (int j = 0; !rc && j < n; j++) items[j] = rel[j] + dir;
+  if (!rc) {
+    char *tail = value;
+    if (dir) tail += snprintf(value, value_size, "%.*s: ", (int)(dir - 1), rel[0]);
+    join_fitted(items, n, " ", tail, value_size - (size_t)(tail - value));
+    rc = gpd_eval_manifest_info(m, "merged_from", "%s", value);
+  }
+  for (int i = 0; !rc && i < m->n_info; i++) {
+    char key[sizeof m->info[i].key]; /* a copy: setting the entry rewrites m->info[i].key */
+    snprintf(key, sizeof key, "%s", m->info[i].key);
+    if (!strcmp(key, "merged_from")) continue;
+    int distinct = 0;
+    for (int j = 0; j < n; j++) {
+      const char *v = gpd_eval_manifest_get(&in[j].m, key);
+      if (!v) v = "(none)";
+      int seen = 0;
+      for (int d = 0; d < distinct; d++) seen = seen || !strcmp(items[d], v);
+      if (!seen) items[distinct++] = v;
+    }
+    if (distinct > 1) {
+      join_fitted(items, distinct, ", ", value, value_size);
+      rc = gpd_eval_manifest_info(m, key, "%s", value);
+    }
+  }
+  free(rel);
+  free(items);
+  free(value);
+  return rc;
+}
+
 static int write_merged(const char *output, const shard_input *in, int n, const int *owner, const long *row_of,
                         long count) {
   char tmp[4200];
@@ -90,16 +154,7 @@ static int write_merged(const char *output, const shard_input *in, int n, const 
     /* the manifest first: a CSV is never without one */
     gpd_eval_manifest m = in[0].m;
     m.shard_k = m.shard_n = 1;
-    char from[224] = "";
-    size_t len = 0;
-    for (int j = 0; j < n; j++) {
-      char rel[1024];
-      gpd_repo_relative(in[j].path, rel, sizeof rel);
-      int w = snprintf(from + len, sizeof from - len, "%s%s", j ? " " : "", rel);
-      if (w < 0 || (size_t)w >= sizeof from - len) break;
-      len += (size_t)w;
-    }
-    rc = gpd_eval_manifest_info(&m, "merged_from", "%s", from);
+    rc = merged_info(&m, in, n);
     if (!rc) rc = gpd_eval_manifest_write(output, &m);
   }
   if (!rc && rename(tmp, output) != 0) rc = gpd_error("cannot rename %s to %s: %s", tmp, output, strerror(errno));
