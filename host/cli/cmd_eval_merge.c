@@ -19,7 +19,9 @@ static void usage(FILE *f) {
           "selection's order, with its manifest ALL.csv.json), as if one run had made it. Each\n"
           "input needs its manifest (SHARD.csv.json). Refused, with the reason: inputs made with\n"
           "different settings or selections, an image in two inputs (overlapping shards), images of\n"
-          "the selection in no input (a shard missing or not run to its end: resume it).\n\n"
+          "the selection in no input (a shard missing or not run to its end: resume it).\n"
+          "The merged manifest's info names the inputs (merged_from) and, where the shards\n"
+          "disagree on an info entry (the build, the device), every value met.\n\n"
           "  -o, --output FILE      the merged CSV (written atomically)\n"
           "  -h, --help             this help\n");
 }
