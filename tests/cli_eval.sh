@@ -8,7 +8,8 @@
 # image changed under its name; a run's --report holds its CSV's mean and its
 # manifest's settings; bad options cost one line each; a sweep's gain over its
 # first value is paired by image; the sweep's CSV
-# plots with scripts/plot_sweep.py (when matplotlib is there).
+# plots with scripts/plot_sweep.py (when matplotlib is there);
+# scripts/lift_by_length.py's buckets hold the CSV's images and its lift.
 #   bash tests/cli_eval.sh path/to/gpdeblur SOURCE_DIR
 set -uo pipefail
 BIN=${1:?usage: cli_eval.sh path/to/gpdeblur SOURCE_DIR}
@@ -223,6 +224,27 @@ if "$BIN" sweep "$T/faces" --param restarts --values 1,3 --average-best 2 --out-
   [ "$(wc -l < "$T/swr/sweep.csv")" -eq 3 ] || bad "restarts sweep.csv: $(cat "$T/swr/sweep.csv")"
 else
   bad "sweep --param restarts --average-best 2 failed: $(cat "$T/swr.err")"
+fi
+
+# ---- scripts/lift_by_length.py: one bucket of every length is the CSV's lift; two buckets whose
+# edges are lengths of its kernels (seeds 10^9 + 0..5 draw 8, 19, 18, 13, 28, 21) hold all its images
+if [ -x /usr/bin/python3 ]; then
+  LBL=(/usr/bin/python3 "$SRC/scripts/lift_by_length.py" --gpdeblur "$BIN")
+  if "${LBL[@]}" "$T/ref.csv" --buckets 5-28 --csv >"$T/lbl.csv" 2>"$T/lbl.err" &&
+     "${LBL[@]}" "$T/ref.csv" --buckets 8-12,13-28 --csv >"$T/lbl2.csv" 2>>"$T/lbl.err"; then
+    want=$(awk -F, 'NR > 1 && $7 == "ok" { s += $8 - $17; n++ } END { printf "%d %.4f", n, s / n }' "$T/ref.csv")
+    awk -F, -v want="$want" 'NR == 2 { split(want, w, " "); d = $6 - w[2]; if (d < 0) d = -d; ok = $3 == w[1] && d < 1e-3 && $7 > 0 }
+      END { exit !ok }' "$T/lbl.csv" || bad "lift_by_length.py over 5-28: $(tail -1 "$T/lbl.csv"), the CSV's ok rows and lift: $want"
+    [ "$(awk -F, 'NR > 1 { n += $3 } END { print n }' "$T/lbl2.csv")" = "${want%% *}" ] ||
+      bad "lift_by_length.py: two buckets should hold the ${want%% *} images between them: $(cat "$T/lbl2.csv")"
+  else
+    bad "lift_by_length.py: $(cat "$T/lbl.err")"
+  fi
+  # results whose kernels are files have no length: one line, before any work
+  cp "$T/ref.csv" "$T/kf.csv"
+  sed 's/"kernels": "[^"]*"/"kernels": "files fnv1a64:0123456789abcdef (3)"/' "$T/ref.csv.json" >"$T/kf.csv.json"
+  one_line 1 "lift_by_length.py on results with kernel files" -- "${LBL[@]}" "$T/kf.csv"
+  one_line 1 "lift_by_length.py --buckets 9-5" -- "${LBL[@]}" "$T/ref.csv" --buckets 9-5
 fi
 
 exit $fail
