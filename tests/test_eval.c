@@ -670,6 +670,23 @@ static void test_end_to_end(void) {
       CHECK(from && strstr(from, "xx_1.csv ... and 1 more"), "long merged_from: %s", from ? from : "none");
       gpd_eval_manifest_free(&m);
     } else CHECK(0, "merged manifest: %s", gpd_last_error());
+    /* a folder longer than a manifest value is not named once (it would not fit) */
+    memset(longname, 'd', 190);
+    longname[190] = '\0';
+    const char *ldir = check_tmp_path(longname);
+    CHECK(mkdir(ldir, 0777) == 0, "making %s", ldir);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'* '%s'* '%s/'", l1, l1, l2, ldir);
+    CHECK(system(cmd) == 0, "copying the shards");
+    char in1[600], in2[600], out[600];
+    snprintf(in1, sizeof in1, "%s/%s", ldir, strrchr(l1, '/') + 1);
+    snprintf(in2, sizeof in2, "%s/%s", ldir, strrchr(l2, '/') + 1);
+    snprintf(out, sizeof out, "%s/m.csv", ldir);
+    CHECK(run(gpd_cmd_eval_merge, "eval-merge", in1, in2, "-o", out, NULL) == 0, "merge: %s", gpd_last_error());
+    if (gpd_eval_manifest_read(out, &m) == 0) {
+      const char *from = gpd_eval_manifest_get(&m, "merged_from");
+      CHECK(from && !strcmp(from, "... and 2 more"), "merged_from in a long folder: %s", from ? from : "none");
+      gpd_eval_manifest_free(&m);
+    } else CHECK(0, "merged manifest: %s", gpd_last_error());
   }
 
   /* overlapping, missing and mismatched shards are refused */

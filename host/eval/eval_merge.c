@@ -103,6 +103,7 @@ static int merged_info(gpd_eval_manifest *m, const shard_input *in, int n) {
   /* the folder all inputs share ("" when they do not) */
   const char *slash = rc ? NULL : strrchr(rel[0], '/');
   size_t dir = slash ? (size_t)(slash - rel[0]) + 1 : 0;
+  if (dir < 2 || dir + 48 > value_size) dir = 0; /* named once only where it leaves room for names */
   for (int j = 1; !rc && dir && j < n; j++)
     if (strncmp(rel[j], rel[0], dir) || strchr(rel[j] + dir, '/')) dir = 0;
   for (int j = 0; !rc && j < n; j++) items[j] = rel[j] + dir;
